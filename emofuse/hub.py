@@ -1,0 +1,76 @@
+"""Reading and writing weights without unpickling arbitrary objects.
+
+emofuse's own format is a folder with ``config.json`` and ``model.safetensors``. Foreign
+checkpoints (torchvggish ``.pth``, Hara et al.'s 3D-ResNet ``.pth``) are read with
+``torch.load(weights_only=True)``, which refuses anything but tensors and plain containers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import safetensors.torch
+import torch
+from torch import Tensor, nn
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+
+PathLike = str | os.PathLike[str]
+
+
+def load_state_dict_file(path: PathLike) -> dict[str, Tensor]:
+    """Tensors from a ``.safetensors`` file or a ``.pt``/``.pth`` checkpoint.
+
+    A checkpoint that wraps its weights (``{"state_dict": ...}`` as Hara et al.'s do, or
+    ``{"model": ...}``) is unwrapped, and a ``module.`` prefix left by ``DataParallel`` is
+    dropped.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file not found: {path}")
+    if path.suffix == ".safetensors":
+        return safetensors.torch.load_file(str(path))
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    for key in ("state_dict", "model", "model_state_dict"):
+        if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
+            state = state[key]
+            break
+    if not isinstance(state, Mapping) or not all(isinstance(v, Tensor) for v in state.values()):
+        raise ValueError(f"{path}: expected a state dict of tensors, got {type(state).__name__}")
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def load_remapped(
+    module: nn.Module,
+    state: Mapping[str, Tensor],
+    rename: Callable[[str], str | None],
+    *,
+    source: str = "checkpoint",
+) -> None:
+    """Load ``state`` into ``module`` after renaming each key with ``rename``.
+
+    ``rename`` returns the module's key, or ``None`` to drop a tensor the module has no use for
+    (a classifier head, say). Any module parameter left unfilled, or a shape that differs, is an
+    error naming the keys.
+    """
+    renamed = {}
+    for key, value in state.items():
+        new = rename(key)
+        if new is not None:
+            renamed[new] = value
+    own = module.state_dict()
+    missing = sorted(set(own) - set(renamed))
+    unexpected = sorted(set(renamed) - set(own))
+    wrong = sorted(k for k in set(own) & set(renamed) if own[k].shape != renamed[k].shape)
+    if missing or unexpected or wrong:
+        raise ValueError(
+            f"{source} does not match {type(module).__name__}: missing {missing[:8]}, "
+            f"unexpected {unexpected[:8]}, shape mismatch {wrong[:8]}"
+        )
+    module.load_state_dict(renamed)
+
+
+__all__ = ["CONFIG_NAME", "WEIGHTS_NAME", "load_remapped", "load_state_dict_file"]

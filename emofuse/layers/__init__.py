@@ -1,0 +1,30 @@
+"""Generic layers: attention, transformer layers, positional encodings, pooling, MLPs."""
+
+from emofuse.layers.attention import MultiHeadAttention
+from emofuse.layers.functional import masked_mean, masked_softmax
+from emofuse.layers.mlp import ACTIVATIONS, MLP, FeedForward, get_activation
+from emofuse.layers.pooling import AttentivePooling, MaskedMeanPool
+from emofuse.layers.positional import SinusoidalPositionalEncoding
+from emofuse.layers.transformer import (
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "AttentivePooling",
+    "FeedForward",
+    "MaskedMeanPool",
+    "MultiHeadAttention",
+    "SinusoidalPositionalEncoding",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
+    "get_activation",
+    "masked_mean",
+    "masked_softmax",
+]

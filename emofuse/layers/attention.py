@@ -1,0 +1,133 @@
+"""Multi-head attention on ``torch.nn.functional.scaled_dot_product_attention`` with masks."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import Tensor, nn
+
+
+class MultiHeadAttention(nn.Module):
+    """Scaled dot-product attention with several heads (Vaswani et al. 2017, eq. 1 and sec. 3.2.2).
+
+    Query and key lengths may differ; key and value widths may differ from the query's. The
+    fused ``scaled_dot_product_attention`` kernel runs unless weights are asked for. Given the
+    same weights it equals ``torch.nn.MultiheadAttention`` (see ``load_torch_weights``).
+
+    Args:
+        dim: query width.
+        num_heads: number of heads.
+        head_dim: width of each head; default ``dim // num_heads`` (then ``dim`` must divide).
+            Set it (e.g. ``ceil(dim / num_heads)``) when ``dim`` does not divide by the heads.
+        kdim, vdim: key and value widths (default ``dim``).
+        out_dim: output width (default ``dim``).
+        dropout: dropout on the attention weights during training.
+        bias: biases in the projections.
+
+    Inputs:
+        query: (B, Tq, dim); key: (B, Tk, kdim), default ``query``; value: (B, Tk, vdim),
+        default ``key``; key_padding_mask: (B, Tk) bool, True = valid; attn_mask: bool,
+        broadcastable to (B, heads, Tq, Tk), True = may attend.
+    Returns:
+        (output (B, Tq, out_dim), weights (B, heads, Tq, Tk) or None). A query whose keys are
+        all masked attends to nothing: its context is zero and its weights are zero.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        *,
+        head_dim: int | None = None,
+        kdim: int | None = None,
+        vdim: int | None = None,
+        out_dim: int | None = None,
+        dropout: float = 0.0,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        if head_dim is None:
+            if dim % num_heads:
+                raise ValueError(
+                    f"dim: {dim} is not divisible by num_heads={num_heads}; pass head_dim"
+                )
+            head_dim = dim // num_heads
+        inner = num_heads * head_dim
+        self.num_heads, self.head_dim, self.dropout = num_heads, head_dim, dropout
+        self.q_proj = nn.Linear(dim, inner, bias=bias)
+        self.k_proj = nn.Linear(kdim or dim, inner, bias=bias)
+        self.v_proj = nn.Linear(vdim or dim, inner, bias=bias)
+        self.out_proj = nn.Linear(inner, out_dim or dim, bias=bias)
+
+    def forward(
+        self,
+        query: Tensor,
+        key: Tensor | None = None,
+        value: Tensor | None = None,
+        *,
+        key_padding_mask: Tensor | None = None,
+        attn_mask: Tensor | None = None,
+        need_weights: bool = False,
+    ) -> tuple[Tensor, Tensor | None]:
+        key = query if key is None else key
+        value = key if value is None else value
+        q, k, v = (
+            rearrange(proj(x), "b t (h d) -> b h t d", h=self.num_heads)
+            for proj, x in ((self.q_proj, query), (self.k_proj, key), (self.v_proj, value))
+        )
+        mask = _combine_masks(key_padding_mask, attn_mask)
+        # A query with no key to attend to would get NaN from the softmax; let it attend
+        # everywhere, then zero its context below.
+        empty = None
+        if mask is not None:
+            empty = ~mask.any(-1, keepdim=True)
+            mask = mask | empty
+        dropout = self.dropout if self.training else 0.0
+        weights = None
+        if need_weights:
+            scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)
+            if mask is not None:
+                scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+            weights = scores.softmax(-1)
+            if empty is not None:
+                weights = weights.masked_fill(empty, 0.0)
+            context = F.dropout(weights, dropout, self.training) @ v
+        else:
+            context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
+        if empty is not None:
+            context = context.masked_fill(empty, 0.0)
+        return self.out_proj(rearrange(context, "b h t d -> b t (h d)")), weights
+
+    @torch.no_grad()
+    def load_torch_weights(self, mha: nn.MultiheadAttention) -> None:
+        """Copy the weights of a ``torch.nn.MultiheadAttention`` with the same shapes."""
+        if mha._qkv_same_embed_dim:
+            q, k, v = mha.in_proj_weight.chunk(3)
+        else:
+            q, k, v = mha.q_proj_weight, mha.k_proj_weight, mha.v_proj_weight
+        for proj, weight in ((self.q_proj, q), (self.k_proj, k), (self.v_proj, v)):
+            proj.weight.copy_(weight)
+        if mha.in_proj_bias is not None:
+            for proj, bias in zip(
+                (self.q_proj, self.k_proj, self.v_proj), mha.in_proj_bias.chunk(3), strict=True
+            ):
+                proj.bias.copy_(bias)
+        self.out_proj.load_state_dict(mha.out_proj.state_dict())
+
+
+def _combine_masks(key_padding_mask: Tensor | None, attn_mask: Tensor | None) -> Tensor | None:
+    """One boolean mask broadcastable to (B, heads, Tq, Tk), True = may attend."""
+    mask = None
+    if key_padding_mask is not None:
+        mask = key_padding_mask[:, None, None, :]
+    if attn_mask is not None:
+        if attn_mask.dim() == 3:  # (B, Tq, Tk)
+            attn_mask = attn_mask[:, None]
+        mask = attn_mask if mask is None else mask & attn_mask
+    return mask
+
+
+__all__ = ["MultiHeadAttention"]

@@ -1,0 +1,46 @@
+"""Pooling a masked sequence into one vector."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from emofuse.layers.functional import masked_mean, masked_softmax
+
+
+class MaskedMeanPool(nn.Module):
+    """Mean over valid steps. Inputs: x (B, T, D), mask (B, T) bool. Returns (B, D); an
+    all-padding row gives zeros."""
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        return masked_mean(x, mask, dim=1)
+
+
+class AttentivePooling(nn.Module):
+    """A learned score per step, softmax over the valid steps, weighted sum:
+    ``a = softmax_t(wᵀ tanh(W x_t))``, ``y = Σ_t a_t x_t`` (``hidden_dim=None`` scores with one
+    linear layer, ``a = softmax_t(wᵀ x_t + b)``).
+
+    Args:
+        dim: feature width; hidden_dim: width of the scoring MLP, or None for a linear score.
+
+    Inputs:
+        x: (B, T, dim); mask: (B, T) bool, True = valid.
+    Returns:
+        (pooled (B, dim), weights (B, T)); an all-padding row gives zeros for both.
+    """
+
+    def __init__(self, dim: int, hidden_dim: int | None = None) -> None:
+        super().__init__()
+        if hidden_dim is None:
+            self.score: nn.Module = nn.Linear(dim, 1)
+        else:
+            self.score = nn.Sequential(
+                nn.Linear(dim, hidden_dim), nn.Tanh(), nn.Linear(hidden_dim, 1)
+            )
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        weights = masked_softmax(self.score(x).squeeze(-1), mask, dim=-1)
+        return (weights.unsqueeze(-1) * x).sum(1), weights
+
+
+__all__ = ["AttentivePooling", "MaskedMeanPool"]

@@ -1,0 +1,223 @@
+"""Transformer encoder and decoder layers, pre-norm or post-norm, over boolean masks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor, nn
+
+from emofuse.layers.attention import MultiHeadAttention
+from emofuse.layers.mlp import FeedForward
+
+
+class TransformerEncoderLayer(nn.Module):
+    """Self-attention and a feed-forward network, each with a residual (Vaswani et al. 2017).
+
+    Post-norm: ``x = LN(x + Drop(MHA(x)))``, ``x = LN(x + Drop(FFN(x)))``.
+    Pre-norm:  ``x = x + Drop(MHA(LN(x)))``, ``x = x + Drop(FFN(LN(x)))``.
+
+    Args:
+        dim: model width; num_heads: attention heads; ffn_dim: hidden width of the FFN.
+        dropout: on the residual branches and inside the FFN.
+        attention_dropout: on the attention weights (default ``dropout``).
+        activation: ``"relu"``, ``"gelu"`` or ``"swish"``.
+        norm_first: pre-norm when True.
+
+    Inputs:
+        x: (B, T, dim); mask: (B, T) bool, True = valid.
+    Returns:
+        (x (B, T, dim), attention weights (B, heads, T, T) when ``need_weights`` else None).
+        Outputs at valid steps do not depend on padded steps.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        ffn_dim: int,
+        *,
+        dropout: float = 0.1,
+        attention_dropout: float | None = None,
+        activation: str = "relu",
+        norm_first: bool = True,
+    ) -> None:
+        super().__init__()
+        attn_drop = dropout if attention_dropout is None else attention_dropout
+        self.norm_first = norm_first
+        self.self_attn = MultiHeadAttention(dim, num_heads, dropout=attn_drop)
+        self.ffn = FeedForward(dim, ffn_dim, activation=activation, dropout=dropout)
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)
+
+    def forward(
+        self, x: Tensor, mask: Tensor | None = None, *, need_weights: bool = False
+    ) -> tuple[Tensor, Tensor | None]:
+        if self.norm_first:
+            h = self.norm1(x)
+            h, weights = self.self_attn(h, key_padding_mask=mask, need_weights=need_weights)
+            x = x + self.dropout1(h)
+            x = x + self.dropout2(self.ffn(self.norm2(x)))
+        else:
+            h, weights = self.self_attn(x, key_padding_mask=mask, need_weights=need_weights)
+            x = self.norm1(x + self.dropout1(h))
+            x = self.norm2(x + self.dropout2(self.ffn(x)))
+        return x, weights
+
+
+class TransformerDecoderLayer(nn.Module):
+    """Self-attention over the targets, cross-attention to a memory, then an FFN (Vaswani et al.
+    2017), pre-norm or post-norm as :class:`TransformerEncoderLayer`. No causal mask: every
+    target (e.g. an emotion query) sees every other.
+
+    Inputs:
+        x: (B, Tq, dim); memory: (B, Tm, dim); mask: (B, Tq) bool or None;
+        memory_mask: (B, Tm) bool, True = valid.
+    Returns:
+        (x (B, Tq, dim), cross-attention weights (B, heads, Tq, Tm) when ``need_weights``).
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        ffn_dim: int,
+        *,
+        dropout: float = 0.1,
+        attention_dropout: float | None = None,
+        activation: str = "relu",
+        norm_first: bool = True,
+    ) -> None:
+        super().__init__()
+        attn_drop = dropout if attention_dropout is None else attention_dropout
+        self.norm_first = norm_first
+        self.self_attn = MultiHeadAttention(dim, num_heads, dropout=attn_drop)
+        self.cross_attn = MultiHeadAttention(dim, num_heads, dropout=attn_drop)
+        self.ffn = FeedForward(dim, ffn_dim, activation=activation, dropout=dropout)
+        self.norm1, self.norm2, self.norm3 = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.dropout1, self.dropout2, self.dropout3 = (nn.Dropout(dropout) for _ in range(3))
+
+    def forward(
+        self,
+        x: Tensor,
+        memory: Tensor,
+        mask: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        *,
+        need_weights: bool = False,
+    ) -> tuple[Tensor, Tensor | None]:
+        def self_block(h: Tensor) -> Tensor:
+            return self.dropout1(self.self_attn(h, key_padding_mask=mask)[0])
+
+        def cross_block(h: Tensor) -> tuple[Tensor, Tensor | None]:
+            out, w = self.cross_attn(
+                h, memory, key_padding_mask=memory_mask, need_weights=need_weights
+            )
+            return self.dropout2(out), w
+
+        if self.norm_first:
+            x = x + self_block(self.norm1(x))
+            h, weights = cross_block(self.norm2(x))
+            x = x + h
+            x = x + self.dropout3(self.ffn(self.norm3(x)))
+        else:
+            x = self.norm1(x + self_block(x))
+            h, weights = cross_block(x)
+            x = self.norm2(x + h)
+            x = self.norm3(x + self.dropout3(self.ffn(x)))
+        return x, weights
+
+
+class TransformerEncoder(nn.Module):
+    """A stack of ``num_layers`` freshly initialised :class:`TransformerEncoderLayer`, with a
+    final LayerNorm when the layers are pre-norm (so the output is normalised either way).
+
+    Args:
+        num_layers, dim, num_heads, ffn_dim: as the name says;
+        final_norm: default ``norm_first``; layer_kwargs: passed to each layer.
+
+    Inputs:
+        x: (B, T, dim); mask: (B, T) bool, True = valid.
+    Returns:
+        (x (B, T, dim), per-layer attention weights when ``need_weights`` else None).
+    """
+
+    def __init__(
+        self,
+        num_layers: int,
+        dim: int,
+        num_heads: int,
+        ffn_dim: int,
+        *,
+        norm_first: bool = True,
+        final_norm: bool | None = None,
+        **layer_kwargs: Any,
+    ) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            TransformerEncoderLayer(dim, num_heads, ffn_dim, norm_first=norm_first, **layer_kwargs)
+            for _ in range(num_layers)
+        )
+        final_norm = norm_first if final_norm is None else final_norm
+        self.norm = nn.LayerNorm(dim) if final_norm and num_layers else nn.Identity()
+
+    def forward(
+        self, x: Tensor, mask: Tensor | None = None, *, need_weights: bool = False
+    ) -> tuple[Tensor, list[Tensor] | None]:
+        maps = []
+        for layer in self.layers:
+            x, w = layer(x, mask, need_weights=need_weights)
+            if w is not None:
+                maps.append(w)
+        return self.norm(x), maps if need_weights else None
+
+
+class TransformerDecoder(nn.Module):
+    """A stack of :class:`TransformerDecoderLayer` over one memory, built like
+    :class:`TransformerEncoder`.
+
+    Returns:
+        (x (B, Tq, dim), per-layer cross-attention weights when ``need_weights`` else None).
+    """
+
+    def __init__(
+        self,
+        num_layers: int,
+        dim: int,
+        num_heads: int,
+        ffn_dim: int,
+        *,
+        norm_first: bool = True,
+        final_norm: bool | None = None,
+        **layer_kwargs: Any,
+    ) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            TransformerDecoderLayer(dim, num_heads, ffn_dim, norm_first=norm_first, **layer_kwargs)
+            for _ in range(num_layers)
+        )
+        final_norm = norm_first if final_norm is None else final_norm
+        self.norm = nn.LayerNorm(dim) if final_norm and num_layers else nn.Identity()
+
+    def forward(
+        self,
+        x: Tensor,
+        memory: Tensor,
+        mask: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        *,
+        need_weights: bool = False,
+    ) -> tuple[Tensor, list[Tensor] | None]:
+        maps = []
+        for layer in self.layers:
+            x, w = layer(x, memory, mask, memory_mask, need_weights=need_weights)
+            if w is not None:
+                maps.append(w)
+        return self.norm(x), maps if need_weights else None
+
+
+__all__ = [
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
+]

@@ -1,0 +1,3 @@
+"""Training utilities that work across models."""
+
+__all__: list[str] = []

@@ -1,0 +1,128 @@
+"""Input checking at a model's entrance.
+
+A model declares the layout of each input once as :class:`TensorSpec` objects; :func:`check_inputs`
+then checks shapes, dtypes, masks against their tensors and that batch sizes (and any other named
+axis) agree, raising a ``ValueError`` that names the argument, the expected layout and what came
+in. Blocks below the model assume valid input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+Kind = Literal["float", "int", "bool"]
+Dim = int | str
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """The expected layout of one input.
+
+    Args:
+        name: the keyword argument, e.g. ``"audio"`` or ``"audio_mask"``.
+        dims: one entry per axis; an ``int`` is a fixed size, a ``str`` names a size that must
+            agree wherever the same name appears (``"B"`` across all inputs).
+        kind: ``"float"`` (any floating dtype), ``"int"`` (integer ids) or ``"bool"``.
+        required: a missing required input is an error.
+        needs: the input this one belongs to (a mask without its tensor is an error).
+        meaning: a few words shown in error messages, e.g. ``"log-mel examples"``.
+    """
+
+    name: str
+    dims: tuple[Dim, ...]
+    kind: Kind = "float"
+    required: bool = False
+    needs: str | None = None
+    meaning: str = ""
+
+    @property
+    def layout(self) -> str:
+        text = "(" + ", ".join(str(d) for d in self.dims) + ")"
+        return f"{text} {self.meaning}".rstrip()
+
+
+def modality(
+    name: str,
+    dims: Sequence[Dim],
+    *,
+    kind: Kind = "float",
+    required: bool = False,
+    meaning: str = "",
+) -> tuple[TensorSpec, TensorSpec]:
+    """Specs for a modality tensor and its ``<name>_mask`` of shape ``dims[:2]``, True = valid."""
+    dims = tuple(dims)
+    return (
+        TensorSpec(name, dims, kind, required, meaning=meaning),
+        TensorSpec(f"{name}_mask", dims[:2], "bool", needs=name, meaning="True = valid step"),
+    )
+
+
+def _kind_ok(t: Tensor, kind: Kind) -> bool:
+    if kind == "float":
+        return t.is_floating_point()
+    if kind == "bool":
+        return t.dtype == torch.bool
+    return not t.is_floating_point() and not t.is_complex() and t.dtype != torch.bool
+
+
+def check_inputs(specs: Sequence[TensorSpec], inputs: Mapping[str, object]) -> dict[str, int]:
+    """Check ``inputs`` against ``specs``; returns the sizes bound to each named axis.
+
+    Raises:
+        ValueError: naming the argument, the expected layout and what was given.
+    """
+    sizes: dict[str, int] = {}
+    origin: dict[str, str] = {}
+    for spec in specs:
+        value = inputs.get(spec.name)
+        if value is None:
+            if spec.required:
+                raise ValueError(f"{spec.name}: required input missing; expected {spec.layout}")
+            continue
+        if not isinstance(value, Tensor):
+            raise ValueError(
+                f"{spec.name}: expected a tensor of shape {spec.layout}, got {type(value).__name__}"
+            )
+        if spec.needs is not None and inputs.get(spec.needs) is None:
+            raise ValueError(f"{spec.name}: given without {spec.needs}, which it masks")
+        if value.dim() != len(spec.dims):
+            raise ValueError(
+                f"{spec.name}: expected a {len(spec.dims)}-d tensor of shape {spec.layout}, "
+                f"got shape {tuple(value.shape)}"
+            )
+        if not _kind_ok(value, spec.kind):
+            raise ValueError(
+                f"{spec.name}: expected a {spec.kind} tensor of shape {spec.layout}, "
+                f"got dtype {value.dtype}"
+            )
+        for axis, (want, got) in enumerate(zip(spec.dims, value.shape, strict=True)):
+            if isinstance(want, int):
+                if got != want:
+                    raise ValueError(
+                        f"{spec.name}: expected shape {spec.layout}, got {tuple(value.shape)} "
+                        f"(axis {axis} must be {want})"
+                    )
+            elif want in sizes and sizes[want] != got:
+                raise ValueError(
+                    f"{spec.name}: expected shape {spec.layout} with {want} = {sizes[want]} "
+                    f"as in {origin[want]}, got {tuple(value.shape)}"
+                )
+            else:
+                sizes[want] = int(got)
+                origin.setdefault(want, spec.name)
+    return sizes
+
+
+def ensure_mask(mask: Tensor | None, x: Tensor) -> Tensor:
+    """``mask`` or, when ``None``, an all-valid (B, T) mask for ``x`` of shape (B, T, ...)."""
+    if mask is not None:
+        return mask
+    return torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+
+
+__all__ = ["TensorSpec", "check_inputs", "ensure_mask", "modality"]

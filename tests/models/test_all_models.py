@@ -1,0 +1,179 @@
+"""The contract every registered model keeps. A model joins by registering itself: the tiny
+variants run forward and backward here, every other variant is built on the meta device."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from helpers import append_padding, assert_outputs_close, masked_inputs, scramble_padding
+
+import emofuse
+from emofuse.outputs import EmotionOutput
+from emofuse.registry import get_entry, library_models
+
+TINY = emofuse.list_models("*_tiny")
+FULL = [n for n in emofuse.list_models() if not n.endswith("_tiny")]
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "models"
+
+
+def _eval_model(name: str) -> emofuse.EmotionModel:
+    return emofuse.build(name).eval()
+
+
+def _expected_logit_shape(model: emofuse.EmotionModel, batch: int) -> tuple[int, int]:
+    return (batch, model.config.num_classes)
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_forward_backward_reaches_every_parameter(name: str) -> None:
+    model = emofuse.build(name).train()
+    out = model(**model.example_inputs(batch_size=2))
+    loss = out.logits.square().mean()
+    if out.embedding is not None:
+        loss = loss + out.embedding.square().mean()
+    for logits in (out.modality_logits or {}).values():
+        loss = loss + logits.square().mean()
+    loss.backward()
+    no_grad = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not no_grad, f"parameters without a gradient: {no_grad[:10]}"
+    bad = [
+        n for n, p in model.named_parameters() if p.grad is not None and not p.grad.isfinite().all()
+    ]
+    assert not bad, f"non-finite gradients: {bad[:10]}"
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_output_contract(name: str) -> None:
+    model = _eval_model(name)
+    inputs = model.example_inputs(batch_size=3)
+    with torch.no_grad():
+        out = model(**inputs)
+        out_att = model(**inputs, return_attentions=True)
+    assert isinstance(out, EmotionOutput)
+    assert out.logits.shape == _expected_logit_shape(model, 3)
+    assert out.logits.isfinite().all()
+    assert out.attentions is None
+    if out.embedding is not None:
+        assert out.embedding.shape[0] == 3 and out.embedding.dim() == 2
+    for key, logits in (out.modality_logits or {}).items():
+        assert logits.shape == out.logits.shape, key
+    assert out_att.attentions, "return_attentions=True must return attention maps"
+    for key, value in out_att.attentions.items():
+        assert isinstance(value, torch.Tensor) and value.shape[0] == 3, key
+        assert value.isfinite().all(), key
+    assert dict(out)["logits"] is out.logits  # usable as a mapping
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_example_inputs_are_valid_and_padded(name: str) -> None:
+    model = _eval_model(name)
+    inputs = model.example_inputs(batch_size=2)
+    sizes = model.check_inputs(**inputs)
+    assert sizes["B"] == 2
+    masks = [inputs[f"{k}_mask"] for k in masked_inputs(inputs)]
+    assert masks, "example_inputs must include masks"
+    assert any((~m).any() for m in masks), "example_inputs must pad some steps"
+    assert set(inputs) <= set(emofuse.model_info(name)["inputs"])
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_padding_never_changes_an_output(name: str) -> None:
+    model = _eval_model(name)
+    inputs = model.example_inputs(batch_size=2)
+    with torch.no_grad():
+        reference = model(**inputs)
+        assert_outputs_close(reference, model(**scramble_padding(inputs)))
+        if not getattr(model, "fixed_lengths", False):
+            assert_outputs_close(reference, model(**append_padding(inputs)))
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_all_padding_row_is_finite(name: str) -> None:
+    model = _eval_model(name)
+    inputs = model.example_inputs(batch_size=2)
+    for key in masked_inputs(inputs):
+        inputs[f"{key}_mask"][1] = False
+    with torch.no_grad():
+        out = model(**inputs)
+    assert out.logits.isfinite().all()
+    if out.embedding is not None:
+        assert out.embedding.isfinite().all()
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_bad_inputs_raise_value_error_naming_the_argument(name: str) -> None:
+    model = _eval_model(name)
+    inputs = model.example_inputs(batch_size=2)
+    key = masked_inputs(inputs)[0]
+    short = dict(inputs, **{f"{key}_mask": inputs[f"{key}_mask"][:, :-1]})
+    with pytest.raises(ValueError, match=f"{key}_mask"):
+        model(**short)
+    wrong_dtype = dict(inputs, **{f"{key}_mask": inputs[f"{key}_mask"].float()})
+    with pytest.raises(ValueError, match=f"{key}_mask"):
+        model(**wrong_dtype)
+    one_row = dict(inputs, **{key: inputs[key][:1], f"{key}_mask": inputs[f"{key}_mask"][:1]})
+    with pytest.raises(ValueError, match=r"B = \d"):
+        model(**one_row)
+    squeezed = dict(inputs, **{key: inputs[key][0]})
+    with pytest.raises(ValueError, match=key):
+        model(**squeezed)
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_save_load_round_trip(name: str, tmp_path: Path) -> None:
+    model = _eval_model(name)
+    inputs = model.example_inputs(batch_size=2)
+    model.save_pretrained(tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} == {"config.json", "model.safetensors"}
+    loaded = emofuse.build(name, pretrained=tmp_path).eval()
+    assert loaded.config == model.config
+    with torch.no_grad():
+        assert_outputs_close(model(**inputs), loaded(**inputs), atol=0, rtol=0)
+    again = type(model).from_pretrained(tmp_path, dropout=0.0)
+    assert again.config.dropout == 0.0
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_param_groups(name: str) -> None:
+    model = emofuse.build(name)
+    groups = model.param_groups(1e-3)
+    seen: set[int] = set()
+    own = {id(p) for p in model.parameters()}
+    for group in groups:
+        assert group["lr"] > 0 and group["params"]
+        for p in group["params"]:
+            assert id(p) in own and id(p) not in seen and p.requires_grad
+            seen.add(id(p))
+    torch.optim.Adam(groups)  # a real optimizer accepts them
+
+
+@pytest.mark.parametrize("name", emofuse.list_models())
+def test_model_info(name: str) -> None:
+    info = emofuse.model_info(name)
+    assert info["name"] == name and info["modalities"] and info["inputs"]
+    assert info["task"] in {"multilabel", "multiclass", "regression"}
+    assert info["default_config"] == emofuse.default_config(name).to_dict()
+    if name in library_models():
+        cite = info["citation"]
+        assert cite and cite["doi"] and cite["year"] and cite["title"] and cite["authors"]
+
+
+@pytest.mark.parametrize("name", FULL)
+def test_paper_configuration_builds_on_meta(name: str) -> None:
+    with torch.device("meta"):
+        model = emofuse.build(name)
+    params = list(model.parameters())
+    assert params and all(p.is_meta for p in params)
+    count = sum(p.numel() for p in params)
+    assert count > 0
+    entry = get_entry(name)
+    if name in library_models():
+        card = DOCS / f"{entry.model_class.__module__.rsplit('.', 1)[-1]}.md"
+        assert card.is_file(), f"missing model card {card}"
+        stated = {
+            int(m.replace(",", "")) for m in re.findall(r"\d{1,3}(?:,\d{3})+", card.read_text())
+        }
+        assert count in stated, f"{card.name} does not state {name}'s parameter count {count:,}"

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from toy_model import ToyConfig, ToyFusion
+
+import emofuse
+from emofuse.cli import main
+from emofuse.registry import library_models, markdown_table, unregister_model
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_list_models_glob_and_sorted() -> None:
+    names = emofuse.list_models()
+    assert names == sorted(names) and "toy_fusion_tiny" in names
+    assert emofuse.list_models("toy_*_tiny") == ["toy_fusion_tiny"]
+    assert emofuse.list_models("no_such_*") == []
+
+
+def test_build_applies_overrides_and_label_names() -> None:
+    model = emofuse.build("toy_fusion_tiny", num_classes=3, dropout=0.0)
+    assert model.config.num_classes == 3 and model.config.dropout == 0.0
+    model = emofuse.build("toy_fusion_tiny", label_names=emofuse.labels.RAVDESS_8)
+    assert model.config.num_classes == 8
+    assert model(**model.example_inputs()).logits.shape == (2, 8)
+
+
+def test_unknown_override_is_type_error_listing_fields() -> None:
+    with pytest.raises(TypeError, match=r"no field\(s\) \['colour'\].*audio_dim"):
+        emofuse.build("toy_fusion_tiny", colour="blue")
+
+
+def test_bad_override_values_are_value_errors() -> None:
+    with pytest.raises(ValueError, match="label_names"):
+        emofuse.build("toy_fusion_tiny", num_classes=3, label_names=("a", "b"))
+    with pytest.raises(ValueError, match="dropout"):
+        emofuse.build("toy_fusion_tiny", dropout=1.5)
+
+
+def test_unknown_model_suggests_names() -> None:
+    with pytest.raises(ValueError, match="did you mean.*toy_fusion_tiny"):
+        emofuse.build("toy_fusion_tiyn")
+
+
+def test_pretrained_argument_types(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="pretrained"):
+        emofuse.build("toy_fusion_tiny", pretrained=3)  # type: ignore[arg-type]
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        emofuse.build("toy_fusion_tiny", pretrained=tmp_path)
+
+
+def test_from_pretrained_rejects_another_architecture(tmp_path: Path) -> None:
+    emofuse.build("toy_fusion_tiny").save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["architecture"] == "ToyFusion" and config["num_classes"] == 6
+    config["architecture"] = "SomethingElse"
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="SomethingElse"):
+        ToyFusion.from_pretrained(tmp_path)
+
+
+def test_from_pretrained_rejects_other_shapes(tmp_path: Path) -> None:
+    emofuse.build("toy_fusion_tiny").save_pretrained(tmp_path)
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        ToyFusion.from_pretrained(tmp_path, num_classes=2)
+
+
+def test_register_model_as_a_user_would() -> None:
+    @emofuse.register_model(ToyFusion, name="my_toy")
+    def my_toy() -> ToyConfig:
+        """My own toy."""
+        return ToyConfig(dim=8, heads=2)
+
+    try:
+        assert "my_toy" in emofuse.list_models()
+        assert emofuse.build("my_toy").config.dim == 8
+        assert emofuse.model_info("my_toy")["description"] == "My own toy."
+        assert "my_toy" not in library_models()
+    finally:
+        unregister_model("my_toy")
+    assert "my_toy" not in emofuse.list_models()
+
+
+def test_model_info_describes_inputs() -> None:
+    info = emofuse.model_info("toy_fusion_tiny")
+    assert info["modalities"] == ["audio", "text"]
+    assert info["inputs"]["audio"] == "(B, T_a, 8) features"
+    assert info["inputs"]["text_mask"].startswith("(B, L)")
+    json.dumps(info)  # serialisable
+
+
+def test_config_json_round_trip_restores_tuples() -> None:
+    config = ToyConfig(label_names=("a", "b"), num_classes=2)
+    again = ToyConfig.from_dict(json.loads(config.to_json()))
+    assert again == config and isinstance(again.label_names, tuple)
+
+
+def test_model_accepts_config_and_defaults() -> None:
+    assert ToyFusion().config == ToyConfig()
+    with pytest.raises(TypeError, match="ToyConfig"):
+        ToyFusion(emofuse.ModelConfig())  # type: ignore[arg-type]
+
+
+def test_cli_list_and_info(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "toy_*"]) == 0
+    out = capsys.readouterr().out
+    assert "toy_fusion_tiny" in out and "audio, text" in out
+    assert main(["info", "toy_fusion_tiny"]) == 0
+    assert json.loads(capsys.readouterr().out)["name"] == "toy_fusion_tiny"
+    assert main(["info", "nope"]) == 2
+    assert "name: expected a registered model" in capsys.readouterr().err
+    assert main(["list", "zzz*"]) == 1
+
+
+def test_console_script_runs_in_a_fresh_process() -> None:
+    root = README.parent
+    result = subprocess.run(
+        [sys.executable, "-m", "emofuse.cli", "list"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    for name in library_models():
+        assert name in result.stdout
+
+
+def test_readme_table_matches_registry() -> None:
+    text = README.read_text()
+    start, end = "<!-- models:start -->", "<!-- models:end -->"
+    table = text[text.index(start) + len(start) : text.index(end)].strip()
+    assert table == markdown_table(library_models()), (
+        "README model table is stale: regenerate it with "
+        '`python -c "import emofuse.registry as r; print(r.markdown_table(r.library_models()))"`'
+    )
+
+
+def test_build_on_meta_device_allocates_nothing() -> None:
+    with torch.device("meta"):
+        model = emofuse.build("toy_fusion")
+    assert all(p.is_meta for p in model.parameters())
