@@ -1,11 +1,14 @@
-"""The ``emofuse`` command: ``emofuse list [PATTERN]``, ``emofuse info NAME``."""
+"""The ``emofuse`` command: ``list [PATTERN]``, ``info NAME``, ``demo NAME``."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
+
+import torch
 
 import emofuse
 
@@ -27,6 +30,56 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shape(value: object) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"{tuple(value.shape)} {str(value.dtype).removeprefix('torch.')}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_shape(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    name = args.name
+    if not name.endswith("_tiny") and f"{name}_tiny" in emofuse.list_models() and not args.full:
+        name = f"{name}_tiny"
+    torch.manual_seed(args.seed)
+    model = emofuse.build(name)
+    info = emofuse.model_info(name)
+    print(f"{name}: {info['description']}")
+    if info["citation"]:
+        print(f"  paper: {emofuse.Citation(**info['citation'])}")
+    print(f"  parameters: {sum(p.numel() for p in model.parameters()):,}")
+    inputs = model.example_inputs(batch_size=args.batch_size)
+    print("  inputs (synthetic):")
+    for key, value in inputs.items():
+        print(f"    {key:<12} {_shape(value)}")
+    model.eval()
+    with torch.no_grad():
+        model(**inputs)  # warm-up
+        start = time.perf_counter()
+        out = model(**inputs, return_attentions=True)
+        forward_s = time.perf_counter() - start
+    print("  outputs:")
+    for key, value in out.items():
+        print(f"    {key:<16} {_shape(value)}")
+    if out.attentions and "decision_weights" in out.attentions:
+        print(f"  decision weights (sample 0): {out.attentions['decision_weights'][0].tolist()}")
+    probs = out.logits.sigmoid() if model.task == "multilabel" else out.logits.softmax(-1)
+    names = model.config.label_names or [str(i) for i in range(model.config.num_classes)]
+    if model.task != "regression":
+        top = ", ".join(f"{n}={p:.2f}" for n, p in zip(names, probs[0].tolist(), strict=True))
+        print(f"  scores (sample 0, untrained): {top}")
+    model.train()
+    start = time.perf_counter()
+    model(**inputs).logits.square().mean().backward()
+    train_s = time.perf_counter() - start
+    print(
+        f"  forward {forward_s * 1e3:.1f} ms, forward+backward {train_s * 1e3:.1f} ms "
+        f"(batch {args.batch_size}, CPU threads {torch.get_num_threads()})"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="emofuse", description="Multimodal emotion recognition models for PyTorch."
@@ -39,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("info", help="citation, inputs and default config of a model (JSON)")
     p.add_argument("name")
     p.set_defaults(run=_info)
+    p = commands.add_parser("demo", help="run a synthetic batch through a model (tiny variant)")
+    p.add_argument("name")
+    p.add_argument("--batch-size", type=int, default=2)
+    p.add_argument("--full", action="store_true", help="the paper configuration, not _tiny")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_demo)
     return parser
 
 

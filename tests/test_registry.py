@@ -147,3 +147,10 @@ def test_build_on_meta_device_allocates_nothing() -> None:
     with torch.device("meta"):
         model = emofuse.build("toy_fusion")
     assert all(p.is_meta for p in model.parameters())
+
+
+def test_cli_demo_runs_a_tiny_model(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "toy_fusion"]) == 0
+    out = capsys.readouterr().out
+    assert "toy_fusion_tiny" in out and "logits" in out and "(2, 6) float32" in out
+    assert "forward+backward" in out

@@ -1,7 +1,7 @@
 """Generic layers: attention, transformer layers, positional encodings, pooling, MLPs."""
 
 from emofuse.layers.attention import MultiHeadAttention
-from emofuse.layers.functional import masked_mean, masked_softmax
+from emofuse.layers.functional import masked_mean, masked_softmax, run_on_valid_steps
 from emofuse.layers.mlp import ACTIVATIONS, MLP, FeedForward, get_activation
 from emofuse.layers.pooling import AttentivePooling, MaskedMeanPool
 from emofuse.layers.positional import SinusoidalPositionalEncoding
@@ -27,4 +27,5 @@ __all__ = [
     "get_activation",
     "masked_mean",
     "masked_softmax",
+    "run_on_valid_steps",
 ]

