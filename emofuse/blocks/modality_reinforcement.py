@@ -244,13 +244,15 @@ class SourceUpdate(nn.Module):
             "high-level feature (FFL)") or ``"low_level"`` (sources never change, plain
             concatenation; "low-level feature").
         ffn_dim: hidden width of ``FFN`` (default ``4 * dim``); dropout: inside ``FFN``.
+        combine: build the combined sources S_ds (False when no SCU reads them).
 
     Inputs:
         sources: {m: (B, T_m, dim)}; targets: {m: (B, T_m, dim)} reinforced target streams.
     Returns:
         (updated sources {m: (B, T_m, dim)}, combined sources {t: (B, Σ T_s, dim)} for the
         next SCU, the sources of ``t`` concatenated in time as :func:`source_modalities` orders
-        them). Every step is updated position-wise, so padded steps never reach a valid one.
+        them; empty when ``combine`` is False). Every step is updated position-wise, so padded
+        steps never reach a valid one.
     """
 
     def __init__(
@@ -261,10 +263,11 @@ class SourceUpdate(nn.Module):
         mode: str = "sum",
         ffn_dim: int | None = None,
         dropout: float = 0.1,
+        combine: bool = True,
     ) -> None:
         super().__init__()
         check_choice("mode", mode, SOURCE_UPDATES)
-        self.mode, self.modalities = mode, tuple(modalities)
+        self.mode, self.modalities, self.combine_sources = mode, tuple(modalities), combine
         ffn_dim = ffn_dim or 4 * dim
         if mode != "low_level":
             self.ffn = nn.ModuleDict(
@@ -276,7 +279,7 @@ class SourceUpdate(nn.Module):
             self.gate_target = nn.ModuleDict(
                 {m: nn.Linear(dim, dim, bias=False) for m in self.modalities}
             )
-        self.gated_combination = mode in ("sum", "sum_no_gate")
+        self.gated_combination = combine and mode in ("sum", "sum_no_gate")
         if self.gated_combination:
             self.combine = nn.ModuleDict({t: nn.Linear(dim, dim) for t in self.modalities})
 
@@ -297,7 +300,7 @@ class SourceUpdate(nn.Module):
                 mu = torch.sigmoid(self.gate_source[m](hat) + self.gate_target[m](targets[m]))
                 updated[m] = (1 - mu) * torch.tanh(targets[m]) + mu * hat
         combined = {}
-        for t in self.modalities:
+        for t in self.modalities if self.combine_sources else ():
             cat = torch.cat([updated[s] for s in source_modalities(t, self.modalities)], dim=1)
             if self.gated_combination:
                 cat = torch.sigmoid(self.combine[t](cat)) * torch.tanh(cat)
@@ -387,7 +390,12 @@ class ModalityReinforcementLayer(nn.Module):
         self.update = None
         if source_update is not None:
             self.update = SourceUpdate(
-                dim, self.modalities, mode=source_update, ffn_dim=ffn_dim, dropout=dropout
+                dim,
+                self.modalities,
+                mode=source_update,
+                ffn_dim=ffn_dim,
+                dropout=dropout,
+                combine=use_scu,
             )
 
     def forward(

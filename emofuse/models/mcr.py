@@ -242,9 +242,9 @@ class MCR(EmotionModel[MCRConfig]):
             z = self.front[m](x.transpose(1, 2)).transpose(1, 2)
             targets[m] = self.embed_dropout(self.position(z))
         sources = dict(targets)  # the source copies (sec. 3.3)
-        combined = {
+        combined = {  # the SCU's sources before any update: plain concatenation
             t: torch.cat([sources[s] for s in source_modalities(t, self.config.modalities)], 1)
-            for t in self.config.modalities
+            for t in (self.config.modalities if self.config.use_scu else ())
         }
         attentions: dict[str, Tensor] = {}
         for i, layer in enumerate(self.layers):
