@@ -71,8 +71,8 @@ class CrossMutualUnit(nn.Module):
 
     Inputs:
         target: (B, T_t, dim); sources: one or two (B, T_s, dim) with T_s = ``source_lens``;
-        target_mask: (B, T_t) bool, True = valid (unused by the math: queries need no mask);
-        source_masks: one (B, T_s) bool per source.
+        source_masks: one (B, T_s) bool per source, True = valid. Queries need no mask: a
+        padded target step only produces an output that later steps ignore.
     Returns:
         (Z_t,a (B, T_t, dim), α (B, T_s1 + T_s2) when the mutual term is used, else None).
         Padded source steps change nothing; a sample with no valid source step gets
@@ -95,7 +95,6 @@ class CrossMutualUnit(nn.Module):
         if dim % num_heads:
             raise ValueError(f"dim: {dim} is not divisible by num_heads={num_heads}")
         self.num_heads = num_heads
-        self.source_lens = tuple(source_lens)
         self.scale = 1.0 / math.sqrt(dim // num_heads)
         self.mutual = mutual_attention and len(source_lens) == 2
         n = len(source_lens)
@@ -117,7 +116,6 @@ class CrossMutualUnit(nn.Module):
         self,
         target: Tensor,
         sources: Sequence[Tensor],
-        target_mask: Tensor | None = None,
         source_masks: Sequence[Tensor | None] | None = None,
     ) -> tuple[Tensor, Tensor | None]:
         source_masks = source_masks or [None] * len(sources)
@@ -411,7 +409,7 @@ class ModalityReinforcementLayer(nn.Module):
             z_a = z_b = None
             if self.cmu is not None:
                 z_a, alpha = self.cmu[t](
-                    targets[t], [sources[s] for s in srcs], masks[t], [masks[s] for s in srcs]
+                    targets[t], [sources[s] for s in srcs], [masks[s] for s in srcs]
                 )
                 if alpha is not None:
                     weights[f"{t}.cmu_alpha"] = alpha

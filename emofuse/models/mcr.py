@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from einops import rearrange
 from torch import Tensor, nn
 
 from emofuse.blocks.modality_reinforcement import (
@@ -239,7 +240,7 @@ class MCR(EmotionModel[MCRConfig]):
         for m in self.config.modalities:
             # zero padded steps first so that the convolution never carries padding in
             x = given[m].masked_fill(~masks[m][..., None], 0.0)
-            z = self.front[m](x.transpose(1, 2)).transpose(1, 2)
+            z = rearrange(self.front[m](rearrange(x, "b t c -> b c t")), "b d t -> b t d")
             targets[m] = self.embed_dropout(self.position(z))
         sources = dict(targets)  # the source copies (sec. 3.3)
         combined = {  # the SCU's sources before any update: plain concatenation

@@ -60,7 +60,7 @@ def test_cmu_without_mutual_term_is_layer_norm_plus_two_attentions() -> None:
         mha.out_proj.load_state_dict(cmu.out_proj[i].state_dict())
         z_s = cmu.norm_sources[i](source)
         expected = expected + mha(cmu.norm_target(target), z_s, key_padding_mask=mask)[0]
-    out, alpha = cmu(target, sources, None, masks)
+    out, alpha = cmu(target, sources, masks)
     assert alpha is None
     torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-4)
 
@@ -70,7 +70,7 @@ def test_cmu_mutual_term_matches_a_per_head_reference() -> None:
     cmu = CrossMutualUnit(DIM, HEADS, (T_1, T_2), dropout=0.0).eval()
     _silence_ffn(cmu)
     target, sources, masks = _cmu_inputs()
-    out, alpha = cmu(target, sources, None, masks)
+    out, alpha = cmu(target, sources, masks)
     hd = DIM // HEADS
     z_t = cmu.norm_target(target)
     q = cmu.q_proj(z_t)
@@ -106,22 +106,20 @@ def test_cmu_mutual_term_changes_the_output_and_zero_exchange_removes_it() -> No
     plain = CrossMutualUnit(DIM, HEADS, (T_1, T_2), mutual_attention=False, dropout=0.0).eval()
     plain.load_state_dict(cmu.state_dict(), strict=False)
     target, sources, masks = _cmu_inputs()
-    assert not torch.allclose(cmu(target, sources, None, masks)[0], plain(target, sources)[0])
+    assert not torch.allclose(cmu(target, sources, masks)[0], plain(target, sources)[0])
     with torch.no_grad():
         for ex in cmu.exchange:
             ex.weight.zero_()
             ex.bias.zero_()
-    torch.testing.assert_close(
-        cmu(target, sources, None, masks)[0], plain(target, sources, None, masks)[0]
-    )
+    torch.testing.assert_close(cmu(target, sources, masks)[0], plain(target, sources, masks)[0])
 
 
 def test_cmu_padding_invariance_and_alpha() -> None:
     cmu = CrossMutualUnit(DIM, HEADS, (T_1, T_2)).eval()
     target, sources, masks = _cmu_inputs()
-    out, alpha = cmu(target, sources, None, masks)
+    out, alpha = cmu(target, sources, masks)
     scrambled = [_scramble(s, m) for s, m in zip(sources, masks, strict=True)]
-    out2, alpha2 = cmu(target, scrambled, None, masks)
+    out2, alpha2 = cmu(target, scrambled, masks)
     torch.testing.assert_close(out2, out)
     torch.testing.assert_close(alpha2, alpha)
     valid = torch.cat(masks, 1)
@@ -133,11 +131,11 @@ def test_cmu_all_padded_sources_and_single_source_are_finite() -> None:
     cmu = CrossMutualUnit(DIM, HEADS, (T_1, T_2)).eval()
     target, sources, masks = _cmu_inputs()
     empty = [torch.zeros_like(m) for m in masks]
-    out, alpha = cmu(target, sources, None, empty)
+    out, alpha = cmu(target, sources, empty)
     assert out.isfinite().all() and alpha.isfinite().all()
     single = CrossMutualUnit(DIM, HEADS, (T_1,))
     assert not single.mutual
-    out, alpha = single(target, sources[:1], None, masks[:1])
+    out, alpha = single(target, sources[:1], masks[:1])
     assert out.shape == target.shape and alpha is None
     out.sum().backward()
     assert all(p.grad is not None for p in single.parameters())
@@ -294,7 +292,6 @@ def test_serial_structure_feeds_cmu_into_scu() -> None:
     z_a, _ = parallel.cmu["text"](
         targets["text"],
         [sources["video"], sources["audio"]],
-        masks["text"],
         [masks["video"], masks["audio"]],
     )
     mask = torch.cat([masks["video"], masks["audio"]], 1)
