@@ -1,0 +1,302 @@
+"""MCR: target and source Modality Co-Reinforcement (Yang et al. 2023, Knowledge-Based Systems).
+
+Unaligned feature sequences (language, video, audio) → per-modality Conv1d and sinusoidal
+positions → ``num_layers`` modality reinforcement layers (CMU + SCU per target, SUM for the
+sources) → the reinforced targets concatenated in time → a transformer encoder → masked mean →
+MLP head. See ``docs/models/mcr.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from einops import rearrange
+from torch import Tensor, nn
+
+from emofuse.blocks.modality_reinforcement import (
+    SOURCE_UPDATES,
+    STRUCTURES,
+    ModalityReinforcementLayer,
+    source_modalities,
+)
+from emofuse.config import ModelConfig, check_choice
+from emofuse.labels import IEMOCAP_4
+from emofuse.layers import MLP, SinusoidalPositionalEncoding, TransformerEncoder, masked_mean
+from emofuse.models.base import EmotionModel, example_mask, trainable
+from emofuse.outputs import EmotionOutput
+from emofuse.registry import Citation, register_model
+from emofuse.validation import TensorSpec, ensure_mask, modality
+
+CITATION = Citation(
+    title=(
+        "Target and source modality co-reinforcement for emotion understanding from "
+        "asynchronous multimodal sequences"
+    ),
+    authors=(
+        "Dingkang Yang, Yang Liu, Can Huang, Mingcheng Li, Xiao Zhao, Yuzheng Wang, Kun Yang, "
+        "Yan Wang, Peng Zhai, Lihua Zhang"
+    ),
+    venue="Knowledge-Based Systems 265, 110370",
+    year=2023,
+    doi="10.1016/j.knosys.2023.110370",
+)
+
+MODALITIES = ("text", "video", "audio")  # the paper's L, V, A; every per-modality tuple's order
+TASKS = ("regression", "multilabel", "multiclass")
+_MEANING = {"text": "word features", "video": "facial features", "audio": "acoustic features"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class MCRConfig(ModelConfig):
+    """MCR hyper-parameters (Yang et al. 2023, table 1); the default is the MOSEI column.
+
+    Args:
+        input_dims: feature widths (text, video, audio): GloVe 300, Facet 35, COVAREP 74.
+        seq_lens: fixed sequence lengths (text, video, audio) of the unaligned release; inputs
+            are padded to them (the CMU exchange maps between these lengths).
+        dim: feature size d after the Conv1d front (table 1: 40).
+        num_heads: attention heads (table 1: MOSI 10, MOSEI 8, IEMOCAP 10).
+        kernel_sizes: Conv1d kernels (text, video, audio), odd ('same' padding).
+        num_layers: modality reinforcement layers (table 1: MOSI 3, MOSEI 4, IEMOCAP 3).
+        encoder_layers: layers of the final transformer encoder over [Z_L; Z_V; Z_A].
+        ffn_dim: hidden width of every feed-forward layer (default ``4 * dim``).
+        task: ``"regression"`` (one output, L1 loss), ``"multilabel"`` (one binary decision per
+            emotion, IEMOCAP's protocol) or ``"multiclass"`` (one softmax).
+        modalities: the modalities used, any non-empty subset of (text, video, audio).
+        use_cmu, use_scu, mutual_attention, scu_attention_layer, source_update, structure: the
+            ablation switches of table 5 (see :class:`ModalityReinforcementLayer`).
+    """
+
+    num_classes: int = 1
+    input_dims: tuple[int, int, int] = (300, 35, 74)
+    seq_lens: tuple[int, int, int] = (50, 500, 500)
+    dim: int = 40
+    num_heads: int = 8
+    kernel_sizes: tuple[int, int, int] = (3, 3, 3)
+    num_layers: int = 4
+    encoder_layers: int = 1
+    ffn_dim: int | None = None
+    task: str = "regression"
+    modalities: tuple[str, ...] = MODALITIES
+    use_cmu: bool = True
+    use_scu: bool = True
+    mutual_attention: bool = True
+    scu_attention_layer: bool = True
+    source_update: str = "sum"
+    structure: str = "parallel"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("input_dims", "seq_lens", "kernel_sizes"):
+            value = getattr(self, name)
+            if len(value) != 3 or any(v < 1 for v in value):
+                raise ValueError(
+                    f"{name}: expected three positive ints (text, video, audio), got {value}"
+                )
+        if any(k % 2 == 0 for k in self.kernel_sizes):
+            raise ValueError(f"kernel_sizes: expected odd kernels, got {self.kernel_sizes}")
+        if self.dim % self.num_heads:
+            raise ValueError(f"dim: {self.dim} is not divisible by num_heads={self.num_heads}")
+        if self.num_layers < 1 or self.encoder_layers < 0:
+            raise ValueError(
+                f"num_layers, encoder_layers: expected >= 1 and >= 0, "
+                f"got {self.num_layers}, {self.encoder_layers}"
+            )
+        check_choice("task", self.task, TASKS)
+        if self.task == "regression" and self.num_classes != 1:
+            raise ValueError(f"num_classes: regression has one output, got {self.num_classes}")
+        if (
+            not self.modalities
+            or len(set(self.modalities)) != len(self.modalities)
+            or not set(self.modalities) <= set(MODALITIES)
+        ):
+            raise ValueError(
+                f"modalities: expected a non-empty subset of {MODALITIES} without repeats, "
+                f"got {self.modalities}"
+            )
+        if not (self.use_cmu or self.use_scu):
+            raise ValueError("use_cmu, use_scu: at least one target unit must be used")
+        check_choice("source_update", self.source_update, SOURCE_UPDATES)
+        check_choice("structure", self.structure, STRUCTURES)
+
+    def per_modality(self, name: str) -> dict[str, int]:
+        """``{modality: value}`` of the (text, video, audio) tuple ``name`` for the used
+        modalities, in ``modalities`` order."""
+        values = dict(zip(MODALITIES, getattr(self, name), strict=True))
+        return {m: values[m] for m in self.modalities}
+
+
+class MCR(EmotionModel[MCRConfig]):
+    """Target and source Modality Co-Reinforcement (Yang et al. 2023, sec. 3, fig. 1b).
+
+    Inputs are padded to the config's fixed ``seq_lens`` (the CMU's source-axis exchange maps
+    between them), so the model cannot take other lengths: ``fixed_lengths = True``.
+    """
+
+    config_class = MCRConfig
+    task = "regression"
+    fixed_lengths = True
+
+    def __init__(self, config: MCRConfig | None = None, *, pretrained: bool = False) -> None:
+        super().__init__(config, pretrained=pretrained)
+        c = self.config
+        dims, lens, kernels = (
+            c.per_modality(n) for n in ("input_dims", "seq_lens", "kernel_sizes")
+        )
+        ffn_dim = c.ffn_dim or 4 * c.dim
+        self.front = nn.ModuleDict(
+            {
+                m: nn.Conv1d(dims[m], c.dim, kernels[m], padding=kernels[m] // 2, bias=False)
+                for m in c.modalities
+            }
+        )
+        self.position = SinusoidalPositionalEncoding(c.dim, max_len=max(lens.values()))
+        self.embed_dropout = nn.Dropout(c.dropout)
+        self.layers = nn.ModuleList(
+            ModalityReinforcementLayer(
+                c.dim,
+                c.num_heads,
+                lens,
+                ffn_dim=ffn_dim,
+                dropout=c.dropout,
+                use_cmu=c.use_cmu,
+                use_scu=c.use_scu,
+                mutual_attention=c.mutual_attention,
+                scu_attention_layer=c.scu_attention_layer,
+                structure=c.structure,
+                # the last layer's update would feed no later layer
+                source_update=c.source_update if i < c.num_layers - 1 else None,
+            )
+            for i in range(c.num_layers)
+        )
+        self.encoder = TransformerEncoder(
+            c.encoder_layers, c.dim, c.num_heads, ffn_dim, dropout=c.dropout
+        )
+        self.head = MLP(c.dim, [c.dim], c.num_classes, dropout=c.dropout)
+
+    @classmethod
+    def task_of(cls, config: MCRConfig) -> str:
+        return config.task
+
+    @classmethod
+    def input_specs(cls, config: MCRConfig) -> list[TensorSpec]:
+        dims, lens = config.per_modality("input_dims"), config.per_modality("seq_lens")
+        return [
+            spec
+            for m in config.modalities
+            for spec in modality(
+                m, ("B", lens[m], dims[m]), required=True, meaning=f"{_MEANING[m]}, padded"
+            )
+        ]
+
+    def example_inputs(
+        self, batch_size: int = 2, *, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
+        c = self.config
+        dims, lens = c.per_modality("input_dims"), c.per_modality("seq_lens")
+        inputs = {}
+        for m in c.modalities:
+            inputs[m] = torch.randn(batch_size, lens[m], dims[m], generator=generator)
+            inputs[f"{m}_mask"] = example_mask(batch_size, lens[m])
+        return inputs
+
+    def param_groups(self, lr: float) -> list[dict[str, Any]]:
+        """One Adam group at ``lr`` (sec. 4.2; table 1: 1e-3 for MOSI and MOSEI, 2e-3 for
+        IEMOCAP)."""
+        return [{"name": "all", "params": trainable(self), "lr": lr}]
+
+    def forward(  # type: ignore[override]
+        self,
+        text: Tensor | None = None,
+        video: Tensor | None = None,
+        audio: Tensor | None = None,
+        text_mask: Tensor | None = None,
+        video_mask: Tensor | None = None,
+        audio_mask: Tensor | None = None,
+        *,
+        return_attentions: bool = False,
+    ) -> EmotionOutput:
+        """Inputs:
+            text: (B, T_L, d_L); video: (B, T_V, d_V); audio: (B, T_A, d_A) feature sequences
+            padded to ``seq_lens``, for the modalities in ``config.modalities``; ``<m>_mask``:
+            (B, T_m) bool, True = valid step (default: all valid).
+        Returns:
+            EmotionOutput with logits (B, num_classes), embedding (B, dim) and, when asked,
+            attentions ``"layer<i>.<m>.cmu_alpha"`` (B, T_s1 + T_s2) and
+            ``"layer<i>.<m>.scu_gamma"`` (B, 2) (cross, self).
+        """
+        given = {"text": text, "video": video, "audio": audio}
+        masks_in = {"text": text_mask, "video": video_mask, "audio": audio_mask}
+        for m, x in given.items():
+            if m not in self.config.modalities and (x is not None or masks_in[m] is not None):
+                raise ValueError(
+                    f"{m}: this model uses the modalities {self.config.modalities}; got {m}"
+                )
+        self.check_inputs(**given, **{f"{m}_mask": v for m, v in masks_in.items()})
+        masks = {m: ensure_mask(masks_in[m], given[m]) for m in self.config.modalities}
+        targets = {}
+        for m in self.config.modalities:
+            # zero padded steps first so that the convolution never carries padding in
+            x = given[m].masked_fill(~masks[m][..., None], 0.0)
+            z = rearrange(self.front[m](rearrange(x, "b t c -> b c t")), "b d t -> b t d")
+            targets[m] = self.embed_dropout(self.position(z))
+        sources = dict(targets)  # the source copies (sec. 3.3)
+        combined = {  # the SCU's sources before any update: plain concatenation
+            t: torch.cat([sources[s] for s in source_modalities(t, self.config.modalities)], 1)
+            for t in (self.config.modalities if self.config.use_scu else ())
+        }
+        attentions: dict[str, Tensor] = {}
+        for i, layer in enumerate(self.layers):
+            targets, sources, combined, weights = layer(targets, sources, combined, masks)
+            attentions.update({f"layer{i}.{k}": v for k, v in weights.items()})
+        fused = torch.cat(list(targets.values()), dim=1)
+        fused_mask = torch.cat(list(masks.values()), dim=1)
+        fused, _ = self.encoder(fused, fused_mask)
+        embedding = masked_mean(fused, fused_mask)
+        return EmotionOutput(
+            logits=self.head(embedding),
+            embedding=embedding,
+            attentions=attentions if return_attentions else None,
+        )
+
+
+@register_model(MCR, citation=CITATION)
+def mcr() -> MCRConfig:
+    """Paper configuration, CMU-MOSEI column of table 1 (unaligned, sentiment regression)."""
+    return MCRConfig()
+
+
+@register_model(MCR, citation=CITATION)
+def mcr_mosi() -> MCRConfig:
+    """CMU-MOSI column of table 1 (unaligned release of Tsai et al. 2019, regression)."""
+    return MCRConfig(input_dims=(300, 20, 5), seq_lens=(50, 500, 375), num_heads=10, num_layers=3)
+
+
+@register_model(MCR, citation=CITATION)
+def mcr_iemocap() -> MCRConfig:
+    """IEMOCAP column of table 1 (unaligned, 4 emotions, one binary decision each)."""
+    return MCRConfig(
+        seq_lens=(20, 500, 400),
+        num_heads=10,
+        kernel_sizes=(3, 3, 5),
+        num_layers=3,
+        task="multilabel",
+        num_classes=len(IEMOCAP_4),
+        label_names=IEMOCAP_4,
+    )
+
+
+@register_model(MCR, citation=CITATION)
+def mcr_tiny() -> MCRConfig:
+    """Tiny MCR for tests and demos: same architecture, d = 8, two layers, short sequences."""
+    return MCRConfig(
+        input_dims=(12, 5, 6),
+        seq_lens=(6, 9, 7),
+        dim=8,
+        num_heads=2,
+        kernel_sizes=(3, 3, 5),
+        num_layers=2,
+        ffn_dim=16,
+    )

@@ -1,0 +1,318 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from emofuse.blocks import (
+    CrossMutualUnit,
+    ModalityReinforcementLayer,
+    SelfCrossUnit,
+    SourceUpdate,
+    source_modalities,
+)
+from emofuse.layers import MultiHeadAttention
+
+DIM, HEADS = 8, 2
+T_T, T_1, T_2 = 4, 5, 6
+
+
+def _mask(batch: int, length: int, lengths: list[int]) -> torch.Tensor:
+    return torch.arange(length)[None] < torch.tensor(lengths)[:, None]
+
+
+def _scramble(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return torch.where(mask[..., None], x, 100 * torch.randn_like(x))
+
+
+def _silence_ffn(unit: nn.Module) -> None:
+    """Zero the closing feed-forward branch so the unit's output is its attention sum."""
+    last = unit.ffn.ffn[-1]
+    nn.init.zeros_(last.weight)
+    nn.init.zeros_(last.bias)
+
+
+def _cmu_inputs(batch: int = 2):
+    target = torch.randn(batch, T_T, DIM)
+    sources = [torch.randn(batch, T_1, DIM), torch.randn(batch, T_2, DIM)]
+    masks = [_mask(batch, T_1, [5, 3]), _mask(batch, T_2, [6, 2])]
+    return target, sources, masks
+
+
+def test_source_modalities() -> None:
+    assert source_modalities("text", ("text", "video", "audio")) == ("video", "audio")
+    assert source_modalities("video", ("text", "video")) == ("text",)
+    assert source_modalities("audio", ("audio",)) == ("audio",)
+
+
+def test_cmu_without_mutual_term_is_layer_norm_plus_two_attentions() -> None:
+    cmu = CrossMutualUnit(DIM, HEADS, (T_1, T_2), mutual_attention=False, dropout=0.0).eval()
+    _silence_ffn(cmu)
+    target, sources, masks = _cmu_inputs()
+    expected = cmu.norm_target(target)
+    for i, (source, mask) in enumerate(zip(sources, masks, strict=True)):
+        mha = MultiHeadAttention(DIM, HEADS)
+        mha.q_proj.load_state_dict(cmu.q_proj.state_dict())
+        mha.k_proj.load_state_dict(cmu.k_proj[i].state_dict())
+        mha.v_proj.load_state_dict(cmu.v_proj[i].state_dict())
+        mha.out_proj.load_state_dict(cmu.out_proj[i].state_dict())
+        z_s = cmu.norm_sources[i](source)
+        expected = expected + mha(cmu.norm_target(target), z_s, key_padding_mask=mask)[0]
+    out, alpha = cmu(target, sources, masks)
+    assert alpha is None
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-4)
+
+
+def test_cmu_mutual_term_matches_a_per_head_reference() -> None:
+    """Eqs. 3–5 written out head by head and step by step."""
+    cmu = CrossMutualUnit(DIM, HEADS, (T_1, T_2), dropout=0.0).eval()
+    _silence_ffn(cmu)
+    target, sources, masks = _cmu_inputs()
+    out, alpha = cmu(target, sources, masks)
+    hd = DIM // HEADS
+    z_t = cmu.norm_target(target)
+    q = cmu.q_proj(z_t)
+    ks = [cmu.k_proj[i](cmu.norm_sources[i](s)) for i, s in enumerate(sources)]
+    vs = [cmu.v_proj[i](cmu.norm_sources[i](s)) for i, s in enumerate(sources)]
+    for b in range(2):
+        valid = [m[b] for m in masks]
+        sums = torch.cat([sources[i][b][valid[i]].sum(-1) for i in range(2)])
+        a = torch.softmax(sums, 0)
+        a_full = [torch.zeros(T_1), torch.zeros(T_2)]
+        a_full[0][valid[0]] = a[: int(valid[0].sum())]
+        a_full[1][valid[1]] = a[int(valid[0].sum()) :]
+        torch.testing.assert_close(alpha[b], torch.cat(a_full), atol=1e-6, rtol=1e-5)
+        expected = z_t[b].clone()
+        contexts = [[], []]
+        for h in range(HEADS):
+            sl = slice(h * hd, (h + 1) * hd)
+            e = [q[b, :, sl] @ ks[i][b, :, sl].T / math.sqrt(hd) for i in range(2)]
+            e0 = [e[i] * valid[i] for i in range(2)]  # padded steps carry no score
+            hat = [cmu.exchange[0](e0[0]), cmu.exchange[1](e0[1])]
+            scores = [e[0] + a_full[0] * hat[1], e[1] + a_full[1] * hat[0]]
+            for i in range(2):
+                w = torch.softmax(scores[i].masked_fill(~valid[i], -1e9), -1)
+                contexts[i].append(w @ vs[i][b, :, sl])
+        for i in range(2):
+            expected = expected + cmu.out_proj[i](torch.cat(contexts[i], -1))
+        torch.testing.assert_close(out[b], expected, atol=1e-5, rtol=1e-4)
+
+
+def test_cmu_mutual_term_changes_the_output_and_zero_exchange_removes_it() -> None:
+    torch.manual_seed(1)
+    cmu = CrossMutualUnit(DIM, HEADS, (T_1, T_2), dropout=0.0).eval()
+    plain = CrossMutualUnit(DIM, HEADS, (T_1, T_2), mutual_attention=False, dropout=0.0).eval()
+    plain.load_state_dict(cmu.state_dict(), strict=False)
+    target, sources, masks = _cmu_inputs()
+    assert not torch.allclose(cmu(target, sources, masks)[0], plain(target, sources)[0])
+    with torch.no_grad():
+        for ex in cmu.exchange:
+            ex.weight.zero_()
+            ex.bias.zero_()
+    torch.testing.assert_close(cmu(target, sources, masks)[0], plain(target, sources, masks)[0])
+
+
+def test_cmu_padding_invariance_and_alpha() -> None:
+    cmu = CrossMutualUnit(DIM, HEADS, (T_1, T_2)).eval()
+    target, sources, masks = _cmu_inputs()
+    out, alpha = cmu(target, sources, masks)
+    scrambled = [_scramble(s, m) for s, m in zip(sources, masks, strict=True)]
+    out2, alpha2 = cmu(target, scrambled, masks)
+    torch.testing.assert_close(out2, out)
+    torch.testing.assert_close(alpha2, alpha)
+    valid = torch.cat(masks, 1)
+    assert (alpha[~valid] == 0).all()
+    torch.testing.assert_close(alpha.sum(-1), torch.ones(2))
+
+
+def test_cmu_all_padded_sources_and_single_source_are_finite() -> None:
+    cmu = CrossMutualUnit(DIM, HEADS, (T_1, T_2)).eval()
+    target, sources, masks = _cmu_inputs()
+    empty = [torch.zeros_like(m) for m in masks]
+    out, alpha = cmu(target, sources, empty)
+    assert out.isfinite().all() and alpha.isfinite().all()
+    single = CrossMutualUnit(DIM, HEADS, (T_1,))
+    assert not single.mutual
+    out, alpha = single(target, sources[:1], masks[:1])
+    assert out.shape == target.shape and alpha is None
+    out.sum().backward()
+    assert all(p.grad is not None for p in single.parameters())
+
+
+def test_cmu_needs_one_or_two_sources() -> None:
+    with pytest.raises(ValueError, match="source_lens"):
+        CrossMutualUnit(DIM, HEADS, (3, 4, 5))
+    with pytest.raises(ValueError, match="dim"):
+        CrossMutualUnit(9, HEADS, (3, 4))
+
+
+def test_scu_gamma_is_softmax_of_branch_scores() -> None:
+    scu = SelfCrossUnit(DIM, HEADS, dropout=0.0).eval()
+    _silence_ffn(scu)
+    target, source = torch.randn(2, T_T, DIM), torch.randn(2, T_1 + T_2, DIM)
+    t_mask, s_mask = _mask(2, T_T, [4, 2]), _mask(2, T_1 + T_2, [11, 7])
+    out, gamma = scu(target, source, t_mask, s_mask)
+    z_t = scu.norm_target(target)
+    cross = scu.cross_attn(z_t, scu.norm_source(source), key_padding_mask=s_mask)[0]
+    self_ = scu.self_attn(z_t, key_padding_mask=t_mask)[0]
+    beta = torch.stack(
+        [
+            (scu.branch_score(proj(x)).squeeze(-1) * t_mask).sum(-1)
+            for proj, x in zip(scu.branch_proj, (cross, self_), strict=True)
+        ],
+        -1,
+    )
+    torch.testing.assert_close(gamma, beta.softmax(-1))
+    expected = gamma[:, :1, None] * cross + gamma[:, 1:, None] * self_
+    torch.testing.assert_close(out, expected)
+
+
+def test_scu_without_attention_layer_sums_branches() -> None:
+    scu = SelfCrossUnit(DIM, HEADS, attention_layer=False, dropout=0.0).eval()
+    _silence_ffn(scu)
+    target, source = torch.randn(2, T_T, DIM), torch.randn(2, T_1, DIM)
+    out, gamma = scu(target, source)
+    z_t = scu.norm_target(target)
+    expected = scu.cross_attn(z_t, scu.norm_source(source))[0] + scu.self_attn(z_t)[0]
+    assert gamma is None
+    torch.testing.assert_close(out, expected)
+
+
+def test_scu_padding_invariance_with_appended_steps() -> None:
+    scu = SelfCrossUnit(DIM, HEADS).eval()
+    target, source = torch.randn(2, T_T, DIM), torch.randn(2, T_1, DIM)
+    t_mask, s_mask = _mask(2, T_T, [4, 2]), _mask(2, T_1, [5, 3])
+    out, gamma = scu(target, source, t_mask, s_mask)
+    pad = torch.zeros(2, 3, dtype=torch.bool)
+    out2, gamma2 = scu(
+        torch.cat([_scramble(target, t_mask), torch.randn(2, 3, DIM)], 1),
+        torch.cat([_scramble(source, s_mask), torch.randn(2, 3, DIM)], 1),
+        torch.cat([t_mask, pad], 1),
+        torch.cat([s_mask, pad], 1),
+    )
+    torch.testing.assert_close(gamma2, gamma)
+    torch.testing.assert_close(out2[:, :T_T][t_mask], out[t_mask])
+
+
+MODS = ("text", "video", "audio")
+LENS = {"text": 4, "video": 5, "audio": 6}
+
+
+def _streams(seed: int = 0) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return {m: torch.randn(2, t, DIM, generator=g) for m, t in LENS.items()}
+
+
+def test_source_update_gate_follows_eqs_13_to_16() -> None:
+    update = SourceUpdate(DIM, MODS, dropout=0.0).eval()
+    sources, targets = _streams(0), _streams(1)
+    with torch.no_grad():
+        for m in MODS:
+            update.gate_source[m].weight.zero_()
+            update.gate_target[m].weight.zero_()
+            update.gate_source[m].bias.fill_(-30.0)  # μ ≈ 0: keep tanh(Z_m) only
+    new, combined = update(sources, targets)
+    for m in MODS:
+        torch.testing.assert_close(new[m], torch.tanh(targets[m]))
+    cat = torch.cat([new["video"], new["audio"]], 1)
+    expected = torch.sigmoid(update.combine["text"](cat)) * torch.tanh(cat)
+    torch.testing.assert_close(combined["text"], expected)
+    with torch.no_grad():
+        for m in MODS:
+            update.gate_source[m].bias.fill_(30.0)  # μ ≈ 1: keep FFN(S_m) only
+    new, _ = update(sources, targets)
+    torch.testing.assert_close(new["audio"], update.ffn["audio"](sources["audio"]))
+
+
+@pytest.mark.parametrize("mode", ["sum", "sum_no_gate", "low_level", "ffn_only"])
+def test_source_update_modes(mode: str) -> None:
+    update = SourceUpdate(DIM, MODS, mode=mode, dropout=0.0)
+    sources, targets = _streams(0), _streams(1)
+    new, combined = update(sources, targets)
+    for t in MODS:
+        assert new[t].shape == sources[t].shape
+        width = sum(LENS[s] for s in source_modalities(t, MODS))
+        assert combined[t].shape == (2, width, DIM)
+    if mode == "low_level":
+        assert all(new[m] is sources[m] for m in MODS)
+        assert not list(update.parameters())
+        torch.testing.assert_close(
+            combined["video"], torch.cat([sources["text"], sources["audio"]], 1)
+        )
+    elif mode == "ffn_only":
+        torch.testing.assert_close(new["text"], update.ffn["text"](sources["text"]))
+    elif mode == "sum_no_gate":
+        torch.testing.assert_close(
+            new["text"], update.ffn["text"](sources["text"]) + targets["text"]
+        )
+    with pytest.raises(ValueError, match="mode"):
+        SourceUpdate(DIM, MODS, mode="gru")
+
+
+def _layer_inputs(modalities=MODS):
+    streams = _streams(2)
+    targets = {m: streams[m] for m in modalities}
+    sources = {m: t.clone() for m, t in targets.items()}
+    combined = {
+        t: torch.cat([sources[s] for s in source_modalities(t, modalities)], 1) for t in modalities
+    }
+    masks = {m: _mask(2, LENS[m], [LENS[m], 2]) for m in modalities}
+    return targets, sources, combined, masks
+
+
+@pytest.mark.parametrize("structure", ["parallel", "serial"])
+@pytest.mark.parametrize("units", [(True, True), (True, False), (False, True)])
+def test_layer_runs_every_structure(structure: str, units: tuple[bool, bool]) -> None:
+    lens = {m: LENS[m] for m in MODS}
+    layer = ModalityReinforcementLayer(
+        DIM, HEADS, lens, structure=structure, use_cmu=units[0], use_scu=units[1]
+    ).eval()
+    targets, sources, combined, masks = _layer_inputs()
+    new_t, new_s, _, weights = layer(targets, sources, combined, masks)
+    for m in MODS:
+        assert new_t[m].shape == targets[m].shape and new_s[m].shape == sources[m].shape
+    assert ("text.cmu_alpha" in weights) == units[0]
+    assert ("audio.scu_gamma" in weights) == units[1]
+    if units[0]:
+        assert weights["text.cmu_alpha"].shape == (2, LENS["video"] + LENS["audio"])
+
+
+def test_serial_structure_feeds_cmu_into_scu() -> None:
+    lens = {m: LENS[m] for m in MODS}
+    parallel = ModalityReinforcementLayer(DIM, HEADS, lens, source_update=None).eval()
+    serial = ModalityReinforcementLayer(
+        DIM, HEADS, lens, structure="serial", source_update=None
+    ).eval()
+    serial.load_state_dict(parallel.state_dict())
+    targets, sources, combined, masks = _layer_inputs()
+    out_p = parallel(targets, sources, combined, masks)[0]["text"]
+    out_s, new_sources = serial(targets, sources, combined, masks)[:2]
+    z_a, _ = parallel.cmu["text"](
+        targets["text"],
+        [sources["video"], sources["audio"]],
+        [masks["video"], masks["audio"]],
+    )
+    mask = torch.cat([masks["video"], masks["audio"]], 1)
+    expected = parallel.scu["text"](z_a, combined["text"], masks["text"], mask)[0]
+    torch.testing.assert_close(out_s["text"], expected)
+    assert not torch.allclose(out_s["text"], out_p)
+    assert new_sources["text"] is sources["text"]  # no update configured
+
+
+def test_layer_with_one_modality_attends_within_it() -> None:
+    layer = ModalityReinforcementLayer(DIM, HEADS, {"audio": LENS["audio"]}).eval()
+    targets, sources, combined, masks = _layer_inputs(("audio",))
+    new_t, _, new_c, weights = layer(targets, sources, combined, masks)
+    assert new_t["audio"].shape == targets["audio"].shape
+    assert new_c["audio"].shape == sources["audio"].shape
+    assert "audio.cmu_alpha" not in weights  # one source: no partner to exchange with
+    assert weights["audio.scu_gamma"].shape == (2, 2)
+
+
+def test_layer_needs_a_unit() -> None:
+    with pytest.raises(ValueError, match="use_cmu"):
+        ModalityReinforcementLayer(DIM, HEADS, LENS, use_cmu=False, use_scu=False)
+    with pytest.raises(ValueError, match="structure"):
+        ModalityReinforcementLayer(DIM, HEADS, LENS, structure="zigzag")
