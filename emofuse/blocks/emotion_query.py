@@ -61,7 +61,9 @@ class EmotionQueryDecoder(nn.Module):
     def forward(
         self, memory: Tensor, memory_mask: Tensor | None = None, *, need_weights: bool = False
     ) -> tuple[Tensor, Tensor | None]:
-        queries = self.queries.expand(memory.shape[0], -1, -1)
+        # a copy, not an expand view: under no_grad a view of a parameter still requires grad
+        # without a grad_fn, which breaks module hooks such as FlopCounterMode's tracker
+        queries = self.queries[None].repeat(memory.shape[0], 1, 1)
         emotions, maps = self.decoder(
             queries, memory, memory_mask=memory_mask, need_weights=need_weights
         )

@@ -69,3 +69,12 @@ def test_group_wise_linear_scores_each_class_from_its_own_vector() -> None:
     moved[:, 1] += 1.0
     changed = (head(moved) - head(x)).abs() > 0
     assert changed[:, 1].all() and not changed[:, [0, 2]].any()
+
+
+def test_flop_counter_runs_under_no_grad() -> None:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    decoder = _decoder()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        decoder(torch.randn(2, 6, 16), MASK)
+    assert counter.get_total_flops() > 0
