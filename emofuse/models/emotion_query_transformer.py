@@ -17,9 +17,8 @@ import torch
 from einops import rearrange
 from torch import Tensor, nn
 
-import emofuse
 from emofuse.blocks import EarlyFusion, EmotionQueryDecoder, GroupWiseLinear, TokenFusionEncoder
-from emofuse.config import check_choice
+from emofuse.config import ModelConfig, check_choice
 from emofuse.encoders import FrameSequenceEncoder, HFTextEncoder, VGGFeatures
 from emofuse.labels import CMU_MOSEI_6, IEMOCAP_6
 from emofuse.layers import MLP
@@ -41,7 +40,7 @@ CITATION = Citation(
 
 
 @dataclass(frozen=True, kw_only=True)
-class EmotionQueryTransformerConfig(emofuse.ModelConfig):
+class EmotionQueryTransformerConfig(ModelConfig):
     """Configuration of :class:`EmotionQueryTransformer` (defaults: the paper on IEMOCAP).
 
     Args:

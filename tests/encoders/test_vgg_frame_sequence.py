@@ -10,12 +10,14 @@ from emofuse.encoders.vgg import VGG19_CONVS, VGG_WIDTHS
 
 def test_default_layout_is_torchvision_vgg19_and_its_weights_load() -> None:
     assert vgg_layout(VGG_WIDTHS, VGG19_CONVS) == torchvision.models.vgg.cfgs["E"]
+    with torch.device("meta"):  # skips initialising VGG19's 120M-parameter classifier
+        reference = torchvision.models.vgg19(weights=None).features
+    reference = reference.to_empty(device="cpu").eval()
     ours = VGGFeatures().eval()
-    reference = torchvision.models.vgg19(weights=None).eval()
-    ours.features.load_state_dict(reference.features.state_dict())
-    faces = torch.randn(2, 3, 64, 64)
+    reference.load_state_dict(ours.features.state_dict())  # same names and shapes
+    faces = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
-        expected = reference.features(faces).mean((2, 3))  # 2×2 maps after five pools
+        expected = reference(faces).mean((2, 3))  # 2×2 maps after five pools
         torch.testing.assert_close(ours(faces), expected, atol=1e-5, rtol=1e-4)
     convs = [m for m in ours.modules() if isinstance(m, nn.Conv2d)]
     assert len(convs) == 16 and ours.out_dim == 512
