@@ -162,3 +162,12 @@ def test_with_pretrained_minilm_text_encoder() -> None:
     assert out.logits.shape == (2, 6) and out.logits.isfinite().all()
     n_s = tokens["input_ids"].shape[1] - 1 + inputs["video"].shape[1] + inputs["audio"].shape[1]
     assert out.attentions["emotion_queries"].shape == (2, 6, 1 + n_s)
+
+
+def test_text_is_cut_to_text_max_len() -> None:
+    model = emofuse.build(TINY, text_max_len=4).eval()
+    inputs = model.example_inputs(batch_size=2)  # 8 tokens
+    with torch.no_grad():
+        maps = model(**inputs, return_attentions=True).attentions
+    faces, chunks = inputs["video"].shape[1], inputs["audio"].shape[1]
+    assert maps["fusion"].shape[-1] == 1 + 3 + faces + chunks  # CLS + 3 words kept
