@@ -152,7 +152,8 @@ def markdown_table(names: list[str] | None = None) -> str:
     for name in names if names is not None else list_models():
         info = model_info(name)
         cite = info["citation"]
-        paper = f"{cite['authors'].split(',')[0]} et al. {cite['year']}" if cite else ""
+        first_author = cite["authors"].split(",")[0].split()[-1] if cite else ""
+        paper = f"{first_author} et al. {cite['year']}" if cite else ""
         rows.append(
             f"| `{name}` | {paper} | {', '.join(info['modalities'])} | {info['task']} "
             f"| {info['description']} |"

@@ -1,5 +1,6 @@
 """Paper building blocks (fusion modules and the like), each usable on its own."""
 
+from emofuse.blocks.emotion_query import EmotionQueryDecoder, GroupWiseLinear
 from emofuse.blocks.modality_reinforcement import (
     CrossMutualUnit,
     ModalityReinforcementLayer,
@@ -7,12 +8,16 @@ from emofuse.blocks.modality_reinforcement import (
     SourceUpdate,
     source_modalities,
 )
+from emofuse.blocks.token_fusion import EarlyFusion, TokenFusionEncoder
 
-__all__: list[str] = []
-__all__ += [
+__all__ = [
     "CrossMutualUnit",
+    "EarlyFusion",
+    "EmotionQueryDecoder",
+    "GroupWiseLinear",
     "ModalityReinforcementLayer",
     "SelfCrossUnit",
     "SourceUpdate",
+    "TokenFusionEncoder",
     "source_modalities",
 ]

@@ -1,0 +1,92 @@
+"""Fusion of several modalities' token sequences: one transformer over their concatenation with
+a classification token (Le et al. 2023, sec. III.B), and the early-fusion baseline it replaces
+(table 5)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from emofuse.layers import SinusoidalPositionalEncoding, TransformerEncoder, masked_mean
+
+
+class TokenFusionEncoder(nn.Module):
+    """``F^0 = concat(E_cls, T, I, A)`` through ``L_e`` post-norm encoder layers (eqs. 3–4):
+    ``F' = Norm(MSA(F) + F)``, ``F = Norm(FFN(F') + F')``. Every token attends to every valid
+    token of every modality; the key-padding masks of the modalities are concatenated (the
+    authors re-pack the tokens to drop padding, which this equals).
+
+    Args:
+        dim: ``d`` (paper: 256); num_layers: ``L_e`` (paper: 2 on IEMOCAP, 4 on CMU-MOSEI);
+        num_heads: heads (paper: 4); ffn_dim: FFN width (paper: 2048); dropout, activation.
+        positions: add sinusoidal positions to each modality's tokens, counted within the
+            modality (off in the paper and the authors' release).
+
+    Inputs:
+        sequences: M tensors (B, n_m, dim); masks: M bools (B, n_m), True = valid.
+    Returns:
+        (F (B, 1 + Σ n_m, dim) with the CLS token first, its mask (B, 1 + Σ n_m) with the CLS
+        always valid, self-attention of the last layer averaged over heads (B, n_s, n_s) when
+        ``need_weights`` else None).
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_layers: int,
+        num_heads: int,
+        ffn_dim: int,
+        *,
+        dropout: float = 0.1,
+        activation: str = "relu",
+        positions: bool = False,
+    ) -> None:
+        super().__init__()
+        self.cls_token = nn.Parameter(torch.randn(1, 1, dim))  # as nn.Embedding initialises it
+        self.position = SinusoidalPositionalEncoding(dim) if positions else None
+        self.encoder = TransformerEncoder(
+            num_layers,
+            dim,
+            num_heads,
+            ffn_dim,
+            norm_first=False,
+            dropout=dropout,
+            activation=activation,
+        )
+
+    def forward(
+        self, sequences: Sequence[Tensor], masks: Sequence[Tensor], *, need_weights: bool = False
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
+        if self.position is not None:
+            sequences = [self.position(x) for x in sequences]
+        batch = sequences[0].shape[0]
+        cls = self.cls_token.expand(batch, -1, -1).to(sequences[0].dtype)
+        tokens = torch.cat([cls, *sequences], dim=1)
+        mask = torch.cat([masks[0].new_ones(batch, 1), *masks], dim=1)
+        fused, maps = self.encoder(tokens, mask, need_weights=need_weights)
+        return fused, mask, maps[-1].mean(1) if maps else None
+
+
+class EarlyFusion(nn.Module):
+    """The early-fusion baseline of Le et al. 2023 (table 5; "concatenated high-level features
+    from all modalities", sec. I): each modality is pooled over its valid steps and the M
+    vectors are stacked, with no interaction between modalities before the classifier.
+
+    Inputs:
+        sequences: M tensors (B, n_m, dim); masks: M bools (B, n_m), True = valid.
+    Returns:
+        (the pooled modalities (B, M, dim), their mask (B, M), True where the modality has a
+        valid step, None). Flattened, the first output is the concatenated feature vector.
+    """
+
+    def forward(
+        self, sequences: Sequence[Tensor], masks: Sequence[Tensor], *, need_weights: bool = False
+    ) -> tuple[Tensor, Tensor, None]:
+        pooled = torch.stack([masked_mean(x, m) for x, m in zip(sequences, masks, strict=True)], 1)
+        present = torch.stack([m.any(1) for m in masks], 1)
+        return pooled, present, None
+
+
+__all__ = ["EarlyFusion", "TokenFusionEncoder"]

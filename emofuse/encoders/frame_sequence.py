@@ -1,0 +1,73 @@
+"""A sequence of frames (face crops, spectrogram chunks) encoded frame by frame by a CNN, projected
+and then contextualised by a transformer (the visual and acoustic paths of Dai et al. 2021 that
+Le et al. 2023 reuse, sec. III.A)."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from emofuse.layers import MLP, SinusoidalPositionalEncoding, TransformerEncoder, run_on_valid_steps
+
+
+class FrameSequenceEncoder(nn.Module):
+    """``backbone`` on every valid frame of the batch in one call, a projection MLP
+    (``Linear → ReLU → Linear``) to ``dim``, then a post-norm transformer encoder over the
+    frames of each sample.
+
+    Args:
+        backbone: maps (N, C, H, W) to (N, backbone_dim), e.g. :class:`VGGFeatures`.
+        backbone_dim: its output width; hidden_dim: the projection's hidden width.
+        dim: output width ``d``; num_layers, num_heads, ffn_dim, dropout, activation: the
+            transformer (paper: 2 or 4 layers, 4 heads, FFN 2048).
+        positions: add sinusoidal positions before the transformer (off in the paper).
+
+    Inputs:
+        x: (B, T, C, H, W); mask: (B, T) bool, True = valid, or None.
+    Returns:
+        (features (B, T, dim), self-attention of the last layer averaged over heads (B, T, T)
+        when ``need_weights`` else None). Valid steps never depend on padded ones.
+    """
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        backbone_dim: int,
+        hidden_dim: int,
+        dim: int,
+        *,
+        num_layers: int,
+        num_heads: int,
+        ffn_dim: int,
+        dropout: float = 0.1,
+        activation: str = "relu",
+        positions: bool = False,
+    ) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.projection = MLP(backbone_dim, [hidden_dim], dim)
+        self.position = SinusoidalPositionalEncoding(dim) if positions else None
+        self.encoder = TransformerEncoder(
+            num_layers,
+            dim,
+            num_heads,
+            ffn_dim,
+            norm_first=False,
+            dropout=dropout,
+            activation=activation,
+        )
+
+    def embed_frames(self, frames: Tensor) -> Tensor:
+        """(N, C, H, W) → (N, dim): backbone and projection of single frames."""
+        return self.projection(self.backbone(frames))
+
+    def forward(
+        self, x: Tensor, mask: Tensor | None = None, *, need_weights: bool = False
+    ) -> tuple[Tensor, Tensor | None]:
+        h = run_on_valid_steps(self.embed_frames, x, mask)
+        if self.position is not None:
+            h = self.position(h)
+        h, maps = self.encoder(h, mask, need_weights=need_weights)
+        return h, maps[-1].mean(1) if maps else None
+
+
+__all__ = ["FrameSequenceEncoder"]

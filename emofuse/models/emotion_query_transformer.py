@@ -1,0 +1,325 @@
+"""Transformer-based token fusion and emotion-level representation learning (Le et al. 2023).
+
+ALBERT word states, VGG19 face-frame features and VGG19 mel-chunk features are projected to
+``d``; faces and chunks pass through their own transformer encoders; ``[CLS; T; I; A]`` is fused
+by a post-norm transformer encoder (eqs. 3–4); ``C`` learned emotion queries decode the fused
+sequence (eqs. 5–7) and a group-wise linear head scores each emotion from its own vector. Trained
+with BCE weighted per class by negatives over positives (eqs. 8–9, see
+:func:`emofuse.losses.bce_pos_weight`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from einops import rearrange
+from torch import Tensor, nn
+
+from emofuse.blocks import EarlyFusion, EmotionQueryDecoder, GroupWiseLinear, TokenFusionEncoder
+from emofuse.config import ModelConfig, check_choice
+from emofuse.encoders import FrameSequenceEncoder, HFTextEncoder, VGGFeatures
+from emofuse.labels import CMU_MOSEI_6, IEMOCAP_6
+from emofuse.layers import MLP
+from emofuse.models.base import EmotionModel, example_mask, trainable
+from emofuse.outputs import EmotionOutput
+from emofuse.registry import Citation, register_model
+from emofuse.validation import TensorSpec, ensure_mask, modality
+
+CITATION = Citation(
+    title=(
+        "Multi-Label Multimodal Emotion Recognition With Transformer-Based Fusion and "
+        "Emotion-Level Representation Learning"
+    ),
+    authors="Hoai-Duy Le, Guee-Sang Lee, Soo-Hyung Kim, Seungwon Kim, Hyung-Jeong Yang",
+    venue="IEEE Access 11",
+    year=2023,
+    doi="10.1109/ACCESS.2023.3244390",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmotionQueryTransformerConfig(ModelConfig):
+    """Configuration of :class:`EmotionQueryTransformer` (defaults: the paper on IEMOCAP).
+
+    Args:
+        text_encoder: a Hugging Face name, local config name or folder (paper: ALBERT-base).
+        text_max_len: tokens kept, CLS included (paper: 50).
+        vgg_widths: channels of the five VGG stages (VGG19: 64, 128, 256, 512, 512).
+        vgg_batch_norm: BatchNorm in the VGGs (VGG19 has none).
+        projection_dim: hidden width of the two-layer projections (text 768→512→d).
+        face_size: side of the square face crops (paper: 64).
+        mel_bins, chunk_frames: mel bands and frames of one spectrogram chunk (128 × 32).
+        d_model, heads, ffn_dim: every transformer (paper: 256, 4, 2048).
+        image_encoder_layers, audio_encoder_layers, fusion_layers, decoder_layers: table 6's
+            ImgEnc, SpecEnc, FusionEnc, EmoDec (IEMOCAP 2, 2, 2, 2; CMU-MOSEI 4, 4, 4, 4).
+        fusion: ``"transformer"`` (the paper) or ``"early"`` (table 5's baseline: pooled
+            modalities concatenated).
+        emotion_queries: the emotion-level embedding module; False classifies with one linear
+            layer from the CLS token (from the concatenation under early fusion), table 5.
+        positional_encoding: sinusoidal positions in the face, chunk and fusion encoders (the
+            authors' release uses none).
+    """
+
+    label_names: tuple[str, ...] | None = IEMOCAP_6
+    text_encoder: str = "albert-base-v2"
+    text_max_len: int = 50
+    vgg_widths: tuple[int, ...] = (64, 128, 256, 512, 512)
+    vgg_batch_norm: bool = False
+    projection_dim: int = 512
+    face_size: int = 64
+    mel_bins: int = 128
+    chunk_frames: int = 32
+    d_model: int = 256
+    heads: int = 4
+    ffn_dim: int = 2048
+    image_encoder_layers: int = 2
+    audio_encoder_layers: int = 2
+    fusion_layers: int = 2
+    decoder_layers: int = 2
+    fusion: str = "transformer"
+    emotion_queries: bool = True
+    positional_encoding: bool = False
+
+    def __post_init__(self) -> None:
+        if self.label_names == IEMOCAP_6 and self.num_classes != len(IEMOCAP_6):
+            # a bare num_classes override drops the default names rather than failing
+            object.__setattr__(self, "label_names", None)
+        super().__post_init__()
+        check_choice("fusion", self.fusion, ("transformer", "early"))
+        if len(self.vgg_widths) != 5:
+            raise ValueError(f"vgg_widths: expected 5 stage widths, got {self.vgg_widths}")
+        side = 2 ** len(self.vgg_widths)  # five 2×2 pools
+        for name in ("face_size", "mel_bins", "chunk_frames"):
+            if getattr(self, name) < side:
+                raise ValueError(f"{name}: expected at least {side} (five VGG pools)")
+        if self.d_model % self.heads:
+            raise ValueError(f"d_model: {self.d_model} is not divisible by heads={self.heads}")
+        if self.text_max_len < 2:
+            raise ValueError(
+                f"text_max_len: expected at least 2 (CLS and a word), got {self.text_max_len}"
+            )
+        for name in (
+            "image_encoder_layers",
+            "audio_encoder_layers",
+            "fusion_layers",
+            "decoder_layers",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: expected a non-negative int, got {getattr(self, name)}")
+
+
+class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
+    """Le et al. 2023: token-level transformer fusion of text, faces and audio, then emotion
+    queries (fig. 1). See the module docstring and ``docs/models/emotion_query_transformer.md``.
+
+    ``pretrained=True`` loads the text encoder's published weights (the VGGs are trained from
+    scratch, as in the paper).
+    """
+
+    config_class = EmotionQueryTransformerConfig
+    task = "multilabel"
+    # ALBERT's learning rate relative to the rest (sec. IV.B.2: 5e-5 vs 5e-4).
+    text_lr_factor: ClassVar[float] = 0.1
+
+    def __init__(
+        self, config: EmotionQueryTransformerConfig | None = None, *, pretrained: bool = False
+    ) -> None:
+        super().__init__(config, pretrained=pretrained)
+        c = self.config
+        transformer = dict(
+            num_heads=c.heads, ffn_dim=c.ffn_dim, dropout=c.dropout, positions=c.positional_encoding
+        )
+        self.text_encoder = HFTextEncoder(
+            c.text_encoder,
+            pretrained=pretrained,
+            output="tokens_without_cls",
+            max_len=c.text_max_len,
+        )
+        self.text_projection = MLP(self.text_encoder.hidden_size, [c.projection_dim], c.d_model)
+        self.video_encoder, self.audio_encoder = (
+            FrameSequenceEncoder(
+                VGGFeatures(channels, widths=c.vgg_widths, batch_norm=c.vgg_batch_norm),
+                c.vgg_widths[-1],
+                c.projection_dim,
+                c.d_model,
+                num_layers=layers,
+                **transformer,
+            )
+            for channels, layers in ((3, c.image_encoder_layers), (1, c.audio_encoder_layers))
+        )
+        if c.fusion == "transformer":
+            self.fusion: nn.Module = TokenFusionEncoder(c.d_model, c.fusion_layers, **transformer)
+            summary_dim = c.d_model  # the CLS token
+        else:
+            self.fusion = EarlyFusion()
+            summary_dim = 3 * c.d_model  # the concatenated modalities
+        if c.emotion_queries:
+            self.emotion_decoder = EmotionQueryDecoder(
+                c.num_classes, c.d_model, c.decoder_layers, c.heads, c.ffn_dim, dropout=c.dropout
+            )
+            self.head: nn.Module = GroupWiseLinear(c.num_classes, c.d_model)
+        else:
+            self.head = nn.Linear(summary_dim, c.num_classes)
+
+    @classmethod
+    def input_specs(cls, config: EmotionQueryTransformerConfig) -> list[TensorSpec]:
+        s = config.face_size
+        return [
+            *modality("text", ("B", "L"), kind="int", required=True, meaning="token ids"),
+            *modality("video", ("B", "N_i", 3, s, s), required=True, meaning="face crops, 1 fps"),
+            *modality(
+                "audio",
+                ("B", "N_a", 1, config.mel_bins, config.chunk_frames),
+                required=True,
+                meaning="mel-spectrogram chunks",
+            ),
+        ]
+
+    def example_inputs(
+        self, batch_size: int = 2, *, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
+        c = self.config
+        text_len, faces, chunks = 8, 3, 4
+        return {
+            "text": torch.randint(
+                0, self.text_encoder.vocab_size, (batch_size, text_len), generator=generator
+            ),
+            "text_mask": example_mask(batch_size, text_len),
+            "video": torch.randn(
+                batch_size, faces, 3, c.face_size, c.face_size, generator=generator
+            ),
+            "video_mask": example_mask(batch_size, faces),
+            "audio": torch.rand(
+                batch_size, chunks, 1, c.mel_bins, c.chunk_frames, generator=generator
+            ),
+            "audio_mask": example_mask(batch_size, chunks),
+        }
+
+    def forward(  # type: ignore[override]
+        self,
+        text: Tensor,
+        video: Tensor,
+        audio: Tensor,
+        text_mask: Tensor | None = None,
+        video_mask: Tensor | None = None,
+        audio_mask: Tensor | None = None,
+        *,
+        return_attentions: bool = False,
+    ) -> EmotionOutput:
+        """Inputs:
+            text: (B, L) token ids (CLS first, as the tokenizer writes it), text_mask (B, L);
+            video: (B, N_i, 3, S, S) face crops at 1 fps, video_mask (B, N_i);
+            audio: (B, N_a, 1, mel_bins, chunk_frames) mel chunks, audio_mask (B, N_a).
+            Masks are bool, True = valid; None means all valid.
+        Returns:
+            EmotionOutput: logits (B, C); embedding = mean of the C emotion vectors (B, d), or
+            the CLS state (B, d) / concatenated modalities (B, 3d) without emotion queries;
+            attentions when asked: ``"video"`` (B, N_i, N_i) and ``"audio"`` (B, N_a, N_a)
+            last-layer self-attention, ``"fusion"`` (B, n_s, n_s) over ``[CLS; text; video;
+            audio]`` and ``"emotion_queries"`` (B, C, n_s) the last decoder layer's
+            cross-attention, all averaged over heads.
+        """
+        self.check_inputs(
+            text=text,
+            video=video,
+            audio=audio,
+            text_mask=text_mask,
+            video_mask=video_mask,
+            audio_mask=audio_mask,
+        )
+        text_mask, video_mask, audio_mask = (
+            ensure_mask(m, x)
+            for m, x in ((text_mask, text), (video_mask, video), (audio_mask, audio))
+        )
+        words, word_mask = self.text_encoder(text, text_mask)
+        # zero the padded word states so nothing of the padding reaches later layers
+        t = self.text_projection(words).masked_fill(~word_mask[..., None], 0.0)
+        i, video_map = self.video_encoder(video, video_mask, need_weights=return_attentions)
+        a, audio_map = self.audio_encoder(audio, audio_mask, need_weights=return_attentions)
+        fused, fused_mask, fusion_map = self.fusion(
+            [t, i, a], [word_mask, video_mask, audio_mask], need_weights=return_attentions
+        )
+        query_map = None
+        if self.config.emotion_queries:
+            emotions, query_map = self.emotion_decoder(
+                fused, fused_mask, need_weights=return_attentions
+            )
+            logits, embedding = self.head(emotions), emotions.mean(1)
+        else:
+            if self.config.fusion == "transformer":
+                embedding = fused[:, 0]
+            else:
+                embedding = rearrange(fused, "b m d -> b (m d)")
+            logits = self.head(embedding)
+        attentions = None
+        if return_attentions:
+            maps = {
+                "video": video_map,
+                "audio": audio_map,
+                "fusion": fusion_map,
+                "emotion_queries": query_map,
+            }
+            attentions = {k: v for k, v in maps.items() if v is not None}
+        return EmotionOutput(logits=logits, embedding=embedding, attentions=attentions)
+
+    def param_groups(self, lr: float) -> list[dict[str, Any]]:
+        """Adam groups of sec. IV.B.2: ``"text_encoder"`` (ALBERT) at ``lr × 0.1`` (5e-5 when
+        ``lr`` is the paper's 5e-4) and ``"others"`` (VGGs, projections, transformers, head) at
+        ``lr``."""
+        text = trainable(self.text_encoder)
+        text_ids = {id(p) for p in text}
+        others = [p for p in trainable(self) if id(p) not in text_ids]
+        return [
+            {"name": "text_encoder", "params": text, "lr": lr * self.text_lr_factor},
+            {"name": "others", "params": others, "lr": lr},
+        ]
+
+
+@register_model(EmotionQueryTransformer, citation=CITATION)
+def emotion_query_transformer() -> EmotionQueryTransformerConfig:
+    """Token-level transformer fusion + emotion-query decoder, IEMOCAP setting (2, 2, 2, 2)."""
+    return EmotionQueryTransformerConfig()
+
+
+@register_model(EmotionQueryTransformer, citation=CITATION)
+def emotion_query_transformer_mosei() -> EmotionQueryTransformerConfig:
+    """Token-level transformer fusion + emotion-query decoder, CMU-MOSEI setting (4, 4, 4, 4)."""
+    return EmotionQueryTransformerConfig(
+        label_names=CMU_MOSEI_6,
+        image_encoder_layers=4,
+        audio_encoder_layers=4,
+        fusion_layers=4,
+        decoder_layers=4,
+    )
+
+
+@register_model(EmotionQueryTransformer, citation=CITATION)
+def emotion_query_transformer_tiny() -> EmotionQueryTransformerConfig:
+    """Same architecture, tiny ALBERT, narrow VGGs, small inputs (tests, demos)."""
+    return EmotionQueryTransformerConfig(
+        text_encoder="emofuse/albert-tiny",
+        vgg_widths=(4, 4, 8, 8, 8),
+        projection_dim=32,
+        face_size=32,
+        mel_bins=32,
+        chunk_frames=32,
+        d_model=16,
+        heads=2,
+        ffn_dim=32,
+        image_encoder_layers=1,
+        audio_encoder_layers=1,
+        fusion_layers=1,
+        decoder_layers=1,
+    )
+
+
+__all__ = [
+    "CITATION",
+    "EmotionQueryTransformer",
+    "EmotionQueryTransformerConfig",
+    "emotion_query_transformer",
+    "emotion_query_transformer_mosei",
+    "emotion_query_transformer_tiny",
+]

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from emofuse.blocks import EarlyFusion, TokenFusionEncoder
+from emofuse.layers import masked_mean
+
+LENGTHS = (5, 3, 4)  # text, video, audio
+
+
+def _inputs() -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    sequences = [torch.randn(2, n, 16) for n in LENGTHS]
+    masks = [torch.arange(n) < torch.tensor([[n], [n - 2]]) for n in LENGTHS]
+    return sequences, masks
+
+
+def _pad(x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.where(mask[..., None], x, 50 * torch.randn_like(x))
+    extra = torch.zeros(x.shape[0], 2, dtype=torch.bool)
+    return torch.cat([x, torch.randn(x.shape[0], 2, x.shape[2])], 1), torch.cat([mask, extra], 1)
+
+
+def _fusion(positions: bool = False) -> TokenFusionEncoder:
+    return TokenFusionEncoder(16, 2, 2, 32, dropout=0.0, positions=positions).eval()
+
+
+def test_layout_cls_first_and_concatenated_mask() -> None:
+    fusion = _fusion()
+    sequences, masks = _inputs()
+    with torch.no_grad():
+        fused, mask, weights = fusion(sequences, masks, need_weights=True)
+    n_s = 1 + sum(LENGTHS)
+    assert fused.shape == (2, n_s, 16) and weights.shape == (2, n_s, n_s)
+    torch.testing.assert_close(mask, torch.cat([torch.ones(2, 1, dtype=torch.bool), *masks], 1))
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, n_s))
+    assert (weights[~mask[:, None, :].expand_as(weights)] == 0).all()
+
+
+@pytest.mark.parametrize("positions", [False, True])
+@pytest.mark.parametrize("which", [0, 1, 2, None])
+def test_padding_invariance_in_every_modality(which: int | None, positions: bool) -> None:
+    fusion = _fusion(positions)
+    sequences, masks = _inputs()
+    padded_seq, padded_masks = list(sequences), list(masks)
+    for m in range(3) if which is None else [which]:
+        padded_seq[m], padded_masks[m] = _pad(sequences[m], masks[m])
+    with torch.no_grad():
+        fused, mask, _ = fusion(sequences, masks)
+        fused_p, mask_p, _ = fusion(padded_seq, padded_masks)
+    for b in range(2):
+        torch.testing.assert_close(fused_p[b][mask_p[b]], fused[b][mask[b]], atol=1e-5, rtol=1e-4)
+
+
+def test_tokens_attend_across_modalities_and_order_needs_positions() -> None:
+    sequences, masks = _inputs()
+    masks = [torch.ones_like(m) for m in masks]
+    changed_video = [sequences[0], torch.randn_like(sequences[1]), sequences[2]]
+    flipped = [sequences[0], sequences[1].flip(1), sequences[2]]
+    text = slice(1, 1 + LENGTHS[0])
+    with torch.no_grad():
+        plain = _fusion()
+        fused = plain(sequences, masks)[0]
+        assert not torch.allclose(plain(changed_video, masks)[0][:, text], fused[:, text])
+        # without positions the fusion is order-agnostic within a modality (sec. III.B) ...
+        torch.testing.assert_close(plain(flipped, masks)[0][:, 0], fused[:, 0])
+        # ... and sinusoidal positions make it order-aware
+        positioned = _fusion(positions=True)
+        assert not torch.allclose(
+            positioned(flipped, masks)[0][:, 0], positioned(sequences, masks)[0][:, 0]
+        )
+
+
+def test_all_padding_row_keeps_a_finite_cls() -> None:
+    sequences, masks = _inputs()
+    masks = [m.clone() for m in masks]
+    for m in masks:
+        m[1] = False
+    with torch.no_grad():
+        fused, mask, _ = _fusion()(sequences, masks)
+    assert fused.isfinite().all() and mask[1].tolist() == [True] + [False] * sum(LENGTHS)
+
+
+def test_early_fusion_pools_each_modality() -> None:
+    sequences, masks = _inputs()
+    masks[2] = masks[2].clone()
+    masks[2][1] = False
+    pooled, present, weights = EarlyFusion()(sequences, masks)
+    assert pooled.shape == (2, 3, 16) and weights is None
+    for m in range(3):
+        torch.testing.assert_close(pooled[:, m], masked_mean(sequences[m], masks[m]))
+    assert present.tolist() == [[True, True, True], [True, True, False]]
+    assert (pooled[1, 2] == 0).all()
