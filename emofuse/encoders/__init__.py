@@ -1,3 +1,6 @@
 """Modality encoders: CNN backbones, Hugging Face text encoders, subsamplers."""
 
-__all__: list[str] = []
+from emofuse.encoders.resnet2d import ResNetEncoder
+from emofuse.encoders.vggish import VGGish
+
+__all__: list[str] = ["ResNetEncoder", "VGGish"]
