@@ -210,7 +210,7 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
 
     def forward(  # type: ignore[override]
         self,
-        text: Tensor,
+        text: Tensor | None = None,
         audio: Tensor | None = None,
         video: Tensor | None = None,
         text_mask: Tensor | None = None,
