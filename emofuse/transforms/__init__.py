@@ -1,3 +1,5 @@
 """Front-ends turning waveforms and frame sequences into model inputs."""
 
-__all__: list[str] = []
+from emofuse.transforms.vggish_frontend import VGGishFrontEnd, face_frame_indices
+
+__all__: list[str] = ["VGGishFrontEnd", "face_frame_indices"]
