@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 
 import torch
-from einops import repeat
 from torch import Tensor, nn
 
 from emofuse.config import check_choice
@@ -160,7 +159,8 @@ class BottleneckTransformer(nn.Module):
         masks = {"audio": audio_mask, "video": video_mask}
         # each stream's positions come from its own length: audio and video may differ
         positions = {m: self.position.encoding(x.shape[1], x.dtype) for m, x in streams.items()}
-        tokens = repeat(self.tokens, "n d -> b n d", b=audio.shape[0])
+        # a copy: a view of a parameter made under no_grad trips FlopCounterMode's module tracker
+        tokens = self.tokens.repeat(audio.shape[0], 1, 1)
         maps: Maps = {}
         for layer in self.layers:
             streams, tokens, maps = layer(
