@@ -12,7 +12,8 @@ from emofuse.blocks.cross_modal import (
 from emofuse.blocks.decision_fusion import AttentiveDecisionFusion
 from emofuse.blocks.semantic_enhancement import SemanticEnhancement
 
-__all__: list[str] = [
+__all__: list[str] = []
+__all__ += [
     "CROSS_MODAL_ENCODERS",
     "AttentiveDecisionFusion",
     "BiCrossAttention",

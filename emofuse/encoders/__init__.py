@@ -3,4 +3,5 @@
 from emofuse.encoders.resnet2d import ResNetEncoder
 from emofuse.encoders.vggish import VGGish
 
-__all__: list[str] = ["ResNetEncoder", "VGGish"]
+__all__: list[str] = []
+__all__ += ["ResNetEncoder", "VGGish"]

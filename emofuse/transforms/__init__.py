@@ -2,4 +2,5 @@
 
 from emofuse.transforms.vggish_frontend import VGGishFrontEnd, face_frame_indices
 
-__all__: list[str] = ["VGGishFrontEnd", "face_frame_indices"]
+__all__: list[str] = []
+__all__ += ["VGGishFrontEnd", "face_frame_indices"]
