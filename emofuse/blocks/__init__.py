@@ -1,23 +1,48 @@
 """Paper building blocks (fusion modules and the like), each usable on its own."""
 
+from emofuse.blocks.cross_modal import (
+    CROSS_MODAL_ENCODERS,
+    BiCrossAttention,
+    BottleneckTransformer,
+    BottleneckTransformerLayer,
+    CrossModalLayer,
+    JointTransformer,
+    build_cross_modal,
+)
+from emofuse.blocks.decision_fusion import AttentiveDecisionFusion
 from emofuse.blocks.emotion_query import EmotionQueryDecoder, GroupWiseLinear
 from emofuse.blocks.modality_reinforcement import (
+    SOURCE_UPDATES,
+    STRUCTURES,
     CrossMutualUnit,
     ModalityReinforcementLayer,
     SelfCrossUnit,
     SourceUpdate,
     source_modalities,
 )
+from emofuse.blocks.semantic_enhancement import SemanticEnhancement, apply_sem
 from emofuse.blocks.token_fusion import EarlyFusion, TokenFusionEncoder
 
 __all__ = [
+    "CROSS_MODAL_ENCODERS",
+    "SOURCE_UPDATES",
+    "STRUCTURES",
+    "AttentiveDecisionFusion",
+    "BiCrossAttention",
+    "BottleneckTransformer",
+    "BottleneckTransformerLayer",
+    "CrossModalLayer",
     "CrossMutualUnit",
     "EarlyFusion",
     "EmotionQueryDecoder",
     "GroupWiseLinear",
+    "JointTransformer",
     "ModalityReinforcementLayer",
     "SelfCrossUnit",
+    "SemanticEnhancement",
     "SourceUpdate",
     "TokenFusionEncoder",
+    "apply_sem",
+    "build_cross_modal",
     "source_modalities",
 ]

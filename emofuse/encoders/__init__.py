@@ -1,15 +1,22 @@
 """Modality encoders: CNN backbones, Hugging Face text encoders, subsamplers."""
 
 from emofuse.encoders.frame_sequence import FrameSequenceEncoder
-from emofuse.encoders.text import HFTextEncoder
+from emofuse.encoders.resnet2d import ResNetEncoder
+from emofuse.encoders.text import LOCAL_CONFIGS, HFTextEncoder
 from emofuse.encoders.vgg import VGG19_CONVS, VGG_WIDTHS, VGGFeatures, vgg_layout
+from emofuse.encoders.vggish import EXAMPLE_FRAMES, MEL_BANDS, TORCHVGGISH_URL, VGGish
 
-__all__: list[str] = []
-__all__ += [
+__all__ = [
+    "EXAMPLE_FRAMES",
+    "LOCAL_CONFIGS",
+    "MEL_BANDS",
+    "TORCHVGGISH_URL",
     "VGG19_CONVS",
     "VGG_WIDTHS",
     "FrameSequenceEncoder",
     "HFTextEncoder",
+    "ResNetEncoder",
     "VGGFeatures",
+    "VGGish",
     "vgg_layout",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -34,8 +35,8 @@ def masked_mean(x: Tensor, mask: Tensor | None, dim: int = 1) -> Tensor:
 
 
 def run_on_valid_steps(
-    fn: Callable[..., Tensor], x: Tensor, mask: Tensor | None, *per_sample: Tensor
-) -> Tensor:
+    fn: Callable[..., Any], x: Tensor, mask: Tensor | None, *per_sample: Tensor
+) -> Any:
     """Apply ``fn`` to the valid steps of ``x`` only, all of them in one call.
 
     Frame CNNs use this so that padded frames cost nothing: the valid steps of every sample are
@@ -49,18 +50,25 @@ def run_on_valid_steps(
         per_sample: tensors (B, ...) repeated to each valid step of their sample and passed
             to ``fn`` after the packed steps (e.g. a clip's text vector for every frame).
     Returns:
-        (B, T, ...out), zeros at padded steps.
+        (B, T, ...out), zeros at padded steps; a tuple of such tensors when ``fn`` returns a
+        tuple (e.g. features and attention maps).
     """
     b, t = x.shape[:2]
     if mask is None:
         extras = [e.repeat_interleave(t, dim=0) for e in per_sample]
         out = fn(x.flatten(0, 1), *extras)
+        if isinstance(out, tuple):
+            return tuple(o.unflatten(0, (b, t)) for o in out)
         return out.unflatten(0, (b, t))
     sample = torch.arange(b, device=x.device)[:, None].expand(b, t)[mask]
     out = fn(x[mask], *(e[sample] for e in per_sample))
-    full = out.new_zeros(b, t, *out.shape[1:])
-    full[mask] = out
-    return full
+
+    def scatter(packed: Tensor) -> Tensor:
+        full = packed.new_zeros(b, t, *packed.shape[1:])
+        full[mask] = packed
+        return full
+
+    return tuple(scatter(o) for o in out) if isinstance(out, tuple) else scatter(out)
 
 
 __all__ = ["masked_mean", "masked_softmax", "run_on_valid_steps"]

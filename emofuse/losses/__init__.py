@@ -2,5 +2,4 @@
 
 from emofuse.losses.weighted_bce import bce_pos_weight
 
-__all__: list[str] = []
-__all__ += ["bce_pos_weight"]
+__all__ = ["bce_pos_weight"]

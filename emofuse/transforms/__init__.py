@@ -2,6 +2,19 @@
 
 from emofuse.transforms.frame_sampling import frame_indices_per_second
 from emofuse.transforms.mel_chunks import MelSpectrogramChunks, collate_steps
+from emofuse.transforms.vggish_frontend import (
+    MIN_SAMPLES,
+    SAMPLE_RATE,
+    VGGishFrontEnd,
+    face_frame_indices,
+)
 
-__all__: list[str] = []
-__all__ += ["MelSpectrogramChunks", "collate_steps", "frame_indices_per_second"]
+__all__ = [
+    "MIN_SAMPLES",
+    "SAMPLE_RATE",
+    "MelSpectrogramChunks",
+    "VGGishFrontEnd",
+    "collate_steps",
+    "face_frame_indices",
+    "frame_indices_per_second",
+]

@@ -29,3 +29,14 @@ def test_gradients_flow_to_valid_steps_only() -> None:
     mask = torch.tensor([[1, 1, 0], [1, 0, 0]], dtype=torch.bool)
     run_on_valid_steps(lambda f: f * 2, x, mask).sum().backward()
     assert (x.grad[~mask] == 0).all() and (x.grad[mask] == 2).all()
+
+
+def test_run_on_valid_steps_scatters_each_tensor_of_a_tuple() -> None:
+    x = torch.randn(2, 3, 4)
+    mask = torch.tensor([[True, True, False], [True, False, False]])
+    feats, maps = run_on_valid_steps(lambda f: (f.sum(-1), f * 3), x, mask)
+    assert feats.shape == (2, 3) and maps.shape == (2, 3, 4)
+    torch.testing.assert_close(maps[mask], 3 * x[mask])
+    assert (feats[~mask] == 0).all() and (maps[~mask] == 0).all()
+    full_feats, _ = run_on_valid_steps(lambda f: (f.sum(-1), f), x, None)
+    torch.testing.assert_close(full_feats, x.sum(-1))

@@ -1,0 +1,336 @@
+"""Audio-visual cross-modal encoders compared in table 5 of Xia et al. 2022: the multimodal
+bottleneck transformer (MBT, after UMT, Liu et al. 2022), joint attention over the concatenated
+streams (Vaswani et al. 2017) and bidirectional cross-attention (MulT, Tsai et al. 2019).
+
+All three share one interface, so a model switches between them by name
+(:func:`build_cross_modal`):
+
+Inputs:
+    audio: (B, Ta, dim); video: (B, Tv, dim); audio_mask: (B, Ta), video_mask: (B, Tv) bool,
+    True = valid (None = all valid). Ta and Tv may differ.
+Returns:
+    (audio (B, Ta, dim), video (B, Tv, dim), attention maps dict or None); the dict (last layer,
+    batch first) comes when ``need_weights=True``. Outputs at valid steps never depend on
+    padded steps.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from emofuse.config import check_choice
+from emofuse.layers import (
+    FeedForward,
+    MultiHeadAttention,
+    SinusoidalPositionalEncoding,
+    TransformerEncoder,
+)
+
+MODALITIES = ("audio", "video")
+Maps = dict[str, Tensor]
+
+
+class _BottleneckBranch(nn.Module):
+    """One modality's weights in a bottleneck layer: compression, expansion and FFN."""
+
+    def __init__(self, dim: int, num_heads: int, ffn_dim: int, dropout: float) -> None:
+        super().__init__()
+        self.norm_stream, self.norm_tokens = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.compress = MultiHeadAttention(dim, num_heads, dropout=dropout)
+        self.norm_fused = nn.LayerNorm(dim)
+        self.expand = MultiHeadAttention(dim, num_heads, dropout=dropout)
+        self.norm_ffn = nn.LayerNorm(dim)
+        self.ffn = FeedForward(dim, ffn_dim, dropout=dropout)
+
+
+class BottleneckTransformerLayer(nn.Module):
+    """One two-stage exchange through the bottleneck tokens (Xia et al. 2022, sec. 3.2; UMT).
+
+    For each modality m (separate weights per modality), with ``PE_m`` the sine-cosine table of
+    m's own length, added to queries and keys only:
+
+    1. compression: ``tokens += Σ_m MHA_m(q=LN(tokens), k=LN(x_m)+PE_m, v=LN(x_m))``, keys
+       masked by m's padding mask;
+    2. expansion: ``x_m += MHA'_m(q=LN(x_m)+PE_m, k=v=LN(tokens))`` (query: the stream before
+       this layer's update);
+    3. ``x_m += FFN_m(LN(x_m))``; the tokens have no FFN.
+
+    No audio step attends to a video step: the tokens carry all cross-modal information.
+
+    Inputs:
+        streams: {"audio": (B, Ta, dim), "video": (B, Tv, dim)}; masks: the same keys, (B, T_m)
+        bool or None; tokens: (B, N_b, dim); positions: {m: (T_m, dim)}.
+    Returns:
+        (streams, tokens, maps): maps holds each modality's compression (B, heads, N_b, T_m)
+        and expansion (B, heads, T_m, N_b) weights when ``need_weights``.
+    """
+
+    def __init__(self, dim: int, num_heads: int, ffn_dim: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.branches = nn.ModuleDict(
+            {m: _BottleneckBranch(dim, num_heads, ffn_dim, dropout) for m in MODALITIES}
+        )
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(
+        self,
+        streams: dict[str, Tensor],
+        masks: dict[str, Tensor | None],
+        tokens: Tensor,
+        positions: dict[str, Tensor],
+        *,
+        need_weights: bool = False,
+    ) -> tuple[dict[str, Tensor], Tensor, Maps]:
+        maps: Maps = {}
+        normed = {m: self.branches[m].norm_stream(x) for m, x in streams.items()}
+        fused = tokens
+        for m, branch in self.branches.items():
+            context, w = branch.compress(
+                branch.norm_tokens(tokens),
+                normed[m] + positions[m],
+                normed[m],
+                key_padding_mask=masks[m],
+                need_weights=need_weights,
+            )
+            fused = fused + self.dropout(context)  # tokens + att_audio + att_video, a sum
+            if w is not None:
+                maps[f"{m}_compression"] = w
+        out = {}
+        for m, branch in self.branches.items():
+            context, w = branch.expand(
+                normed[m] + positions[m], branch.norm_fused(fused), need_weights=need_weights
+            )
+            x = streams[m] + self.dropout(context)
+            out[m] = x + self.dropout(branch.ffn(branch.norm_ffn(x)))
+            if w is not None:
+                maps[f"{m}_expansion"] = w
+        return out, fused, maps
+
+
+class BottleneckTransformer(nn.Module):
+    """Multimodal bottleneck transformer (Xia et al. 2022, sec. 3.2 and fig. 3, after UMT).
+
+    ``num_bottlenecks`` learnable tokens (init ``randn / sqrt(dim)``) are expanded per batch,
+    updated by ``num_layers`` :class:`BottleneckTransformerLayer` and discarded at the end.
+
+    Args:
+        dim: d_m, the width of both streams (paper: 64).
+        num_bottlenecks: N_b, the tokens that carry all audio↔video information (paper: 4).
+        num_heads: attention heads (paper: 8).
+        num_layers: bottleneck layers (paper: 1).
+        ffn_ratio: FFN hidden width / dim.
+        dropout: on attention weights and residual branches.
+
+    Inputs / Returns: see :mod:`emofuse.blocks.cross_modal`; the maps are the last layer's
+    ``{audio,video}_{compression,expansion}``.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_bottlenecks: int = 4,
+        num_heads: int = 8,
+        num_layers: int = 1,
+        *,
+        ffn_ratio: int = 4,
+        dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.tokens = nn.Parameter(torch.randn(num_bottlenecks, dim) / math.sqrt(dim))
+        self.position = SinusoidalPositionalEncoding(dim)
+        self.layers = nn.ModuleList(
+            BottleneckTransformerLayer(dim, num_heads, ffn_ratio * dim, dropout)
+            for _ in range(num_layers)
+        )
+
+    def forward(
+        self,
+        audio: Tensor,
+        video: Tensor,
+        audio_mask: Tensor | None = None,
+        video_mask: Tensor | None = None,
+        *,
+        need_weights: bool = False,
+    ) -> tuple[Tensor, Tensor, Maps | None]:
+        streams = {"audio": audio, "video": video}
+        masks = {"audio": audio_mask, "video": video_mask}
+        # each stream's positions come from its own length: audio and video may differ
+        positions = {m: self.position.encoding(x.shape[1], x.dtype) for m, x in streams.items()}
+        # a copy: a view of a parameter made under no_grad trips FlopCounterMode's module tracker
+        tokens = self.tokens.repeat(audio.shape[0], 1, 1)
+        maps: Maps = {}
+        for layer in self.layers:
+            streams, tokens, maps = layer(
+                streams, masks, tokens, positions, need_weights=need_weights
+            )
+        return streams["audio"], streams["video"], maps if need_weights else None
+
+
+class JointTransformer(nn.Module):
+    """Joint attention (table 5, "JointAtt"): one pre-norm transformer over the temporally
+    concatenated streams ``[audio + PE_a; video + PE_v]``, masks concatenated alike, so every
+    step attends to every valid step of both modalities.
+
+    Args:
+        dim, num_heads, num_layers, ffn_ratio, dropout: as :class:`BottleneckTransformer`.
+
+    Inputs / Returns: see :mod:`emofuse.blocks.cross_modal`; the map is ``attention``
+    (B, heads, Ta + Tv, Ta + Tv) of the last layer.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int = 8,
+        num_layers: int = 1,
+        *,
+        ffn_ratio: int = 4,
+        dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.position = SinusoidalPositionalEncoding(dim)
+        self.encoder = TransformerEncoder(
+            num_layers, dim, num_heads, ffn_ratio * dim, dropout=dropout, final_norm=False
+        )
+
+    def forward(
+        self,
+        audio: Tensor,
+        video: Tensor,
+        audio_mask: Tensor | None = None,
+        video_mask: Tensor | None = None,
+        *,
+        need_weights: bool = False,
+    ) -> tuple[Tensor, Tensor, Maps | None]:
+        ta = audio.shape[1]
+        x = torch.cat([self.position(audio), self.position(video)], dim=1)
+        mask = None
+        if audio_mask is not None or video_mask is not None:
+            mask = torch.cat([_full(audio_mask, audio), _full(video_mask, video)], dim=1)
+        x, maps = self.encoder(x, mask, need_weights=need_weights)
+        weights = {"attention": maps[-1]} if maps else None
+        return x[:, :ta], x[:, ta:], weights
+
+
+class CrossModalLayer(nn.Module):
+    """A MulT crossmodal layer (Tsai et al. 2019, sec. 3.2), pre-norm: the target attends to the
+    source, ``x += MHA(q=LN(x), k=v=LN(source))``, then ``x += FFN(LN(x))``.
+
+    Inputs:
+        x: (B, Tx, dim); source: (B, Ts, dim); source_mask: (B, Ts) bool or None.
+    Returns:
+        (x (B, Tx, dim), weights (B, heads, Tx, Ts) or None).
+    """
+
+    def __init__(self, dim: int, num_heads: int, ffn_dim: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.norm_query, self.norm_source = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.attention = MultiHeadAttention(dim, num_heads, dropout=dropout)
+        self.norm_ffn = nn.LayerNorm(dim)
+        self.ffn = FeedForward(dim, ffn_dim, dropout=dropout)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(
+        self, x: Tensor, source: Tensor, source_mask: Tensor | None, *, need_weights: bool = False
+    ) -> tuple[Tensor, Tensor | None]:
+        source = self.norm_source(source)
+        context, weights = self.attention(
+            self.norm_query(x), source, key_padding_mask=source_mask, need_weights=need_weights
+        )
+        x = x + self.dropout(context)
+        return x + self.dropout(self.ffn(self.norm_ffn(x))), weights
+
+
+class BiCrossAttention(nn.Module):
+    """Bidirectional cross-attention (table 5, "Bi-CrossAtt", MulT style): a branch of
+    :class:`CrossModalLayer` s reinforcing audio with video (video → audio) and one reinforcing
+    video with audio; every layer attends to the other modality's (position-encoded) input.
+
+    Args:
+        dim, num_heads, num_layers, ffn_ratio, dropout: as :class:`BottleneckTransformer`.
+
+    Inputs / Returns: see :mod:`emofuse.blocks.cross_modal`; the maps are the last layer's
+    ``audio_from_video`` (B, heads, Ta, Tv) and ``video_from_audio`` (B, heads, Tv, Ta).
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int = 8,
+        num_layers: int = 1,
+        *,
+        ffn_ratio: int = 4,
+        dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.position = SinusoidalPositionalEncoding(dim)
+
+        def branch() -> nn.ModuleList:
+            return nn.ModuleList(
+                CrossModalLayer(dim, num_heads, ffn_ratio * dim, dropout) for _ in range(num_layers)
+            )
+
+        self.audio_from_video, self.video_from_audio = branch(), branch()
+
+    def forward(
+        self,
+        audio: Tensor,
+        video: Tensor,
+        audio_mask: Tensor | None = None,
+        video_mask: Tensor | None = None,
+        *,
+        need_weights: bool = False,
+    ) -> tuple[Tensor, Tensor, Maps | None]:
+        audio, video = self.position(audio), self.position(video)
+        a, v, maps = audio, video, {}
+        for layer in self.audio_from_video:
+            a, w_a = layer(a, video, video_mask, need_weights=need_weights)
+        for layer in self.video_from_audio:
+            v, w_v = layer(v, audio, audio_mask, need_weights=need_weights)
+        if need_weights:
+            maps = {"audio_from_video": w_a, "video_from_audio": w_v}
+        return a, v, maps if need_weights else None
+
+
+def _full(mask: Tensor | None, x: Tensor) -> Tensor:
+    return torch.ones(x.shape[:2], dtype=torch.bool, device=x.device) if mask is None else mask
+
+
+CROSS_MODAL_ENCODERS = ("mbt", "joint", "bicross", "none")
+
+
+def build_cross_modal(
+    kind: str,
+    dim: int,
+    *,
+    num_heads: int = 8,
+    num_layers: int = 1,
+    num_bottlenecks: int = 4,
+    ffn_ratio: int = 4,
+    dropout: float = 0.1,
+) -> nn.Module | None:
+    """The cross-modal encoder named ``kind`` (one of :data:`CROSS_MODAL_ENCODERS`); ``"none"``
+    gives ``None`` (no audio↔video interaction, the MER-SEM row of table 3)."""
+    check_choice("cross_modal", kind, CROSS_MODAL_ENCODERS)
+    common = {"num_layers": num_layers, "ffn_ratio": ffn_ratio, "dropout": dropout}
+    if kind == "mbt":
+        return BottleneckTransformer(dim, num_bottlenecks, num_heads, **common)
+    if kind == "joint":
+        return JointTransformer(dim, num_heads, **common)
+    if kind == "bicross":
+        return BiCrossAttention(dim, num_heads, **common)
+    return None
+
+
+__all__ = [
+    "CROSS_MODAL_ENCODERS",
+    "BiCrossAttention",
+    "BottleneckTransformer",
+    "BottleneckTransformerLayer",
+    "CrossModalLayer",
+    "JointTransformer",
+    "build_cross_modal",
+]

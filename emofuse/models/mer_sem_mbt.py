@@ -1,0 +1,401 @@
+"""MER-SEM-MBT: semantic enhancement, multimodal bottleneck transformer and attentive decision
+fusion (Xia, Zhao and Jiang 2022, Frontiers in Neuroscience 16:1086380).
+
+::
+
+    text ids ─BERT─► CLS I_t ─────────────────────────────────────────────┬──► MLP_t ► S_t
+    audio examples ─VGGish[SEM(I_t) after conv2, conv4]─► I_a (B,Ta,128) ─┐
+    face frames ─ResNet-18[SEM(I_t) after conv3_x, conv5_x]─► I_v (B,Tv,512) ┤ linear → d_m
+                                 bottleneck transformer (N_b tokens) ◄──┘
+    reinforced audio / video ─ masked mean over T ─ MLP_a ► S_a, MLP_v ► S_v
+    attentive decision fusion(S_a, S_v, S_t) ► logits
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from emofuse.blocks import AttentiveDecisionFusion, build_cross_modal
+from emofuse.blocks.cross_modal import CROSS_MODAL_ENCODERS
+from emofuse.config import ModelConfig, check_choice
+from emofuse.encoders.resnet2d import ResNetEncoder
+from emofuse.encoders.text import HFTextEncoder
+from emofuse.encoders.vggish import EXAMPLE_FRAMES, MEL_BANDS, TORCHVGGISH_URL, VGGish
+from emofuse.hub import load_state_dict_file
+from emofuse.layers import MLP, masked_mean, run_on_valid_steps
+from emofuse.models.base import EmotionModel, example_mask, trainable
+from emofuse.outputs import EmotionOutput
+from emofuse.registry import Citation, register_model
+from emofuse.validation import TensorSpec, ensure_mask, modality
+
+CITATION = Citation(
+    title="Multimodal interaction enhanced representation learning for video emotion recognition",
+    authors="Xiaohan Xia, Yong Zhao, Dongmei Jiang",
+    venue="Frontiers in Neuroscience 16:1086380",
+    year=2022,
+    doi="10.3389/fnins.2022.1086380",
+)
+
+# Conv groups the paper freezes (sec. 4.3): VGGish conv1–2, ResNet-18 conv1 … conv3_x.
+FROZEN_AUDIO_GROUPS, FROZEN_VIDEO_GROUPS = 2, 3
+BACKBONE_LR_SCALE = 0.1  # backbones fine-tuned at 1e-5 while the rest trains at 1e-4
+
+
+@dataclass(frozen=True, kw_only=True)
+class MerSemMbtConfig(ModelConfig):
+    """Configuration of :class:`MerSemMbt` (defaults: the paper's, sec. 4.3).
+
+    Args:
+        text_encoder: BERT name (built from a local config when ``pretrained=False``), hub id
+            or local folder of a Hugging Face encoder; its CLS state is I_t.
+        d_m: width of the cross-modal encoder (paper: 64).
+        num_bottlenecks: N_b bottleneck tokens (paper: 4).
+        mbt_heads, mbt_layers: heads and layers of the cross-modal encoder (paper: 8, 1).
+        cross_modal: ``"mbt"`` (paper), ``"joint"``, ``"bicross"`` (table 5) or ``"none"``
+            (MER-SEM, table 3).
+        use_sem: semantic enhancement in the audio and video encoders (False: MER-MBT).
+        audio_sem_after: VGGish conv groups (1–4) followed by a SEM (paper: 2 and 4).
+        video_sem_after: ResNet-18 conv groups (1–5) followed by a SEM (paper: 3 and 5).
+        use_text_decision: fuse the text decision S_t (False: "w/o textual decision", table 2).
+        frame_size: face crop side in pixels.
+        vggish_channels, vggish_fc_dims: VGGish widths (released VGGish: 64-128-256-512 and
+            4096-4096-128).
+        resnet_width: ResNet first-stage channels (ResNet-18: 64).
+        text_head_dim: hidden width of the text MLP (768 → 256 → M).
+        freeze_backbone_layers: freeze VGGish conv1–2 and ResNet conv1 … conv3_x (the paper's
+            recipe); frozen parameters get ``requires_grad=False``.
+        audio_backbone_weights: torchvggish state dict (``vggish-10086976.pth``) loaded when
+            ``pretrained=True``; default: fetched from torchvggish's release.
+        video_backbone_weights: a torchvision ResNet-18 state dict (e.g. AffectNet, the
+            paper's) loaded when ``pretrained=True``; default: torchvision's ImageNet weights.
+    """
+
+    text_encoder: str = "bert-base-uncased"
+    d_m: int = 64
+    num_bottlenecks: int = 4
+    mbt_heads: int = 8
+    mbt_layers: int = 1
+    cross_modal: str = "mbt"
+    use_sem: bool = True
+    audio_sem_after: tuple[int, ...] = (2, 4)
+    video_sem_after: tuple[int, ...] = (3, 5)
+    use_text_decision: bool = True
+    frame_size: int = 224
+    vggish_channels: tuple[int, ...] = (64, 128, 256, 512)
+    vggish_fc_dims: tuple[int, ...] = (4096, 4096, 128)
+    resnet_width: int = 64
+    text_head_dim: int = 256
+    freeze_backbone_layers: bool = True
+    audio_backbone_weights: str | None = None
+    video_backbone_weights: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_choice("cross_modal", self.cross_modal, CROSS_MODAL_ENCODERS)
+        for name, groups, count in (
+            ("audio_sem_after", self.audio_sem_after, 4),
+            ("video_sem_after", self.video_sem_after, 5),
+        ):
+            if list(groups) != sorted(set(groups)) or not all(1 <= g <= count for g in groups):
+                raise ValueError(
+                    f"{name}: expected increasing conv group numbers in 1..{count}, got {groups}"
+                )
+        if self.d_m % self.mbt_heads:
+            raise ValueError(
+                f"d_m: expected a multiple of mbt_heads={self.mbt_heads}, got {self.d_m}"
+            )
+        for name in ("d_m", "num_bottlenecks", "mbt_layers", "resnet_width", "text_head_dim"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: expected a positive int, got {getattr(self, name)}")
+        if len(self.vggish_channels) != 4 or len(self.vggish_fc_dims) != 3:
+            raise ValueError(
+                f"vggish_channels/vggish_fc_dims: expected 4 and 3 widths, got "
+                f"{self.vggish_channels} and {self.vggish_fc_dims}"
+            )
+        if self.frame_size < 32:
+            raise ValueError(f"frame_size: expected at least 32 pixels, got {self.frame_size}")
+
+
+class MerSemMbt(EmotionModel[MerSemMbtConfig]):
+    """MER-SEM-MBT (Xia et al. 2022, fig. 1): text-guided audio and face encoders, an
+    audio-visual bottleneck transformer and attentive fusion of the audio, video and text
+    decisions. Multi-label (train with BCE and ``pos_weight``, sec. 4.3).
+
+    ``audio`` and ``video`` are each optional (``text`` is required: the SEMs condition on it);
+    with one of them missing the cross-modal encoder is skipped and the decisions of the
+    modalities present are fused.
+    """
+
+    config_class = MerSemMbtConfig
+    task = "multilabel"
+
+    def __init__(self, config: MerSemMbtConfig | None = None, *, pretrained: bool = False) -> None:
+        super().__init__(config, pretrained=pretrained)
+        c = self.config
+        states: dict[str, Any] = _pretrained_parts(c) if pretrained else {}
+        self.text_encoder: HFTextEncoder = (
+            states["text"] if "text" in states else HFTextEncoder(c.text_encoder, output="cls")
+        )
+        text_dim = self.text_encoder.hidden_size
+        self.audio_encoder = VGGish(
+            c.vggish_channels,
+            c.vggish_fc_dims,
+            sem_after=c.audio_sem_after if c.use_sem else (),
+            text_dim=text_dim,
+        )
+        self.video_encoder = ResNetEncoder(
+            width=c.resnet_width,
+            sem_after=c.video_sem_after if c.use_sem else (),
+            text_dim=text_dim,
+        )
+        if "audio" in states:
+            self.audio_encoder.load_torchvggish(states["audio"])
+        if "video" in states:
+            self.video_encoder.load_torchvision(states["video"])
+        if c.freeze_backbone_layers:
+            for group in self.audio_encoder.conv_groups()[:FROZEN_AUDIO_GROUPS]:
+                group.requires_grad_(False)
+            for group in self.video_encoder.conv_groups()[:FROZEN_VIDEO_GROUPS]:
+                group.requires_grad_(False)
+        self.audio_proj = nn.Linear(self.audio_encoder.out_dim, c.d_m)
+        self.video_proj = nn.Linear(self.video_encoder.out_dim, c.d_m)
+        self.cross_modal = build_cross_modal(
+            c.cross_modal,
+            c.d_m,
+            num_heads=c.mbt_heads,
+            num_layers=c.mbt_layers,
+            num_bottlenecks=c.num_bottlenecks,
+            dropout=c.dropout,
+        )
+        self.audio_head = MLP(c.d_m, [c.d_m], c.num_classes, dropout=c.dropout)
+        self.video_head = MLP(c.d_m, [c.d_m], c.num_classes, dropout=c.dropout)
+        self.text_head = (
+            MLP(text_dim, [c.text_head_dim], c.num_classes, dropout=c.dropout)
+            if c.use_text_decision
+            else None
+        )
+        self.fusion = AttentiveDecisionFusion(c.num_classes)
+
+    @classmethod
+    def input_specs(cls, config: MerSemMbtConfig) -> list[TensorSpec]:
+        s = config.frame_size
+        return [
+            *modality(
+                "audio", ("B", "T_a", 1, EXAMPLE_FRAMES, MEL_BANDS), meaning="log-mel examples"
+            ),
+            *modality("video", ("B", "T_v", 3, s, s), meaning="face crops, one per 0.96 s"),
+            *modality("text", ("B", "L"), kind="int", required=True, meaning="token ids"),
+        ]
+
+    def example_inputs(
+        self, batch_size: int = 2, *, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
+        steps, tokens, s = 4, 8, self.config.frame_size
+        vocab = self.text_encoder.vocab_size
+        return {
+            "audio": torch.randn(
+                batch_size, steps, 1, EXAMPLE_FRAMES, MEL_BANDS, generator=generator
+            ),
+            "audio_mask": example_mask(batch_size, steps),
+            "video": torch.randn(batch_size, steps, 3, s, s, generator=generator),
+            "video_mask": example_mask(batch_size, steps),
+            "text": torch.randint(0, vocab, (batch_size, tokens), generator=generator),
+            "text_mask": example_mask(batch_size, tokens),
+        }
+
+    def forward(  # type: ignore[override]
+        self,
+        text: Tensor | None = None,
+        audio: Tensor | None = None,
+        video: Tensor | None = None,
+        text_mask: Tensor | None = None,
+        audio_mask: Tensor | None = None,
+        video_mask: Tensor | None = None,
+        *,
+        return_attentions: bool = False,
+    ) -> EmotionOutput:
+        """Inputs:
+            text: (B, L) token ids; audio: (B, T_a, 1, 96, 64) log-mel examples; video:
+            (B, T_v, 3, frame_size, frame_size) face crops; masks (B, L), (B, T_a), (B, T_v)
+            bool, True = valid. ``audio`` or ``video`` may be omitted, not both.
+        Returns:
+            EmotionOutput: logits (B, M); embedding (B, 2·d_m + d_t) = [audio; video; I_t]
+            pooled (zeros for a missing modality); modality_logits S_a, S_v, S_t; attentions
+            (when asked) ``decision_weights`` (B, K) over the fused modalities in the order
+            audio, video, text (those present), SEM maps ``{audio,video}_sem_<group>``
+            (B, T, H, W) and the cross-modal encoder's maps (``mbt_*``, ...).
+        """
+        self.check_inputs(
+            text=text,
+            audio=audio,
+            video=video,
+            text_mask=text_mask,
+            audio_mask=audio_mask,
+            video_mask=video_mask,
+        )
+        if audio is None and video is None:
+            raise ValueError(
+                "audio, video: expected at least one of audio (B, T_a, 1, 96, 64) and video "
+                "(B, T_v, 3, H, W); text alone is not a MER-SEM-MBT input, got neither"
+            )
+        text_vec, _ = self.text_encoder(text, text_mask)
+        attentions: dict[str, Tensor] = {}
+        streams: dict[str, Tensor] = {}
+        masks: dict[str, Tensor] = {}
+        for name, x, mask, encoder, proj in (
+            ("audio", audio, audio_mask, self.audio_encoder, self.audio_proj),
+            ("video", video, video_mask, self.video_encoder, self.video_proj),
+        ):
+            if x is None:
+                continue
+            masks[name] = ensure_mask(mask, x)
+            features = self._encode(
+                name, encoder, x, masks[name], text_vec, attentions, return_attentions
+            )
+            streams[name] = proj(features)
+        if self.cross_modal is not None and len(streams) == 2:
+            streams["audio"], streams["video"], maps = self.cross_modal(
+                streams["audio"],
+                streams["video"],
+                masks["audio"],
+                masks["video"],
+                need_weights=return_attentions,
+            )
+            attentions.update(
+                {f"{self.config.cross_modal}_{k}": v for k, v in (maps or {}).items()}
+            )
+        pooled = {m: masked_mean(x, masks[m]) for m, x in streams.items()}
+        heads = {"audio": self.audio_head, "video": self.video_head}
+        decisions = {m: heads[m](p) for m, p in pooled.items()}
+        if self.text_head is not None:
+            decisions["text"] = self.text_head(text_vec)
+        logits, weights = self.fusion(torch.stack(list(decisions.values()), dim=1))
+        zeros = text_vec.new_zeros(text_vec.shape[0], self.config.d_m)
+        embedding = torch.cat(
+            [pooled.get("audio", zeros), pooled.get("video", zeros), text_vec], dim=-1
+        )
+        if return_attentions:
+            attentions["decision_weights"] = weights
+        return EmotionOutput(
+            logits=logits,
+            embedding=embedding,
+            modality_logits=decisions,
+            attentions=attentions if return_attentions else None,
+        )
+
+    def _encode(
+        self,
+        name: str,
+        encoder: nn.Module,
+        x: Tensor,
+        mask: Tensor,
+        text_vec: Tensor,
+        attentions: dict[str, Tensor],
+        return_attentions: bool,
+    ) -> Tensor:
+        """Run a frame CNN on the valid steps of the batch in one call, the clip's text vector
+        repeated to each of its steps for the SEMs."""
+        with_maps = return_attentions and bool(encoder.sem_after)
+        fn = functools.partial(encoder, return_attention=with_maps)
+        out = run_on_valid_steps(fn, x, mask, text_vec)
+        if not with_maps:
+            return out
+        features, *maps = out
+        attentions.update(
+            {f"{name}_sem_{g}": m for g, m in zip(encoder.sem_after, maps, strict=True)}
+        )
+        return features
+
+    def param_groups(self, lr: float) -> list[dict[str, Any]]:
+        """The paper's recipe (sec. 4.3): frozen backbone layers excluded (``requires_grad``
+        False), the rest of VGGish and ResNet-18 at ``lr × 0.1``, everything else (SEMs, BERT,
+        cross-modal encoder, heads, fusion) at ``lr``."""
+        sems = {id(p) for e in (self.audio_encoder, self.video_encoder) for p in e.sem.parameters()}
+        groups = []
+        taken: set[int] = set()
+        for name, encoder in (
+            ("audio_backbone", self.audio_encoder),
+            ("video_backbone", self.video_encoder),
+        ):
+            params = [p for p in trainable(encoder) if id(p) not in sems]
+            taken |= {id(p) for p in params}
+            groups.append({"name": name, "params": params, "lr": lr * BACKBONE_LR_SCALE})
+        rest = [p for p in trainable(self) if id(p) not in taken]
+        groups.append({"name": "others", "params": rest, "lr": lr})
+        return [g for g in groups if g["params"]]
+
+
+def _pretrained_parts(config: MerSemMbtConfig) -> dict[str, Any]:
+    """The backbones' published weights: VGGish (torchvggish), ResNet-18 (torchvision, or the
+    file given) and the text encoder (transformers). Everything that cannot be had is named in
+    one error, with the config fields that take local files."""
+    parts: dict[str, Any] = {}
+    errors: list[str] = []
+    try:
+        if config.audio_backbone_weights is not None:
+            parts["audio"] = load_state_dict_file(config.audio_backbone_weights)
+        else:
+            parts["audio"] = torch.hub.load_state_dict_from_url(
+                TORCHVGGISH_URL, map_location="cpu", progress=False
+            )
+    except (OSError, RuntimeError, ValueError) as error:
+        errors.append(
+            f"VGGish weights ({config.audio_backbone_weights or TORCHVGGISH_URL}): {error}; "
+            "pass audio_backbone_weights='/path/to/vggish-10086976.pth' (torchvggish's release)"
+        )
+    try:
+        if config.video_backbone_weights is not None:
+            parts["video"] = load_state_dict_file(config.video_backbone_weights)
+        else:
+            from torchvision.models import ResNet18_Weights
+
+            parts["video"] = ResNet18_Weights.IMAGENET1K_V1.get_state_dict(progress=False)
+    except (OSError, RuntimeError, ValueError) as error:
+        errors.append(
+            f"ResNet-18 weights ({config.video_backbone_weights or 'torchvision ImageNet'}): "
+            f"{error}; pass video_backbone_weights='/path/to/resnet18.pth' (a torchvision "
+            "ResNet-18 state dict, e.g. AffectNet-trained)"
+        )
+    try:
+        parts["text"] = HFTextEncoder(config.text_encoder, pretrained=True, output="cls")
+    except (OSError, ValueError) as error:
+        errors.append(
+            f"text encoder {config.text_encoder!r}: {error}; pass text_encoder='/path/to/folder' "
+            "(a folder written by transformers' save_pretrained)"
+        )
+    if errors:
+        raise OSError(
+            "pretrained=True: could not load the backbones' weights:\n  - "
+            + "\n  - ".join(errors)
+            + "\nPass local files through the config fields above, or use pretrained=False."
+        )
+    return parts
+
+
+@register_model(MerSemMbt, citation=CITATION)
+def mer_sem_mbt() -> MerSemMbtConfig:
+    """SEM + bottleneck transformer + attentive decision fusion, audio/face/text (paper config)."""
+    return MerSemMbtConfig()
+
+
+@register_model(MerSemMbt, citation=CITATION)
+def mer_sem_mbt_tiny() -> MerSemMbtConfig:
+    """MER-SEM-MBT with tiny BERT, narrow VGGish and ResNet-18, 64-pixel faces (tests, demos)."""
+    return MerSemMbtConfig(
+        text_encoder="emofuse/bert-tiny",
+        d_m=16,
+        mbt_heads=2,
+        frame_size=64,
+        vggish_channels=(8, 16, 32, 32),
+        vggish_fc_dims=(64, 64, 32),
+        resnet_width=8,
+        text_head_dim=16,
+    )
+
+
+__all__ = ["CITATION", "MerSemMbt", "MerSemMbtConfig", "mer_sem_mbt", "mer_sem_mbt_tiny"]

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from emofuse.blocks import BottleneckTransformer, build_cross_modal
+
+KINDS = ["mbt", "joint", "bicross"]
+
+
+def _inputs(ta: int = 5, tv: int = 3):
+    g = torch.Generator().manual_seed(0)
+    audio, video = torch.randn(2, ta, 16, generator=g), torch.randn(2, tv, 16, generator=g)
+    audio_mask = torch.arange(ta) < torch.tensor([[ta], [2]])
+    video_mask = torch.arange(tv) < torch.tensor([[tv], [1]])
+    return audio, video, audio_mask, video_mask
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_shapes_with_streams_of_different_lengths(kind: str) -> None:
+    block = build_cross_modal(kind, 16, num_heads=4, num_layers=2).eval()
+    audio, video, am, vm = _inputs()
+    a, v, maps = block(audio, video, am, vm)
+    assert a.shape == audio.shape and v.shape == video.shape and maps is None
+    _, _, maps = block(audio, video, am, vm, need_weights=True)
+    assert maps and all(m.shape[:2] == (2, 4) and m.isfinite().all() for m in maps.values())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_padding_never_changes_valid_outputs(kind: str) -> None:
+    block = build_cross_modal(kind, 16, num_heads=4, num_layers=2).eval()
+    audio, video, am, vm = _inputs()
+    a, v, _ = block(audio, video, am, vm)
+    scrambled_a = torch.where(am[..., None], audio, 9 * torch.randn_like(audio))
+    scrambled_v = torch.where(vm[..., None], video, 9 * torch.randn_like(video))
+    a2, v2, _ = block(scrambled_a, scrambled_v, am, vm)
+    torch.testing.assert_close(a2[am], a[am])
+    torch.testing.assert_close(v2[vm], v[vm])
+    longer_a = torch.cat([audio, torch.randn(2, 4, 16)], 1)
+    longer_am = torch.cat([am, torch.zeros(2, 4, dtype=torch.bool)], 1)
+    a3, v3, _ = block(longer_a, video, longer_am, vm)
+    torch.testing.assert_close(a3[:, :5][am], a[am])
+    torch.testing.assert_close(v3[vm], v[vm])
+    empty = torch.zeros_like(vm)
+    a4, v4, _ = block(audio, video, am, empty)
+    assert a4.isfinite().all() and v4.isfinite().all()
+
+
+def test_mbt_audio_sees_video_only_through_the_bottleneck_tokens() -> None:
+    torch.manual_seed(0)
+    block = BottleneckTransformer(16, num_bottlenecks=3, num_heads=4, num_layers=2).eval()
+    audio, video, am, vm = _inputs()
+    video = video.requires_grad_()
+    a, _, maps = block(audio, video, am, vm, need_weights=True)
+    # audio queries attend to the N_b tokens only, never to video steps
+    assert maps["audio_expansion"].shape == (2, 4, 5, 3)
+    assert maps["audio_compression"].shape == (2, 4, 3, 5)
+    (grad,) = torch.autograd.grad(a[am].sum(), video)
+    assert grad[vm].abs().sum() > 0  # video reaches audio ...
+    # ... and only through what the video branch writes into the tokens: silence that write
+    # (compression output of the video branch) and video has no effect on audio at all
+    for layer in block.layers:
+        torch.nn.init.zeros_(layer.branches["video"].compress.out_proj.weight)
+        torch.nn.init.zeros_(layer.branches["video"].compress.out_proj.bias)
+    a, v, _ = block(audio, video, am, vm)
+    (grad,) = torch.autograd.grad(a.sum(), video, retain_graph=True)
+    assert (grad == 0).all()
+    a_other, v_other, _ = block(audio, torch.randn_like(video), am, vm)
+    torch.testing.assert_close(a_other, a)
+    assert not torch.allclose(v_other, v)
+
+
+def test_mbt_tokens_are_learned_and_any_number_of_layers_builds() -> None:
+    block = BottleneckTransformer(8, num_bottlenecks=4, num_heads=2, num_layers=3)
+    assert block.tokens.shape == (4, 8) and len(block.layers) == 3
+    audio, video, am, vm = _inputs()
+    a, v, _ = block(audio[..., :8], video[..., :8], am, vm)
+    (a.sum() + v.sum()).backward()
+    assert all(p.grad is not None for p in block.parameters())
+
+
+def test_none_and_unknown_kinds() -> None:
+    assert build_cross_modal("none", 16) is None
+    with pytest.raises(ValueError, match="cross_modal"):
+        build_cross_modal("late", 16)
+
+
+def test_joint_and_bicross_mix_the_streams_directly() -> None:
+    audio, video, am, vm = _inputs()
+    for kind in ("joint", "bicross"):
+        block = build_cross_modal(kind, 16, num_heads=4).eval()
+        a, _, _ = block(audio, video, am, vm)
+        a2, _, _ = block(audio, video + torch.randn_like(video), am, vm)
+        assert not torch.allclose(a2[am], a[am]), kind

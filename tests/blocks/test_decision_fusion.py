@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from emofuse.blocks import AttentiveDecisionFusion
+
+
+@pytest.mark.parametrize("modalities", [2, 3])
+def test_weights_sum_to_one_and_mix_the_decisions(modalities: int) -> None:
+    fusion = AttentiveDecisionFusion(6)
+    decisions = torch.randn(4, modalities, 6)
+    logits, weights = fusion(decisions)
+    assert logits.shape == (4, 6) and weights.shape == (4, modalities)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(4))
+    torch.testing.assert_close(logits, (decisions * weights[..., None]).sum(1))
+
+
+def test_equations_four_to_six_by_hand() -> None:
+    fusion = AttentiveDecisionFusion(3)
+    s_con = torch.randn(2, 3, 3)  # (B, modalities, M)
+    w1, w2 = fusion.project.weight, fusion.score.weight[0]
+    alpha = torch.softmax(torch.tanh(s_con @ w1.T) @ w2, dim=-1)
+    logits, weights = fusion(s_con)
+    torch.testing.assert_close(weights, alpha)
+    torch.testing.assert_close(logits, torch.einsum("bkm,bk->bm", s_con, alpha))
+    assert sum(p.numel() for p in fusion.parameters()) == 3 * 3 + 3  # W_1 (M×M) and w_2 (M)

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from emofuse.encoders import VGGish
+
+
+class TorchVGGishReference(nn.Module):
+    """torchvggish's VGG (harritaylor/torchvggish, torchvggish/vggish.py) re-typed here with
+    its layer order, key names and transpose-based flatten; widths are parameters so the test
+    can run narrow (the released model: 64, 128, 256, 512 and 4096, 4096, 128)."""
+
+    def __init__(self, c=(64, 128, 256, 512), fc=(4096, 4096, 128)) -> None:
+        super().__init__()
+        layers, in_channels = [], 1
+        for v in [c[0], "M", c[1], "M", c[2], c[2], "M", c[3], c[3], "M"]:
+            if v == "M":
+                layers += [nn.MaxPool2d(kernel_size=2, stride=2)]
+            else:
+                layers += [nn.Conv2d(in_channels, v, kernel_size=3, padding=1), nn.ReLU(True)]
+                in_channels = v
+        self.features = nn.Sequential(*layers)
+        self.embeddings = nn.Sequential(
+            nn.Linear(c[3] * 4 * 6, fc[0]),
+            nn.ReLU(True),
+            nn.Linear(fc[0], fc[1]),
+            nn.ReLU(True),
+            nn.Linear(fc[1], fc[2]),
+            nn.ReLU(True),
+        )
+
+    def forward(self, x):
+        x = self.features(x)
+        x = torch.transpose(x, 1, 3)
+        x = torch.transpose(x, 1, 2)
+        return self.embeddings(x.contiguous().view(x.size(0), -1))
+
+
+NARROW = {"c": (4, 8, 8, 16), "fc": (32, 32, 12)}
+
+
+def test_full_size_layout_matches_torchvggish_keys_and_shapes() -> None:
+    with torch.device("meta"):
+        ours, ref = VGGish(), TorchVGGishReference()
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {
+        k: v.shape for k, v in ref.state_dict().items()
+    }
+    assert "features.13.weight" in ours.state_dict() and "embeddings.4.bias" in ours.state_dict()
+
+
+def test_loads_a_torchvggish_state_dict_file_and_reproduces_its_outputs(tmp_path: Path) -> None:
+    ref = TorchVGGishReference(**NARROW).eval()
+    state = {**ref.state_dict(), "pproc.pca_means": torch.zeros(12, 1)}
+    torch.save(state, tmp_path / "vggish-10086976.pth")
+    ours = VGGish(NARROW["c"], NARROW["fc"]).eval()
+    ours.load_torchvggish(tmp_path / "vggish-10086976.pth")
+    x = torch.randn(3, 1, 96, 64)
+    torch.testing.assert_close(ours(x), ref(x))
+    assert ours(x).shape == (3, 12)
+
+
+def test_sem_slots_and_their_maps() -> None:
+    ours = VGGish(NARROW["c"], NARROW["fc"], sem_after=(1, 2, 4), text_dim=10).eval()
+    x, text = torch.randn(2, 1, 96, 64), torch.randn(2, 10)
+    out, *maps = ours(x, text, return_attention=True)
+    assert out.shape == (2, 12)
+    assert [m.shape for m in maps] == [(2, 48, 32), (2, 24, 16), (2, 6, 4)]
+    torch.testing.assert_close(ours(x, text), out)
+    assert not torch.allclose(ours(x, torch.randn(2, 10)), out)  # the text guides the audio
+    assert set(ours.sem) == {"1", "2", "4"} and len(ours.conv_groups()) == 4
+
+
+def test_wrong_state_dict_is_a_clear_error() -> None:
+    ours = VGGish(NARROW["c"], NARROW["fc"])
+    state = TorchVGGishReference(c=(4, 8, 8, 8), fc=NARROW["fc"]).state_dict()
+    with pytest.raises(ValueError, match="torchvggish state dict does not match"):
+        ours.load_torchvggish(state)
