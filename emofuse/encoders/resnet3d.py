@@ -12,7 +12,7 @@ Kinetics-400 weights load for depth 18.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from torch import Tensor, nn
@@ -116,24 +116,32 @@ class ResNet3D(VideoResNet):
 
     def load_torchvision_kinetics(self) -> None:
         """torchvision's ``r3d_18`` Kinetics-400 weights (needs depth 18, default widths,
-        ``stem="r3d"``); downloaded by torchvision, or read from its cache."""
+        ``stem="r3d"``), downloaded by torchvision or read from its cache."""
         from torchvision.models.video import R3D_18_Weights
 
-        if (self.depth, self.widths, self.stem_kind) != (18, DEFAULT_WIDTHS, "r3d"):
-            raise ValueError(
-                "video_backbone: torchvision publishes Kinetics weights only for r3d_18 "
-                "(depth 18, widths (64, 128, 256, 512), stem 'r3d'); got depth "
-                f"{self.depth}, widths {self.widths}, stem {self.stem_kind!r}. Pass a local "
-                "checkpoint of Hara et al. (github.com/kenshohara/3D-ResNets-PyTorch) instead."
-            )
+        self._check_r3d_18()
         try:
             state = R3D_18_Weights.KINETICS400_V1.get_state_dict(progress=False)
         except Exception as error:  # network or cache failure: one clear message
             raise OSError(
                 f"video_backbone: could not fetch torchvision's r3d_18 Kinetics weights ({error})."
-                " Offline, pass a Hara et al. checkpoint file, or use pretrained=False."
+                " Offline, load a Hara et al. checkpoint file instead, or use pretrained=False."
             ) from error
+        self.load_r3d_18_state(state)
+
+    def load_r3d_18_state(self, state: Mapping[str, Tensor]) -> None:
+        """Load a state dict of torchvision's ``r3d_18`` (its classifier ``fc`` dropped)."""
+        self._check_r3d_18()
         load_remapped(self, state, lambda k: None if k.startswith("fc.") else k, source="r3d_18")
+
+    def _check_r3d_18(self) -> None:
+        if (self.depth, self.widths, self.stem_kind) != (18, DEFAULT_WIDTHS, "r3d"):
+            raise ValueError(
+                "video_backbone: torchvision publishes Kinetics weights only for r3d_18 "
+                "(depth 18, widths (64, 128, 256, 512), stem 'r3d'); got depth "
+                f"{self.depth}, widths {self.widths}, stem {self.stem_kind!r}. Load a "
+                "checkpoint of Hara et al. (github.com/kenshohara/3D-ResNets-PyTorch) instead."
+            )
 
 
 _HARA_STEM = {"conv1.": "stem.0.", "bn1.": "stem.1."}
