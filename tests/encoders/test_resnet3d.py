@@ -1,33 +1,15 @@
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 import torch
+from hara_checkpoints import save_hara_checkpoint
 from torch import nn
 from torchvision.models.video import r3d_18
 from torchvision.models.video.resnet import BasicBlock, Bottleneck, VideoResNet
 
 from emofuse.encoders import ResNet3D, hara_to_torchvision
-
-
-def to_hara(key: str) -> str:
-    """ResNet3D key → Hara et al.'s name (the inverse of the remap), for writing checkpoints."""
-    key = re.sub(r"^stem\.0\.", "conv1.", key)
-    key = re.sub(r"^stem\.1\.", "bn1.", key)
-    return re.sub(
-        r"^(layer\d\.\d+\.)conv(\d)\.([01])\.",
-        lambda m: f"{m[1]}{'conv' if m[3] == '0' else 'bn'}{m[2]}.",
-        key,
-    )
-
-
-def save_hara_checkpoint(model: ResNet3D, path: Path, num_classes: int = 400) -> None:
-    state = {f"module.{to_hara(k)}": v.clone() for k, v in model.state_dict().items()}
-    state["module.fc.weight"] = torch.randn(num_classes, model.out_channels)
-    state["module.fc.bias"] = torch.randn(num_classes)
-    torch.save({"epoch": 200, "arch": f"resnet-{model.depth}", "state_dict": state}, path)
 
 
 def test_hara_stem_and_blocks() -> None:
