@@ -32,7 +32,7 @@ from emofuse.layers import masked_mean, run_on_valid_steps
 from emofuse.models.base import EmotionModel, example_mask, trainable
 from emofuse.outputs import EmotionOutput
 from emofuse.registry import Citation, register_model
-from emofuse.validation import TensorSpec, ensure_mask, modality
+from emofuse.validation import TensorSpec, modality
 
 CITATION = Citation(
     title=(
@@ -228,14 +228,14 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
     ) -> EmotionOutput:
         self.check_inputs(audio=audio, video=video, audio_mask=audio_mask, video_mask=video_mask)
         maps: dict[str, Tensor] = {}
-        branches: list[tuple[Tensor, Tensor]] = []  # (features (B, N, m'), mask), video first
+        branches: list[
+            tuple[Tensor, Tensor | None]
+        ] = []  # (features (B, N, m'), mask), video first
         if self.has_video:
-            video_mask = ensure_mask(video_mask, video)
             branches.append(
                 (self._video_stream(video, video_mask, maps, return_attentions), video_mask)
             )
         if self.has_audio:
-            audio_mask = ensure_mask(audio_mask, audio)
             branches.append(
                 (self._audio_stream(audio, audio_mask, maps, return_attentions), audio_mask)
             )
@@ -260,7 +260,7 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
         )
 
     def _video_stream(
-        self, video: Tensor, mask: Tensor, maps: dict[str, Tensor], need_weights: bool
+        self, video: Tensor, mask: Tensor | None, maps: dict[str, Tensor], need_weights: bool
     ) -> Tensor:
         """Snippets (B, N, 3, k, S, S) → D_VT (B, N, m') (sec. 3.1)."""
         snippet_maps: dict[str, Tensor] = {}
@@ -281,13 +281,13 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
         descriptors = run_on_valid_steps(snippet_descriptor, video, mask)
         for key, value in snippet_maps.items():
             if value is not None:
-                maps[key] = _scatter(value, mask)
+                maps[key] = _scatter(value, mask, tuple(video.shape[:2]))
         return self._temporal(
             self.video_temporal, descriptors, mask, maps, "video_temporal", need_weights
         )
 
     def _audio_stream(
-        self, audio: Tensor, mask: Tensor, maps: dict[str, Tensor], need_weights: bool
+        self, audio: Tensor, mask: Tensor | None, maps: dict[str, Tensor], need_weights: bool
     ) -> Tensor:
         """Spectrogram segments (B, N, 1, F, T) → D_AT (B, N, m') (sec. 3.2)."""
 
@@ -303,7 +303,7 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
         self,
         module: nn.Module,
         x: Tensor,
-        mask: Tensor,
+        mask: Tensor | None,
         maps: dict[str, Tensor],
         key: str,
         need_weights: bool,
@@ -327,8 +327,10 @@ def _temporal_module(dim: int, c: AVAttentionFusionConfig) -> nn.Module:
     return nn.Linear(dim, c.fused_dim)
 
 
-def _scatter(values: Tensor, mask: Tensor) -> Tensor:
+def _scatter(values: Tensor, mask: Tensor | None, steps: tuple[int, int]) -> Tensor:
     """(n_valid, ...) per-step values → (B, N, ...) with zeros at padded steps."""
+    if mask is None:
+        return values.unflatten(0, steps)
     full = values.new_zeros(*mask.shape, *values.shape[1:])
     full[mask] = values
     return full
@@ -362,7 +364,7 @@ def av_attention_fusion_tiny() -> AVAttentionFusionConfig:
     return AVAttentionFusionConfig(
         num_snippets=3,
         frames_per_snippet=4,
-        frame_size=48,
+        frame_size=40,
         video_depth=18,
         video_widths=(8, 8, 16, 16),
         audio_widths=(8, 8, 16, 16),

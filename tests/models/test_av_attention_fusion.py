@@ -39,7 +39,7 @@ def test_outputs_and_attention_maps() -> None:
     c = model.config
     inputs = model.example_inputs(batch_size=2)
     out = model(**inputs, return_attentions=True)
-    n, h, s, m = c.num_snippets, c.heads, 4, 16  # 48 px frames give a 2 × 2 conv5 map
+    n, h, s, m = c.num_snippets, c.heads, 4, 16  # 40 px frames give a 2 × 2 conv5 map
     assert out.logits.shape == (2, 8) and out.embedding.shape == (2, c.embedding_dim)
     shapes = {k: tuple(v.shape) for k, v in out.attentions.items()}
     assert shapes == {
@@ -118,7 +118,7 @@ def test_missing_modality_and_snippet_count_mismatch() -> None:
     short_audio = {**inputs, "audio": inputs["audio"][:, :2], "audio_mask": None}
     with pytest.raises(ValueError, match="N = 2"):
         model(**short_audio)
-    wrong_size = {**inputs, "video": inputs["video"][..., :40, :40]}
+    wrong_size = {**inputs, "video": inputs["video"][..., :32, :32]}
     with pytest.raises(ValueError, match="video"):
         model(**wrong_size)
 
