@@ -228,9 +228,8 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
     ) -> EmotionOutput:
         self.check_inputs(audio=audio, video=video, audio_mask=audio_mask, video_mask=video_mask)
         maps: dict[str, Tensor] = {}
-        branches: list[
-            tuple[Tensor, Tensor | None]
-        ] = []  # (features (B, N, m'), mask), video first
+        # (D_T (B, N, m'), its mask) per stream, video first
+        branches: list[tuple[Tensor, Tensor | None]] = []
         if self.has_video:
             branches.append(
                 (self._video_stream(video, video_mask, maps, return_attentions), video_mask)
