@@ -1,5 +1,7 @@
 """Paper building blocks (fusion modules and the like), each usable on its own."""
 
+from emofuse.blocks.axis_attention import ChannelAttention, SpatialAttention, TemporalAttention
+from emofuse.blocks.cross_correlation import CrossCorrelationFusion
 from emofuse.blocks.cross_modal import (
     CROSS_MODAL_ENCODERS,
     BiCrossAttention,
@@ -31,6 +33,8 @@ __all__ = [
     "BiCrossAttention",
     "BottleneckTransformer",
     "BottleneckTransformerLayer",
+    "ChannelAttention",
+    "CrossCorrelationFusion",
     "CrossModalLayer",
     "CrossMutualUnit",
     "EarlyFusion",
@@ -41,6 +45,8 @@ __all__ = [
     "SelfCrossUnit",
     "SemanticEnhancement",
     "SourceUpdate",
+    "SpatialAttention",
+    "TemporalAttention",
     "TokenFusionEncoder",
     "apply_sem",
     "build_cross_modal",

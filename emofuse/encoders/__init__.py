@@ -2,11 +2,15 @@
 
 from emofuse.encoders.frame_sequence import FrameSequenceEncoder
 from emofuse.encoders.resnet2d import ResNetEncoder
+from emofuse.encoders.resnet3d import DEFAULT_WIDTHS, DEPTHS, ResNet3D, hara_to_torchvision
+from emofuse.encoders.spectrogram_resnet import SpectrogramResNet
 from emofuse.encoders.text import LOCAL_CONFIGS, HFTextEncoder
 from emofuse.encoders.vgg import VGG19_CONVS, VGG_WIDTHS, VGGFeatures, vgg_layout
 from emofuse.encoders.vggish import EXAMPLE_FRAMES, MEL_BANDS, TORCHVGGISH_URL, VGGish
 
 __all__ = [
+    "DEFAULT_WIDTHS",
+    "DEPTHS",
     "EXAMPLE_FRAMES",
     "LOCAL_CONFIGS",
     "MEL_BANDS",
@@ -15,8 +19,11 @@ __all__ = [
     "VGG_WIDTHS",
     "FrameSequenceEncoder",
     "HFTextEncoder",
+    "ResNet3D",
     "ResNetEncoder",
+    "SpectrogramResNet",
     "VGGFeatures",
     "VGGish",
+    "hara_to_torchvision",
     "vgg_layout",
 ]

@@ -1,0 +1,125 @@
+"""Spatial, channel-wise and temporal multi-head self-attention (Mocanu et al. 2023, eqs. 1–6).
+
+The three modules are the same scaled dot-product self-attention with an output projection,
+applied along a different axis of a CNN descriptor: its ``s = h·w`` positions, its ``m``
+channels, or its ``N`` snippets. As in the paper there is no residual connection and no
+normalisation around them; ``residual=True`` adds one for users who want it.
+"""
+
+from __future__ import annotations
+
+import math
+
+from einops import rearrange
+from torch import Tensor, nn
+
+from emofuse.layers import MultiHeadAttention
+
+
+def _self_attention(dim: int, num_heads: int, out_dim: int | None = None) -> MultiHeadAttention:
+    # ceil(dim / H) per head lets any width work (a 7×7 map gives s = 49 with 8 heads);
+    # the output projection maps the H·ceil(dim / H) concatenated heads back to out_dim.
+    return MultiHeadAttention(
+        dim, num_heads, head_dim=math.ceil(dim / num_heads), out_dim=out_dim or dim
+    )
+
+
+class SpatialAttention(nn.Module):
+    """Visual spatial (VS) self-attention over the ``s`` positions of a conv map (eqs. 1–3).
+
+    Tokens are the positions, each a vector of the ``m`` channels; each head works in
+    ``ceil(m / H)`` dims and ``W_0`` projects the concatenated heads back to ``m``.
+
+    Args:
+        dim: channels ``m`` (token width).
+        num_heads: heads ``H`` (paper: 8).
+        residual: add the input to the output (not in the paper).
+
+    Inputs:
+        x: (B, s, m) positions × channels.
+    Returns:
+        (D_VS (B, s, m), weights (B, H, s, s) or None).
+    """
+
+    def __init__(self, dim: int, num_heads: int = 8, *, residual: bool = False) -> None:
+        super().__init__()
+        self.attention = _self_attention(dim, num_heads)
+        self.residual = residual
+
+    def forward(self, x: Tensor, *, need_weights: bool = False) -> tuple[Tensor, Tensor | None]:
+        out, weights = self.attention(x, need_weights=need_weights)
+        return (x + out if self.residual else out), weights
+
+
+class ChannelAttention(nn.Module):
+    """Visual channel-wise (VC) self-attention over the ``m`` channels (eqs. 4–5).
+
+    The descriptor is transposed so that each channel is a token whose features are its ``s``
+    spatial responses; each head works in ``ceil(s / H)`` dims and ``W_0`` (eq. 5) projects the
+    concatenated heads back to ``s``, so ``s`` need not divide by ``H``.
+
+    Args:
+        num_positions: ``s = h·w`` (token width).
+        num_heads: heads ``H`` (paper: 8).
+        residual: add the input to the output (not in the paper).
+
+    Inputs:
+        x: (B, s, m) positions × channels (the layout :class:`SpatialAttention` returns).
+    Returns:
+        (D_VC transposed back to (B, s, m), weights (B, H, m, m) or None).
+    """
+
+    def __init__(self, num_positions: int, num_heads: int = 8, *, residual: bool = False) -> None:
+        super().__init__()
+        self.attention = _self_attention(num_positions, num_heads)
+        self.residual = residual
+
+    def forward(self, x: Tensor, *, need_weights: bool = False) -> tuple[Tensor, Tensor | None]:
+        channels = rearrange(x, "b s m -> b m s")
+        out, weights = self.attention(channels, need_weights=need_weights)
+        if self.residual:
+            out = channels + out
+        return rearrange(out, "b m s -> b s m"), weights
+
+
+class TemporalAttention(nn.Module):
+    """Temporal (VT / AT) self-attention over the ``N`` snippets or audio segments (eq. 6).
+
+    The concatenated heads are projected by ``W_o ∈ R^{m×m'}`` to the fused width ``m'``.
+    Padded snippets are masked out of the keys.
+
+    Args:
+        dim: input width ``m``.
+        num_heads: heads ``H`` (paper: 8).
+        out_dim: output width ``m'`` (default ``dim``).
+        residual: add the input to the output (not in the paper; needs ``out_dim == dim``).
+
+    Inputs:
+        x: (B, N, m); mask: (B, N) bool, True = valid snippet.
+    Returns:
+        (D_T (B, N, m'), weights (B, H, N, N) or None).
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int = 8,
+        *,
+        out_dim: int | None = None,
+        residual: bool = False,
+    ) -> None:
+        super().__init__()
+        out_dim = out_dim or dim
+        if residual and out_dim != dim:
+            raise ValueError(f"residual: needs out_dim == dim, got dim={dim} and out_dim={out_dim}")
+        self.attention = _self_attention(dim, num_heads, out_dim)
+        self.residual = residual
+
+    def forward(
+        self, x: Tensor, mask: Tensor | None = None, *, need_weights: bool = False
+    ) -> tuple[Tensor, Tensor | None]:
+        out, weights = self.attention(x, key_padding_mask=mask, need_weights=need_weights)
+        return (x + out if self.residual else out), weights
+
+
+__all__ = ["ChannelAttention", "SpatialAttention", "TemporalAttention"]

@@ -1,0 +1,172 @@
+"""3D ResNets (Hara et al. 2018) on torchvision's ``VideoResNet``, loading Hara's checkpoints.
+
+The builder follows Hara, Kataoka and Satoh, "Can Spatiotemporal 3D CNNs Retrace the History of
+2D CNNs and ImageNet?" (CVPR 2018): a 7×7×7 stem convolution with stride (1, 2, 2), batch norm,
+ReLU and a 3×3×3 max-pool with stride 2, then four stages of 3D ``BasicBlock`` (depth 18, 34)
+or ``Bottleneck`` (depth 50, 101, 152) with full 3×3×3 convolutions. Their Kinetics checkpoints
+(github.com/kenshohara/3D-ResNets-PyTorch, shortcut type B) load through a key remap.
+``stem="r3d"`` gives torchvision's ``r3d_18`` stem (3×7×7, no max-pool) so that torchvision's
+Kinetics-400 weights load for depth 18.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from torch import Tensor, nn
+from torchvision.models.video.resnet import BasicBlock, Bottleneck, Conv3DSimple, VideoResNet
+
+from emofuse.hub import PathLike, load_remapped, load_state_dict_file
+
+DEPTHS: dict[int, tuple[type[BasicBlock | Bottleneck], tuple[int, int, int, int]]] = {
+    18: (BasicBlock, (2, 2, 2, 2)),
+    34: (BasicBlock, (3, 4, 6, 3)),
+    50: (Bottleneck, (3, 4, 6, 3)),
+    101: (Bottleneck, (3, 4, 23, 3)),
+    152: (Bottleneck, (3, 8, 36, 3)),
+}
+DEFAULT_WIDTHS = (64, 128, 256, 512)
+Stem = Literal["hara", "r3d"]
+
+
+def _stem(kind: Stem, width: int) -> nn.Sequential:
+    if kind == "hara":
+        return nn.Sequential(
+            nn.Conv3d(3, width, kernel_size=7, stride=(1, 2, 2), padding=3, bias=False),
+            nn.BatchNorm3d(width),
+            nn.ReLU(inplace=True),
+            nn.MaxPool3d(kernel_size=3, stride=2, padding=1),
+        )
+    return nn.Sequential(  # torchvision's BasicStem, any width
+        nn.Conv3d(3, width, kernel_size=(3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3), bias=False),
+        nn.BatchNorm3d(width),
+        nn.ReLU(inplace=True),
+    )
+
+
+class ResNet3D(VideoResNet):
+    """A 3D ResNet returning its conv5 feature map (no pooling, no classifier).
+
+    Args:
+        depth: 18, 34 (``BasicBlock``), 50, 101 or 152 (``Bottleneck``).
+        widths: base widths of the four stages (Hara and torchvision: 64, 128, 256, 512; the
+            output has ``widths[3] · expansion`` channels, 2048 for depth 101).
+        stem: ``"hara"`` (7×7×7 conv + max-pool) or ``"r3d"`` (torchvision's 3×7×7, no pool).
+
+    Inputs:
+        x: (B, 3, k, H, W) clips.
+    Returns:
+        (B, C, k', h, w) conv5 features; for depth 101, 16 × 224² frames give (B, 2048, 1, 7, 7).
+    """
+
+    def __init__(
+        self, depth: int = 101, *, widths: Sequence[int] = DEFAULT_WIDTHS, stem: Stem = "hara"
+    ) -> None:
+        if depth not in DEPTHS:
+            raise ValueError(f"depth: expected one of {sorted(DEPTHS)}, got {depth}")
+        if len(widths) != 4:
+            raise ValueError(f"widths: expected 4 stage widths, got {tuple(widths)}")
+        if stem not in ("hara", "r3d"):
+            raise ValueError(f"stem: expected 'hara' or 'r3d', got {stem!r}")
+        block, layers = DEPTHS[depth]
+        # VideoResNet.__init__ hard-codes widths 64..512; build the stages with its own
+        # _make_layer and block classes instead, then initialise as it does.
+        nn.Module.__init__(self)
+        self.depth, self.widths, self.stem_kind = depth, tuple(widths), stem
+        self.inplanes = widths[0]
+        self.stem = _stem(stem, widths[0])
+        for i, (width, blocks) in enumerate(zip(widths, layers, strict=True)):
+            stage = self._make_layer(block, Conv3DSimple, width, blocks, stride=1 if i == 0 else 2)
+            setattr(self, f"layer{i + 1}", stage)
+        self.out_channels = widths[3] * block.expansion
+        for m in self.modules():
+            if isinstance(m, nn.Conv3d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm3d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.stem(x)
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+    def output_size(self, frames: int, size: int) -> tuple[int, int, int]:
+        """The conv5 (k', h, w) for ``frames`` × ``size``² clips."""
+        halve = lambda n: (n - 1) // 2 + 1  # noqa: E731  (every stride-2 stage: k 3, pad 1)
+        t, s = frames, halve(size)  # stem conv: stride 1 in time, 2 in space
+        if self.stem_kind == "hara":
+            t, s = halve(t), halve(s)  # 3×3×3 max-pool, stride 2
+        for _ in range(3):
+            t, s = halve(t), halve(s)
+        return t, s, s
+
+    def load_hara_checkpoint(self, path: PathLike) -> None:
+        """Load a checkpoint of Hara et al.'s ``models/resnet.py`` (``{"state_dict": ...}``,
+        keys such as ``module.layer1.0.conv1.weight``); the classifier ``fc`` is dropped."""
+        if self.stem_kind != "hara":
+            raise ValueError("stem: Hara et al.'s checkpoints need stem='hara'")
+        load_remapped(
+            self,
+            load_state_dict_file(path),
+            hara_to_torchvision,
+            source=f"3D-ResNet checkpoint {path}",
+        )
+
+    def load_torchvision_kinetics(self) -> None:
+        """torchvision's ``r3d_18`` Kinetics-400 weights (needs depth 18, default widths,
+        ``stem="r3d"``), downloaded by torchvision or read from its cache."""
+        from torchvision.models.video import R3D_18_Weights
+
+        self._check_r3d_18()
+        try:
+            state = R3D_18_Weights.KINETICS400_V1.get_state_dict(progress=False)
+        except Exception as error:  # network or cache failure: one clear message
+            raise OSError(
+                f"video_backbone: could not fetch torchvision's r3d_18 Kinetics weights ({error})."
+                " Offline, load a Hara et al. checkpoint file instead, or use pretrained=False."
+            ) from error
+        self.load_r3d_18_state(state)
+
+    def load_r3d_18_state(self, state: Mapping[str, Tensor]) -> None:
+        """Load a state dict of torchvision's ``r3d_18`` (its classifier ``fc`` dropped)."""
+        self._check_r3d_18()
+        load_remapped(self, state, lambda k: None if k.startswith("fc.") else k, source="r3d_18")
+
+    def _check_r3d_18(self) -> None:
+        if (self.depth, self.widths, self.stem_kind) != (18, DEFAULT_WIDTHS, "r3d"):
+            raise ValueError(
+                "video_backbone: torchvision publishes Kinetics weights only for r3d_18 "
+                "(depth 18, widths (64, 128, 256, 512), stem 'r3d'); got depth "
+                f"{self.depth}, widths {self.widths}, stem {self.stem_kind!r}. Load a "
+                "checkpoint of Hara et al. (github.com/kenshohara/3D-ResNets-PyTorch) instead."
+            )
+
+
+_HARA_STEM = {"conv1.": "stem.0.", "bn1.": "stem.1."}
+# Inside a block Hara's convN/bnN sit apart; torchvision wraps them as convN.0 / convN.1.
+_HARA_BLOCK = re.compile(r"^(layer\d\.\d+\.)(conv|bn)(\d)\.(.+)$")
+
+
+def hara_to_torchvision(key: str) -> str | None:
+    """Map a key of Hara et al.'s 3D ResNet to :class:`ResNet3D`'s (``None`` drops ``fc``).
+
+    ``conv1.weight → stem.0.weight``, ``bn1.* → stem.1.*``,
+    ``layer1.0.conv2.weight → layer1.0.conv2.0.weight``, ``layer1.0.bn2.* → layer1.0.conv2.1.*``;
+    ``downsample.{0,1}.*`` keep their names.
+    """
+    key = key.removeprefix("module.")
+    if key.startswith("fc."):
+        return None
+    for old, new in _HARA_STEM.items():
+        if key.startswith(old):
+            return new + key[len(old) :]
+    match = _HARA_BLOCK.match(key)
+    if match:
+        prefix, kind, index, rest = match.groups()
+        return f"{prefix}conv{index}.{0 if kind == 'conv' else 1}.{rest}"
+    return key
+
+
+__all__ = ["DEFAULT_WIDTHS", "DEPTHS", "ResNet3D", "hara_to_torchvision"]

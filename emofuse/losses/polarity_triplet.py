@@ -1,0 +1,170 @@
+"""Triplet loss with an emotion-polarity constraint (Mocanu et al. 2023, sec. 3.4, eqs. 12–16)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from emofuse.labels import polarities as polarities_of
+
+Mining = Literal["all", "hard"]
+
+
+def _squared_distances(x: Tensor) -> Tensor:
+    # the Gram form has a finite gradient at zero distance, unlike cdist
+    sq = x.square().sum(-1)
+    return (sq[:, None] + sq[None, :] - 2 * x @ x.T).clamp(min=0)
+
+
+def _as_polarity_table(polarities: Sequence[int] | Tensor, device: torch.device) -> Tensor:
+    table = torch.as_tensor(polarities, device=device).long()
+    if table.dim() != 1 or not ((table >= -1) & (table <= 1)).all():
+        raise ValueError(
+            f"polarities: expected one value in (+1, -1, 0) per class, got {table.tolist()}"
+        )
+    return table
+
+
+def polarity_triplet_loss(
+    embeddings: Tensor,
+    labels: Tensor,
+    polarities: Sequence[int] | Tensor,
+    *,
+    alpha: float = 0.2,
+    beta: float = 0.2,
+    mining: Mining = "all",
+    normalize: bool = True,
+) -> Tensor:
+    """The emotion metric loss of eq. 16, mined within a batch.
+
+    For an anchor ``a`` of a class whose polarity (+1 or −1) has other classes (its *related*
+    classes):
+
+    * term 1 (eq. 14): ``[‖a−p‖² − ‖a−r1‖² + α]₊``, ``p`` of the anchor's class, ``r1`` of a
+      related class;
+    * term 2 (eq. 15): ``[‖a−r2‖² − ‖a−n‖² + β]₊``, ``r2`` related, ``n`` of a different
+      polarity (opposite or neutral).
+
+    A neutral anchor, or one whose polarity has no other class, takes the standard triplet
+    (eq. 13) ``[‖a−p‖² − ‖a−n‖² + α]₊`` with ``n`` of any other class.
+
+    Args:
+        embeddings: (B, D).
+        labels: (B,) class indices.
+        polarities: (K,) polarity of each class, +1, −1 or 0 (see
+            :func:`emofuse.labels.polarities`).
+        alpha, beta: the margins of eqs. 14 and 15 (the paper gives no values).
+        mining: ``"all"`` — every valid triplet of the three kinds, averaged over those with a
+            positive loss (pytorch-metric-learning's default reduction); ``"hard"`` — batch-hard:
+            per anchor and term the farthest ``p``/``r2`` and the closest ``r1``/``n``, averaged
+            over the anchor-terms that have a triplet.
+        normalize: L2-normalise the embeddings first.
+    Returns:
+        a scalar; 0 (with a zero, finite gradient) when the batch holds no valid triplet.
+    """
+    if mining not in ("all", "hard"):
+        raise ValueError(f"mining: expected 'all' or 'hard', got {mining!r}")
+    table = _as_polarity_table(polarities, embeddings.device)
+    if labels.numel() and (labels.min() < 0 or labels.max() >= len(table)):
+        raise ValueError(
+            f"labels: expected class indices in [0, {len(table)}) (one polarity per class), "
+            f"got values {labels.min().item()}..{labels.max().item()}"
+        )
+    x = F.normalize(embeddings, dim=-1) if normalize else embeddings
+    dist = _squared_distances(x)
+    # a class is "polar" when another class shares its non-zero polarity
+    shares = (table[:, None] == table[None, :]) & (table[:, None] != 0)
+    polar = (shares.sum(1) > 1)[labels]
+    pol = table[labels]
+    eye = torch.eye(len(labels), dtype=torch.bool, device=labels.device)
+    same = (labels[:, None] == labels[None, :]) & ~eye
+    other = labels[:, None] != labels[None, :]
+    related = other & (pol[:, None] == pol[None, :]) & (pol[:, None] != 0)
+    different_polarity = pol[:, None] != pol[None, :]
+    # (anchors, closer set, farther set, margin) for eq. 13, eq. 14 and eq. 15
+    kinds = (
+        (~polar, same, other, alpha),
+        (polar, same, related, alpha),
+        (polar, related, different_polarity, beta),
+    )
+    total = dist.new_zeros(())
+    count = dist.new_zeros(())
+    if mining == "all":
+        gaps = dist[:, :, None] - dist[:, None, :]  # (anchor, closer, farther), shared by kinds
+    for anchors, closer, farther, margin in kinds:  # three triplet kinds, not triplets
+        closer, farther = closer & anchors[:, None], farther & anchors[:, None]
+        if mining == "all":
+            valid = closer[:, :, None] & farther[:, None, :]
+            losses = torch.where(valid, (gaps + margin).clamp(min=0), 0.0)
+            count = count + (losses > 0).sum()
+        else:
+            hardest_closer = torch.where(closer, dist, -torch.inf).amax(1)
+            hardest_farther = torch.where(farther, dist, torch.inf).amin(1)
+            valid = closer.any(1) & farther.any(1)
+            gap = hardest_closer - hardest_farther  # -inf for an anchor without a triplet
+            losses = torch.where(valid, (gap + margin).clamp(min=0), 0.0)
+            count = count + valid.sum()
+        total = total + losses.sum()
+    return total / count.clamp(min=1)
+
+
+class PolarityTripletLoss(nn.Module):
+    """Module form of :func:`polarity_triplet_loss` (Mocanu et al. 2023, eq. 16).
+
+    Args:
+        polarities: polarity (+1, −1, 0) of each class, or
+        label_names: class names whose polarities :func:`emofuse.labels.polarities` gives
+            (e.g. ``emofuse.labels.RAVDESS_8``); exactly one of the two.
+        alpha, beta, mining, normalize: as in :func:`polarity_triplet_loss`.
+
+    Inputs:
+        embeddings: (B, D); labels: (B,) class indices.
+    Returns:
+        a scalar loss.
+    """
+
+    def __init__(
+        self,
+        polarities: Sequence[int] | None = None,
+        *,
+        label_names: Sequence[str] | None = None,
+        alpha: float = 0.2,
+        beta: float = 0.2,
+        mining: Mining = "all",
+        normalize: bool = True,
+    ) -> None:
+        super().__init__()
+        if (polarities is None) == (label_names is None):
+            raise ValueError("polarities: pass exactly one of polarities or label_names")
+        if polarities is None:
+            polarities = polarities_of(label_names)  # type: ignore[arg-type]
+        if mining not in ("all", "hard"):
+            raise ValueError(f"mining: expected 'all' or 'hard', got {mining!r}")
+        self.register_buffer(
+            "polarities", _as_polarity_table(polarities, torch.device("cpu")), persistent=False
+        )
+        self.alpha, self.beta, self.mining, self.normalize = alpha, beta, mining, normalize
+
+    def forward(self, embeddings: Tensor, labels: Tensor) -> Tensor:
+        return polarity_triplet_loss(
+            embeddings,
+            labels,
+            self.polarities,
+            alpha=self.alpha,
+            beta=self.beta,
+            mining=self.mining,
+            normalize=self.normalize,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"polarities={self.polarities.tolist()}, alpha={self.alpha}, beta={self.beta}, "
+            f"mining={self.mining!r}, normalize={self.normalize}"
+        )
+
+
+__all__ = ["PolarityTripletLoss", "polarity_triplet_loss"]

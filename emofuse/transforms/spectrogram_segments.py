@@ -1,0 +1,94 @@
+"""Log-magnitude spectrogram images cut into one-second segments (Mocanu et al. 2023, sec. 4.2)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+import torchaudio
+from einops import rearrange
+from torch import Tensor, nn
+
+
+class SpectrogramSegments(nn.Module):
+    """Waveform → N one-second log-spectrogram images for the 2D CNN.
+
+    Hamming window of 32 ms, hop of 10 ms, an FFT giving ``num_bins`` = 256 frequency bins (a
+    512-point FFT at 16 kHz gives 257; the Nyquist bin is dropped), log magnitude, mean/variance
+    normalisation over the clip. ``num_segments`` one-second windows are spread uniformly over
+    the whole clip (they overlap when the clip is shorter than ``num_segments`` seconds, as
+    RAVDESS's ~3.8 s clips are for N = 6; a clip under one second is padded with the clip
+    mean), and each is resized to ``size``.
+
+    Args:
+        num_segments: N (paper: 6).
+        sample_rate: rate the spectrogram works at; other rates are resampled to it.
+        window_ms, hop_ms: analysis window and hop (paper: 32 and 10 ms).
+        num_bins: frequency bins kept (paper: 256).
+        segment_seconds: length of each segment (paper: 1 s).
+        size: (height, width) of the output images (the CNN's input, paper: 224 × 224), or
+            ``None`` to keep (num_bins, frames per segment).
+
+    Inputs:
+        waveform: (T,) or (channels, T), averaged to mono; sample_rate: its rate (default the
+        transform's).
+    Returns:
+        (N, 1, height, width) segments, frequency on the height axis (bin 0 = 0 Hz on row 0).
+    """
+
+    def __init__(
+        self,
+        num_segments: int = 6,
+        *,
+        sample_rate: int = 16000,
+        window_ms: float = 32.0,
+        hop_ms: float = 10.0,
+        num_bins: int = 256,
+        segment_seconds: float = 1.0,
+        size: tuple[int, int] | None = (224, 224),
+    ) -> None:
+        super().__init__()
+        win_length = round(sample_rate * window_ms / 1000)
+        n_fft = 2 * num_bins
+        if win_length > n_fft:
+            raise ValueError(
+                f"sample_rate: a {window_ms} ms window at {sample_rate} Hz has {win_length} "
+                f"samples, more than the {n_fft}-point FFT giving {num_bins} bins; use 16000 Hz"
+            )
+        self.num_segments, self.sample_rate, self.num_bins, self.size = (
+            num_segments,
+            sample_rate,
+            num_bins,
+            size,
+        )
+        self.segment_frames = round(segment_seconds * 1000 / hop_ms)
+        self.spectrogram = torchaudio.transforms.Spectrogram(
+            n_fft=n_fft,
+            win_length=win_length,
+            hop_length=round(sample_rate * hop_ms / 1000),
+            window_fn=torch.hamming_window,
+            power=1.0,  # magnitude
+        )
+
+    def log_spectrogram(self, waveform: Tensor, sample_rate: int | None = None) -> Tensor:
+        """The clip's normalised log-magnitude spectrogram, (num_bins, frames)."""
+        if waveform.dim() == 2:
+            waveform = waveform.mean(0)
+        if sample_rate is not None and sample_rate != self.sample_rate:
+            waveform = torchaudio.functional.resample(waveform, sample_rate, self.sample_rate)
+        spec = torch.log(self.spectrogram(waveform)[: self.num_bins] + 1e-6)
+        return (spec - spec.mean()) / spec.std().clamp(min=1e-5)
+
+    def forward(self, waveform: Tensor, sample_rate: int | None = None) -> Tensor:
+        spec = self.log_spectrogram(waveform, sample_rate)
+        length = self.segment_frames
+        if spec.shape[1] < length:  # zeros are the clip mean after normalisation
+            spec = F.pad(spec, (0, length - spec.shape[1]))
+        starts = torch.linspace(0, spec.shape[1] - length, self.num_segments).round().long()
+        frames = starts[:, None] + torch.arange(length)  # (N, segment_frames)
+        segments = rearrange(spec[:, frames], "f n t -> n 1 f t")
+        if self.size is not None:
+            segments = F.interpolate(segments, size=self.size, mode="bilinear", align_corners=False)
+        return segments
+
+
+__all__ = ["SpectrogramSegments"]

@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from hara_checkpoints import save_hara_checkpoint
+from torch import nn
+
+import emofuse
+from emofuse.blocks import CrossCorrelationFusion, TemporalAttention
+from emofuse.encoders import ResNet3D
+from emofuse.labels import RAVDESS_8
+from emofuse.models.av_attention_fusion import AVAttentionFusion
+
+TINY = "av_attention_fusion_tiny"
+
+
+def test_paper_configuration_on_meta() -> None:
+    with torch.device("meta"):
+        model = emofuse.build("av_attention_fusion")
+    c = model.config
+    assert (c.num_snippets, c.frames_per_snippet, c.frame_size, c.heads) == (6, 16, 224, 8)
+    assert c.label_names == RAVDESS_8 and c.fused_dim == 512
+    assert isinstance(model.video_backbone, ResNet3D) and len(model.video_backbone.layer3) == 23
+    assert model.video_backbone.out_channels == 2048
+    # s = 7 × 7 = 49 positions: 8 heads of ceil(49 / 8) = 7 dims, projected back to 49
+    channel = model.channel_attention.attention
+    assert channel.head_dim == 7 and channel.out_proj.out_features == 49
+    assert model.spatial_attention.attention.q_proj.in_features == 2048
+    assert model.video_temporal.attention.out_proj.out_features == 512
+    assert model.audio_temporal.attention.q_proj.in_features == 512
+    assert model.fusion.weight.shape == (512, 512)
+    assert model.embedding.in_features == 1024 and model.classifier.out_features == 8
+
+
+def test_outputs_and_attention_maps() -> None:
+    model = emofuse.build(TINY).eval()
+    c = model.config
+    inputs = model.example_inputs(batch_size=2)
+    out = model(**inputs, return_attentions=True)
+    n, h, s, m = c.num_snippets, c.heads, 4, 16  # 40 px frames give a 2 × 2 conv5 map
+    assert out.logits.shape == (2, 8) and out.embedding.shape == (2, c.embedding_dim)
+    shapes = {k: tuple(v.shape) for k, v in out.attentions.items()}
+    assert shapes == {
+        "video_spatial": (2, n, h, s, s),
+        "video_channel": (2, n, h, m, m),
+        "video_temporal": (2, h, n, n),
+        "audio_temporal": (2, h, n, n),
+        "cross_correlation": (2, n, n),
+        "fusion_audio_weights": (2, n, n),
+        "fusion_video_weights": (2, n, n),
+    }
+    padded = ~inputs["video_mask"][1]  # sample 1 has padded snippets: zero maps there
+    assert padded.any() and (out.attentions["video_spatial"][1, padded] == 0).all()
+    assert (out.attentions["video_temporal"][1, :, :, padded] == 0).all()
+
+
+def test_backbones_run_once_on_valid_steps_only() -> None:
+    model = emofuse.build(TINY).eval()
+    inputs = model.example_inputs(batch_size=3)
+    seen: dict[str, list[int]] = {"video": [], "audio": []}
+    model.video_backbone.register_forward_hook(lambda m, i, o: seen["video"].append(len(i[0])))
+    model.audio_backbone.register_forward_hook(lambda m, i, o: seen["audio"].append(len(i[0])))
+    with torch.no_grad():
+        model(**inputs)
+    assert seen["video"] == [int(inputs["video_mask"].sum())]
+    assert seen["audio"] == [int(inputs["audio_mask"].sum())]
+
+
+@pytest.mark.parametrize(
+    ("switch", "absent"),
+    [
+        ("use_spatial", "spatial_attention"),
+        ("use_channel", "channel_attention"),
+        ("use_temporal", None),
+    ],
+)
+def test_attention_ablations(switch: str, absent: str | None) -> None:
+    model = emofuse.build(TINY, **{switch: False}).eval()
+    if absent:
+        assert not hasattr(model, absent)
+    else:  # no temporal attention: a linear map to m' in both streams
+        assert isinstance(model.video_temporal, nn.Linear)
+        assert isinstance(model.audio_temporal, nn.Linear)
+        assert not any(isinstance(m, TemporalAttention) for m in model.modules())
+    inputs = model.example_inputs(batch_size=2)
+    out = model(**inputs, return_attentions=True)
+    assert out.logits.shape == (2, 8) and out.logits.isfinite().all()
+    key = {"use_spatial": "video_spatial", "use_channel": "video_channel"}.get(
+        switch, "video_temporal"
+    )
+    assert key not in out.attentions and "cross_correlation" in out.attentions
+
+
+@pytest.mark.parametrize("modality", ["audio", "video"])
+def test_single_modality_has_no_fusion(modality: str) -> None:
+    model = emofuse.build(TINY, modalities=(modality,)).eval()
+    assert not any(isinstance(m, CrossCorrelationFusion) for m in model.modules())
+    other = "video" if modality == "audio" else "audio"
+    assert not hasattr(model, f"{other}_backbone")
+    assert emofuse.model_info(TINY)["modalities"] == ["audio", "video"]
+    assert [s.name for s in model.input_specs(model.config)] == [modality, f"{modality}_mask"]
+    inputs = model.example_inputs(batch_size=2)
+    assert set(inputs) == {modality, f"{modality}_mask"}
+    out = model(**inputs, return_attentions=True)
+    assert out.logits.shape == (2, 8) and f"{modality}_temporal" in out.attentions
+    assert model.embedding.in_features == model.config.fused_dim
+    with pytest.raises(ValueError, match=modality):
+        model()
+
+
+def test_missing_modality_and_snippet_count_mismatch() -> None:
+    model = emofuse.build(TINY).eval()
+    inputs = model.example_inputs(batch_size=2)
+    with pytest.raises(ValueError, match="video"):
+        model(audio=inputs["audio"])
+    short_audio = {**inputs, "audio": inputs["audio"][:, :2], "audio_mask": None}
+    with pytest.raises(ValueError, match="N = 2"):
+        model(**short_audio)
+    wrong_size = {**inputs, "video": inputs["video"][..., :32, :32]}
+    with pytest.raises(ValueError, match="video"):
+        model(**wrong_size)
+
+
+def test_param_groups_train_everything_at_lr() -> None:
+    model = emofuse.build(TINY)
+    (group,) = model.param_groups(1e-4)
+    assert group["lr"] == 1e-4 and group["name"] == "all"
+    assert len(group["params"]) == len(list(model.parameters()))
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError, match="modalities"):
+        emofuse.build(TINY, modalities=("text",))
+    with pytest.raises(ValueError, match="video_depth"):
+        emofuse.build(TINY, video_depth=20)
+    with pytest.raises(ValueError, match="audio_widths"):
+        emofuse.build(TINY, audio_widths=(8, 8))
+    with pytest.raises(TypeError, match="valid fields"):
+        emofuse.build(TINY, hidden=3)
+
+
+def test_pretrained_without_published_weights_asks_for_a_local_checkpoint() -> None:
+    with pytest.raises(ValueError, match="video_backbone_weights="):
+        emofuse.build("av_attention_fusion", pretrained=True)
+
+
+def test_pretrained_loads_a_hara_checkpoint(tmp_path: Path) -> None:
+    config = {"modalities": ("video",), "video_depth": 18, "video_widths": (8, 8, 16, 16)}
+    source = emofuse.build(TINY, **config)
+    path = tmp_path / "r3d18_K_200ep.pth"
+    save_hara_checkpoint(source.video_backbone, path)
+    model = emofuse.build(TINY, pretrained=True, video_backbone_weights=str(path), **config)
+    for key, value in source.video_backbone.state_dict().items():
+        assert torch.equal(model.video_backbone.state_dict()[key], value), key
+
+
+def test_registered_with_citation() -> None:
+    info = emofuse.model_info("av_attention_fusion")
+    assert info["citation"]["doi"] == "10.1016/j.imavis.2023.104676"
+    assert info["task"] == "multiclass"
+    assert info["inputs"]["video"].startswith("(B, N, 3, k, 224, 224)")
+    assert isinstance(emofuse.build(TINY), AVAttentionFusion)

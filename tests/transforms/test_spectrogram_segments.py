@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from emofuse.transforms import SpectrogramSegments
+
+
+def tone(freq: float, seconds: float, rate: int) -> torch.Tensor:
+    t = torch.arange(round(seconds * rate)) / rate
+    return torch.sin(2 * math.pi * freq * t)
+
+
+def test_segments_are_resized_one_second_images() -> None:
+    front = SpectrogramSegments(6)
+    segments = front(torch.randn(2, 58000), sample_rate=16000)  # 3.6 s stereo
+    assert segments.shape == (6, 1, 224, 224) and segments.isfinite().all()
+
+
+def test_spectrogram_geometry_and_normalisation() -> None:
+    front = SpectrogramSegments(6, size=None)
+    spec = front.log_spectrogram(tone(440, 3.0, 16000))
+    assert spec.shape == (256, 301)  # 256 bins, one frame per 10 ms (centred frames)
+    assert spec.mean().abs() < 1e-4 and (spec.std() - 1).abs() < 1e-4
+    assert front.spectrogram.win_length == 512 and front.spectrogram.hop_length == 160
+    segments = front(tone(440, 3.0, 16000))
+    assert segments.shape == (6, 1, 256, 100)  # 100 frames = one second
+    # the first and last segments start and end with the clip
+    torch.testing.assert_close(segments[0, 0], spec[:, :100])
+    torch.testing.assert_close(segments[-1, 0], spec[:, -100:])
+
+
+@pytest.mark.parametrize("rate", [16000, 48000])
+def test_a_tone_lands_in_its_frequency_bin(rate: int) -> None:
+    front = SpectrogramSegments(3, size=None)
+    segments = front(tone(1000.0, 2.0, rate), sample_rate=rate)
+    # 16 kHz / 512-point FFT = 31.25 Hz per bin: 1 kHz is bin 32
+    assert segments.mean((0, 1, 3)).argmax().item() == 32
+
+
+def test_short_clip_still_gives_n_segments() -> None:
+    segments = SpectrogramSegments(6, size=(64, 64))(tone(300, 0.4, 16000))
+    assert segments.shape == (6, 1, 64, 64) and segments.isfinite().all()
+
+
+def test_rate_too_high_for_256_bins() -> None:
+    with pytest.raises(ValueError, match="sample_rate"):
+        SpectrogramSegments(sample_rate=44100)
