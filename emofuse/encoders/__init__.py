@@ -1,9 +1,8 @@
 """Modality encoders: CNN backbones, Hugging Face text encoders, subsamplers."""
 
 from emofuse.encoders.frame_sequence import FrameSequenceEncoder
-from emofuse.encoders.resnet2d import ResNetEncoder
+from emofuse.encoders.resnet2d import ResNetEncoder, torchvision_imagenet_state
 from emofuse.encoders.resnet3d import DEFAULT_WIDTHS, DEPTHS, ResNet3D, hara_to_torchvision
-from emofuse.encoders.spectrogram_resnet import SpectrogramResNet
 from emofuse.encoders.text import LOCAL_CONFIGS, HFTextEncoder
 from emofuse.encoders.vgg import VGG19_CONVS, VGG_WIDTHS, VGGFeatures, vgg_layout
 from emofuse.encoders.vggish import EXAMPLE_FRAMES, MEL_BANDS, TORCHVGGISH_URL, VGGish
@@ -21,9 +20,9 @@ __all__ = [
     "HFTextEncoder",
     "ResNet3D",
     "ResNetEncoder",
-    "SpectrogramResNet",
     "VGGFeatures",
     "VGGish",
     "hara_to_torchvision",
+    "torchvision_imagenet_state",
     "vgg_layout",
 ]

@@ -1,6 +1,7 @@
-"""ResNet-18 frame encoder from torchvision's blocks, with optional semantic enhancement slots
-(Xia et al. 2022). At ``width=64`` its state dict is torchvision's ``resnet18`` without ``fc``,
-so ImageNet or AffectNet ResNet-18 weights load unchanged."""
+"""2D ResNet encoders from torchvision's blocks: face frames (Xia et al. 2022, with semantic
+enhancement slots) and one-channel spectrogram images (Mocanu et al. 2023). With the default
+widths the state dict is torchvision's ``resnet18``/``resnet34`` without ``fc``, so ImageNet or
+AffectNet weights load unchanged."""
 
 from __future__ import annotations
 
@@ -13,46 +14,59 @@ from torchvision.models.resnet import BasicBlock, conv1x1
 from emofuse.blocks.semantic_enhancement import SemanticEnhancement, apply_sem
 from emofuse.hub import PathLike, load_remapped, load_state_dict_file
 
+DEPTHS: dict[int, tuple[int, int, int, int]] = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
+DEFAULT_WIDTHS = (64, 128, 256, 512)
+
 
 class ResNetEncoder(nn.Module):
     """A 2D ResNet with BasicBlocks (He et al. 2016), global average pooled, no classifier.
 
-    Conv groups follow the paper's naming: 1 = conv1 (7×7 conv, BN, ReLU), 2 = conv2_x (max-pool
-    and ``layer1``), 3 = conv3_x (``layer2``), 4 = conv4_x (``layer3``), 5 = conv5_x (``layer4``).
+    Conv groups follow Xia et al.'s naming: 1 = conv1 (7×7 conv, BN, ReLU), 2 = conv2_x
+    (max-pool and ``layer1``), 3 = conv3_x (``layer2``), 4 = conv4_x (``layer3``), 5 = conv5_x
+    (``layer4``).
 
     Args:
-        layers: BasicBlocks per stage (ResNet-18: 2, 2, 2, 2).
-        width: channels of the first stage (torchvision: 64; stages use 1, 2, 4, 8 × width).
+        depth: 18 or 34.
+        in_channels: input planes (3 for faces, 1 for spectrograms).
+        widths: the four stages' channels (torchvision: 64, 128, 256, 512); narrower for tiny
+            variants.
         sem_after: conv groups (1–5) followed by a :class:`SemanticEnhancement` (Xia et al.
             2022: ``(3, 5)``).
         text_dim: d_t, the text vector's width (needed when ``sem_after`` is not empty).
 
     Inputs:
-        frames: (N, 3, H, W); text: (N, d_t) or None.
+        images: (N, in_channels, H, W); text: (N, d_t) or None.
     Returns:
-        (N, 8 · width) pooled features; with ``return_attention=True`` also the SEM maps, one
+        (N, widths[3]) pooled features; with ``return_attention=True`` also the SEM maps, one
         (N, H_i, W_i) per slot in ``sem_after`` order.
     """
 
     def __init__(
         self,
-        layers: Sequence[int] = (2, 2, 2, 2),
-        width: int = 64,
+        depth: int = 18,
         *,
+        in_channels: int = 3,
+        widths: Sequence[int] = DEFAULT_WIDTHS,
         sem_after: Sequence[int] = (),
         text_dim: int | None = None,
     ) -> None:
         super().__init__()
+        if depth not in DEPTHS:
+            raise ValueError(f"depth: expected one of {sorted(DEPTHS)}, got {depth}")
+        if len(widths) != 4:
+            raise ValueError(f"widths: expected 4 stage widths, got {tuple(widths)}")
         if sem_after and text_dim is None:
             raise ValueError("text_dim: required when sem_after is not empty")
-        self.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
+        self.depth, self.in_channels, self.widths = depth, in_channels, tuple(widths)
+        self.conv1 = nn.Conv2d(
+            in_channels, widths[0], kernel_size=7, stride=2, padding=3, bias=False
+        )
+        self.bn1 = nn.BatchNorm2d(widths[0])
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        widths = [width * 2**i for i in range(4)]
-        inplanes = width
+        inplanes = widths[0]
         stages = []
-        for i, (planes, blocks) in enumerate(zip(widths, layers, strict=True)):
+        for i, (planes, blocks) in enumerate(zip(widths, DEPTHS[depth], strict=True)):
             stride = 1 if i == 0 else 2
             downsample = None
             if stride != 1 or inplanes != planes:
@@ -66,7 +80,7 @@ class ResNetEncoder(nn.Module):
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self._init_like_torchvision()
-        group_channels = [width, *widths]
+        group_channels = [widths[0], *widths]
         self.sem_after = tuple(sem_after)
         self.sem = nn.ModuleDict(
             {str(g): SemanticEnhancement(group_channels[g - 1], text_dim) for g in self.sem_after}  # type: ignore[arg-type]
@@ -93,10 +107,10 @@ class ResNetEncoder(nn.Module):
         ]
 
     def forward(
-        self, frames: Tensor, text: Tensor | None = None, *, return_attention: bool = False
+        self, images: Tensor, text: Tensor | None = None, *, return_attention: bool = False
     ) -> Tensor | tuple[Tensor, ...]:
         maps: list[Tensor] | None = [] if return_attention else None
-        x = frames
+        x = images
         for group, layers in enumerate(self.conv_groups(), start=1):
             x = apply_sem(self.sem, group, layers(x), text, maps)
         x = torch.flatten(self.avgpool(x), 1)
@@ -104,9 +118,14 @@ class ResNetEncoder(nn.Module):
 
     def load_torchvision(self, state: Mapping[str, Tensor] | PathLike) -> None:
         """Load a torchvision ResNet state dict (ImageNet, or e.g. an AffectNet ResNet-18), a
-        mapping or a file; its classifier ``fc.*`` is dropped (any class count)."""
+        mapping or a file. Its classifier ``fc.*`` is dropped (any class count); for
+        ``in_channels != 3`` the RGB ``conv1`` is averaged over its three planes and repeated."""
         if not isinstance(state, Mapping):
             state = load_state_dict_file(state)
+        state = dict(state)
+        rgb = state.get("conv1.weight")
+        if rgb is not None and rgb.shape[1] == 3 and self.in_channels != 3:
+            state["conv1.weight"] = rgb.mean(1, keepdim=True).expand(-1, self.in_channels, -1, -1)
         backbone = nn.ModuleDict(
             {
                 n: m
@@ -122,4 +141,22 @@ class ResNetEncoder(nn.Module):
         )
 
 
-__all__ = ["ResNetEncoder"]
+def torchvision_imagenet_state(depth: int = 18) -> dict[str, Tensor]:
+    """torchvision's ImageNet ResNet-``depth`` weights (downloaded once, then cached).
+
+    Raises:
+        OSError: when they cannot be fetched (offline), saying how to pass a local file.
+    """
+    from torchvision.models import ResNet18_Weights, ResNet34_Weights
+
+    weights = {18: ResNet18_Weights, 34: ResNet34_Weights}[depth].IMAGENET1K_V1
+    try:
+        return weights.get_state_dict(progress=False)
+    except Exception as error:  # network or cache failure: one clear message
+        raise OSError(
+            f"could not fetch torchvision's resnet{depth} ImageNet weights ({error}); pass a "
+            "local torchvision ResNet state dict file instead, or use pretrained=False"
+        ) from error
+
+
+__all__ = ["ResNetEncoder", "torchvision_imagenet_state"]

@@ -26,7 +26,7 @@ from emofuse.blocks import (
     TemporalAttention,
 )
 from emofuse.config import ModelConfig, check_choice
-from emofuse.encoders import ResNet3D, SpectrogramResNet
+from emofuse.encoders import ResNet3D, ResNetEncoder, torchvision_imagenet_state
 from emofuse.encoders.resnet3d import DEFAULT_WIDTHS, DEPTHS
 from emofuse.layers import masked_mean, run_on_valid_steps
 from emofuse.models.base import EmotionModel, example_mask, trainable
@@ -64,6 +64,9 @@ class AVAttentionFusionConfig(ModelConfig):
         video_stem: ``"hara"`` (7×7×7 conv + max-pool) or ``"r3d"`` (torchvision's r3d_18).
         video_backbone_weights: a Hara et al. checkpoint file loaded when ``pretrained=True``.
         audio_backbone: ``"resnet18"`` (paper) or ``"resnet34"``.
+        audio_backbone_weights: a torchvision ResNet state dict file loaded when
+            ``pretrained=True`` (default: torchvision's ImageNet weights, conv1 averaged to one
+            plane).
         audio_widths: stage widths of the 2D ResNet (torchvision: 64, 128, 256, 512).
         audio_size: side of the square spectrogram image per segment (paper: 224).
         heads: attention heads H (paper: 8).
@@ -87,6 +90,7 @@ class AVAttentionFusionConfig(ModelConfig):
     video_stem: str = "hara"
     video_backbone_weights: str | None = None
     audio_backbone: str = "resnet18"
+    audio_backbone_weights: str | None = None
     audio_widths: tuple[int, ...] = DEFAULT_WIDTHS
     audio_size: int = 224
     heads: int = 8
@@ -164,8 +168,8 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
             branch_dims.append(c.fused_dim)
         if self.has_audio:
             depth = AUDIO_BACKBONES[c.audio_backbone]
-            self.audio_backbone = SpectrogramResNet(depth, in_channels=1, widths=c.audio_widths)
-            self.audio_temporal = _temporal_module(self.audio_backbone.out_channels, c)
+            self.audio_backbone = ResNetEncoder(depth, in_channels=1, widths=c.audio_widths)
+            self.audio_temporal = _temporal_module(self.audio_backbone.out_dim, c)
             branch_dims.append(c.fused_dim)
         if self.has_audio and self.has_video:
             self.fusion = CrossCorrelationFusion(c.fused_dim)
@@ -183,7 +187,9 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
             else:
                 self.video_backbone.load_torchvision_kinetics()
         if self.has_audio:
-            self.audio_backbone.load_torchvision_imagenet()
+            self.audio_backbone.load_torchvision(
+                c.audio_backbone_weights or torchvision_imagenet_state(self.audio_backbone.depth)
+            )
 
     @classmethod
     def input_specs(cls, config: AVAttentionFusionConfig) -> list[TensorSpec]:
@@ -262,25 +268,31 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
         self, video: Tensor, mask: Tensor | None, maps: dict[str, Tensor], need_weights: bool
     ) -> Tensor:
         """Snippets (B, N, 3, k, S, S) → D_VT (B, N, m') (sec. 3.1)."""
-        snippet_maps: dict[str, Tensor] = {}
+        c = self.config
+        names = [
+            n
+            for n, on in (("video_spatial", c.use_spatial), ("video_channel", c.use_channel))
+            if on
+        ]
 
-        def snippet_descriptor(clips: Tensor) -> Tensor:
+        def snippet_descriptor(clips: Tensor) -> Tensor | tuple[Tensor, ...]:
             # the conv5 map keeps a short time axis: average it before the spatial attention
             x = reduce(self.video_backbone(clips), "n m t h w -> n (h w) m", "mean")
-            if self.config.use_spatial:
-                x, snippet_maps["video_spatial"] = self.spatial_attention(
-                    x, need_weights=need_weights
-                )
-            if self.config.use_channel:
-                x, snippet_maps["video_channel"] = self.channel_attention(
-                    x, need_weights=need_weights
-                )
-            return x.mean(1)  # spatial average pooling (sec. 3.1, temporal attention)
+            snippet_maps = []
+            if c.use_spatial:
+                x, w = self.spatial_attention(x, need_weights=need_weights)
+                snippet_maps.append(w)
+            if c.use_channel:
+                x, w = self.channel_attention(x, need_weights=need_weights)
+                snippet_maps.append(w)
+            x = x.mean(1)  # spatial average pooling (sec. 3.1, temporal attention)
+            return (x, *snippet_maps) if need_weights else x
 
-        descriptors = run_on_valid_steps(snippet_descriptor, video, mask)
-        for key, value in snippet_maps.items():
-            if value is not None:
-                maps[key] = _scatter(value, mask, tuple(video.shape[:2]))
+        out = run_on_valid_steps(snippet_descriptor, video, mask)
+        if not need_weights:
+            out = (out,)
+        descriptors, *snippet_maps = out
+        maps.update(zip(names, snippet_maps, strict=False))
         return self._temporal(
             self.video_temporal, descriptors, mask, maps, "video_temporal", need_weights
         )
@@ -290,10 +302,7 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
     ) -> Tensor:
         """Spectrogram segments (B, N, 1, F, T) → D_AT (B, N, m') (sec. 3.2)."""
 
-        def segment_descriptor(images: Tensor) -> Tensor:
-            return reduce(self.audio_backbone(images), "n c h w -> n c", "mean")
-
-        descriptors = run_on_valid_steps(segment_descriptor, audio, mask)
+        descriptors = run_on_valid_steps(self.audio_backbone, audio, mask)
         return self._temporal(
             self.audio_temporal, descriptors, mask, maps, "audio_temporal", need_weights
         )
@@ -324,15 +333,6 @@ def _temporal_module(dim: int, c: AVAttentionFusionConfig) -> nn.Module:
     if c.use_temporal:
         return TemporalAttention(dim, c.heads, out_dim=c.fused_dim, residual=c.attention_residual)
     return nn.Linear(dim, c.fused_dim)
-
-
-def _scatter(values: Tensor, mask: Tensor | None, steps: tuple[int, int]) -> Tensor:
-    """(n_valid, ...) per-step values → (B, N, ...) with zeros at padded steps."""
-    if mask is None:
-        return values.unflatten(0, steps)
-    full = values.new_zeros(*mask.shape, *values.shape[1:])
-    full[mask] = values
-    return full
 
 
 def _check_video_weights_available(c: AVAttentionFusionConfig) -> None:

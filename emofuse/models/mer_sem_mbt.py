@@ -65,7 +65,7 @@ class MerSemMbtConfig(ModelConfig):
         frame_size: face crop side in pixels.
         vggish_channels, vggish_fc_dims: VGGish widths (released VGGish: 64-128-256-512 and
             4096-4096-128).
-        resnet_width: ResNet first-stage channels (ResNet-18: 64).
+        resnet_width: ResNet first-stage channels, doubled at each later stage (ResNet-18: 64).
         text_head_dim: hidden width of the text MLP (768 → 256 → M).
         freeze_backbone_layers: freeze VGGish conv1–2 and ResNet conv1 … conv3_x (the paper's
             recipe); frozen parameters get ``requires_grad=False``.
@@ -149,7 +149,7 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
             text_dim=text_dim,
         )
         self.video_encoder = ResNetEncoder(
-            width=c.resnet_width,
+            widths=[c.resnet_width * 2**i for i in range(4)],
             sem_after=c.video_sem_after if c.use_sem else (),
             text_dim=text_dim,
         )

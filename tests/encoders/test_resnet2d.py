@@ -9,7 +9,7 @@ import torchvision
 from emofuse.encoders import ResNetEncoder
 
 
-def test_width_64_equals_torchvision_resnet18_and_loads_an_affectnet_style_file(
+def test_default_equals_torchvision_resnet18_and_loads_an_affectnet_style_file(
     tmp_path: Path,
 ) -> None:
     reference = torchvision.models.resnet18(num_classes=8).eval()  # an 8-class head, as AffectNet
@@ -24,8 +24,28 @@ def test_width_64_equals_torchvision_resnet18_and_loads_an_affectnet_style_file(
         torch.testing.assert_close(ours(x), reference(x))
 
 
-def test_sem_slots_narrow_width_and_groups() -> None:
-    ours = ResNetEncoder(width=8, sem_after=(1, 3, 5), text_dim=6).eval()
+def test_resnet34_layout_matches_torchvision() -> None:
+    with torch.device("meta"):
+        ours, reference = ResNetEncoder(34), torchvision.models.resnet34()
+    expected = {k: v.shape for k, v in reference.state_dict().items() if not k.startswith("fc.")}
+    assert {k: v.shape for k, v in ours.state_dict().items()} == expected
+
+
+def test_one_channel_spectrogram_loads_imagenet_with_conv1_averaged_over_rgb() -> None:
+    imagenet = torchvision.models.resnet18().eval()
+    ours = ResNetEncoder(in_channels=1).eval()
+    ours.load_torchvision(imagenet.state_dict())
+    torch.testing.assert_close(ours.conv1.weight, imagenet.conv1.weight.mean(1, keepdim=True))
+    torch.testing.assert_close(ours.layer4[1].conv2.weight, imagenet.layer4[1].conv2.weight)
+    # a grey image through the averaged conv equals the RGB net on (x, x, x) / 3
+    x = torch.randn(1, 1, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(ours.conv1(x), imagenet.conv1(x.expand(-1, 3, -1, -1) / 3))
+        assert ours(torch.randn(2, 1, 224, 224)).shape == (2, 512)
+
+
+def test_sem_slots_narrow_widths_and_groups() -> None:
+    ours = ResNetEncoder(widths=(8, 16, 32, 64), sem_after=(1, 3, 5), text_dim=6).eval()
     x, text = torch.randn(2, 3, 64, 64), torch.randn(2, 6)
     out, *maps = ours(x, text, return_attention=True)
     assert out.shape == (2, 64) and ours.out_dim == 64
@@ -33,3 +53,12 @@ def test_sem_slots_narrow_width_and_groups() -> None:
     assert len(ours.conv_groups()) == 5
     with pytest.raises(ValueError, match="ResNet state dict does not match"):
         ours.load_torchvision(torchvision.models.resnet18().state_dict())
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="depth"):
+        ResNetEncoder(50)
+    with pytest.raises(ValueError, match="widths"):
+        ResNetEncoder(widths=(8, 16))
+    with pytest.raises(ValueError, match="text_dim"):
+        ResNetEncoder(sem_after=(3,))

@@ -173,7 +173,7 @@ def _backbone_files(tmp_path: Path) -> dict[str, str]:
     config = emofuse.default_config(TINY)
     vggish = VGGish(config.vggish_channels, config.vggish_fc_dims)
     torch.save(vggish.state_dict(), tmp_path / "vggish.pth")  # torchvggish's keys
-    resnet = ResNetEncoder(width=config.resnet_width).state_dict()
+    resnet = ResNetEncoder(widths=[config.resnet_width * 2**i for i in range(4)]).state_dict()
     resnet |= {"fc.weight": torch.randn(8, 64), "fc.bias": torch.zeros(8)}  # AffectNet head
     torch.save(resnet, tmp_path / "resnet18_affectnet.pth")
     return {
