@@ -162,3 +162,15 @@ def test_registered_with_citation() -> None:
     assert info["task"] == "multiclass"
     assert info["inputs"]["video"].startswith("(B, N, 3, k, 224, 224)")
     assert isinstance(emofuse.build(TINY), AVAttentionFusion)
+
+
+def test_pretrained_loads_a_local_audio_resnet_file(tmp_path: Path) -> None:
+    config = {"modalities": ("audio",), "audio_widths": (8, 8, 16, 16)}
+    source = emofuse.build(TINY, **config)
+    state = {k: v for k, v in source.audio_backbone.state_dict().items()}
+    state["fc.weight"] = torch.zeros(3, 16)  # a classifier head is dropped
+    torch.save(state, tmp_path / "audio_resnet18.pth")
+    path = str(tmp_path / "audio_resnet18.pth")
+    model = emofuse.build(TINY, pretrained=True, audio_backbone_weights=path, **config)
+    for key, value in source.audio_backbone.state_dict().items():
+        assert torch.equal(model.audio_backbone.state_dict()[key], value), key
