@@ -49,6 +49,14 @@ class Settings:
     reps: int = 7
     min_rep_s: float = 0.02
     budget_s: float = 10.0
+    clock: str = "wall"  # "wall" (perf_counter) or "cpu" (process CPU time; CPU runs only)
+
+    def timer(self, device: torch.device | str) -> Callable[[], float]:
+        """The clock to read: process CPU time ignores the time this process waits for a core
+        on a shared machine (use it with one thread); CUDA is always timed by the wall."""
+        if self.clock == "cpu" and torch.device(device).type == "cpu":
+            return time.process_time
+        return time.perf_counter
 
 
 def synchronize(device: torch.device | str) -> None:
@@ -76,24 +84,25 @@ def time_calls(
         (timing per name, ratio per name): the ratio is the median over rounds of the name's
         time divided by ``baseline``'s time in the same round (empty without a baseline).
     """
+    clock = settings.timer(device)
     numbers = {}
     for name, fn in fns.items():
-        start = time.perf_counter()
+        start = clock()
         for _ in range(max(1, settings.warmup)):
             fn()
         synchronize(device)
-        one = (time.perf_counter() - start) / max(1, settings.warmup)
+        one = (clock() - start) / max(1, settings.warmup)
         # Calls per repetition so one repetition lasts at least min_rep_s (timeit's autorange).
         numbers[name] = max(1, math.ceil(settings.min_rep_s / max(one, 1e-9)))
     samples: dict[str, list[float]] = {name: [] for name in fns}
     began = time.perf_counter()
     for done in range(1, settings.reps + 1):
         for name, fn in fns.items():
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(numbers[name]):
                 fn()
             synchronize(device)
-            samples[name].append((time.perf_counter() - t0) / numbers[name])
+            samples[name].append((clock() - t0) / numbers[name])
         spent = time.perf_counter() - began
         if spent > settings.budget_s and (done >= 3 or spent > 2 * settings.budget_s):
             break

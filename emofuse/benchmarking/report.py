@@ -60,18 +60,27 @@ def _machine(results: Mapping[str, Any]) -> list[str]:
 
 def _method(results: Mapping[str, Any]) -> list[str]:
     s = results["settings"]
+    clock = (
+        "process CPU time (`time.process_time`, which leaves out time spent waiting for a "
+        "core on a shared machine)"
+        if s.get("clock") == "cpu"
+        else "wall-clock time"
+    )
     return [
-        "Times are medians over repetitions after warm-up "
-        f"({s['warmup']} warm-up calls, up to {s['reps']} repetitions of at least "
-        f"{s['min_rep_s'] * 1e3:.0f} ms, at most about {s['budget_s']:.0f} s per measurement), "
-        "with the interquartile range in parentheses. A ratio is a median time divided by the "
-        "baseline's median time measured in the same run (below 1× is faster than the "
-        "baseline). Peak memory on CUDA is `torch.cuda.max_memory_allocated`; on CPU it is the "
-        "bytes of the tensors live before the call (weights, optimizer state, inputs) plus the "
-        "peak of the tensors the call's ops allocate, tracked per storage by a "
-        "`TorchDispatchMode` (kernel scratch buffers are not seen; compiled code is not "
-        "measured). FLOPs count 2 per multiply-accumulate (`FlopCounterMode`), one eval "
-        "forward at batch 1 on the model's `example_inputs(1)`.",
+        "How it is measured:",
+        "",
+        f"- Times are {clock}: the median over up to {s['reps']} repetitions (each at least "
+        f"{s['min_rep_s'] * 1e3:.0f} ms of calls) after {s['warmup']} warm-up calls, at most "
+        f"about {s['budget_s']:g} s per measurement; the interquartile range in parentheses.",
+        "- Implementations compared side by side run in interleaved rounds; a ratio is the "
+        "median over rounds of the time divided by the baseline's time in the same round "
+        "(below 1× is faster than the baseline).",
+        "- Peak memory on CUDA is `torch.cuda.max_memory_allocated`. On CPU it is the bytes of "
+        "the tensors live before the call (weights, optimizer state, inputs) plus the peak of "
+        "the tensors the call's ops allocate, tracked per storage by a `TorchDispatchMode` "
+        "(kernel scratch buffers are not seen; compiled code is not measured).",
+        "- FLOPs count 2 per multiply-accumulate (`FlopCounterMode`): one eval forward at "
+        "batch 1 on the model's `example_inputs(1)`.",
         "",
     ]
 

@@ -65,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     a("--sizes", default=None, help="tiny,paper (default: both; tiny with --quick)")
     a("--devices", default=None, help="cpu,cuda (default: cpu, and cuda when present)")
-    a("--modes", default=",".join(MODES), help="eager,compile")
+    a("--modes", default=None, help="eager,compile (default: both; eager with --quick)")
     a("--dtypes", default=",".join(DTYPES), help="fp32,bf16 (bf16 = torch.autocast)")
     a("--train-batch", type=int, default=8, help="batch for training throughput")
     a(
@@ -93,6 +93,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="stop a fusion block's sweep once one call takes longer (s)",
     )
     a("--threads", type=int, default=None, help="torch.set_num_threads")
+    a(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall time, or process CPU time (CPU runs; steadier on a shared machine, "
+        "use with --threads 1)",
+    )
     a("--note", default="", help="a line about the machine, written with the results")
     a("--out", default="benchmark-results.json", help="results JSON (written after the run)")
     a(
@@ -120,13 +127,14 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[str
         reps=base.reps if args.reps is None else args.reps,
         min_rep_s=base.min_rep_s,
         budget_s=base.budget_s if args.budget is None else args.budget,
+        clock=args.clock,
     )
     if args.threads:
         torch.set_num_threads(args.threads)
     default_devices = "cpu,cuda" if torch.cuda.is_available() else "cpu"
     devices = _choices(args.devices or default_devices, ("cpu", "cuda"), "devices")
     sizes = _choices(args.sizes or ("tiny" if args.quick else ",".join(SIZES)), SIZES, "sizes")
-    modes = _choices(args.modes, MODES, "modes")
+    modes = _choices(args.modes or ("eager" if args.quick else ",".join(MODES)), MODES, "modes")
     dtypes = _choices(args.dtypes, tuple(DTYPES), "dtypes")
     chosen = (
         [] if args.comparisons == "none" else _choices(args.comparisons, COMPARISONS, "comparisons")
@@ -138,7 +146,8 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[str
     results: dict[str, Any] = {
         "schema": 1,
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": "emofuse bench " + shlex.join(argv if argv is not None else sys.argv[1:]),
+        "command": f"{getattr(args, 'prog', 'emofuse bench')} "
+        + shlex.join(argv if argv is not None else sys.argv[1:]),
         "note": args.note,
         "machine": machine(),
         "settings": {
@@ -213,6 +222,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "emofuse bench") -> int:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     add_arguments(parser)
     args = parser.parse_args(argv)
+    args.prog = prog
     return run_from_args(args, argv)
 
 
