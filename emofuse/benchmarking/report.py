@@ -47,8 +47,8 @@ def _machine(results: Mapping[str, Any]) -> list[str]:
     lines = [
         f"Measured {results['created']} with `{results['command']}` on:",
         "",
-        f"- CPU: {m['cpu']}, {m['cpu_cores']} cores ({m['torch_threads']} torch threads, "
-        f"{m['cpu_capability']})",
+        f"- CPU: {m['cpu']}, {m['cpu_cores']} cores, {m['cpu_capability']}; torch threads: "
+        f"{m['torch_threads']}",
         f"- CUDA device: {cuda}",
         f"- torch {m['torch']}, torchvision {m.get('torchvision', '–')}, "
         f"Python {m['python']}, {m['platform']}",
@@ -195,7 +195,7 @@ def _frames(section: Mapping[str, Any]) -> list[str]:
     return [
         "## Frame CNN on packed valid frames",
         "",
-        f"{section['cnn']} (torchvision, random init) over a batch of {section['batch']} clips "
+        f"{section['cnn']} (random init) over a batch of {section['batch']} clips "
         f"× {section['frames']} frames of {section['size']}×{section['size']}, "
         f"{section['valid_frames']} of {section['total_frames']} frames valid: "
         "`emofuse.layers.run_on_valid_steps` (valid frames packed into one call) against the "

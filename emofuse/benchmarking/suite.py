@@ -8,6 +8,7 @@ import json
 import shlex
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +20,33 @@ from emofuse.benchmarking.models import DTYPES, MODES, SIZES, benchmark_model, s
 from emofuse.benchmarking.report import render_markdown
 
 COMPARISONS = ("attention", "frames", "fusion", "compile")
-FULL = {
-    "settings": Settings(warmup=2, reps=7, min_rep_s=0.02, budget_s=10.0),
-    "attention_shapes": "8x32x128x4,8x128x256x4,4x512x256x8,2x1024x512x8",
-    "fusion_lengths": "32,64,128,256,512,1024,2048",
-    "frames": (4, 16, 64),
-    "compile_shape": "8x128x256x4",
-}
-QUICK = {
-    "settings": Settings(warmup=1, reps=3, min_rep_s=0.005, budget_s=1.0),
-    "attention_shapes": "2x16x32x4,4x64x64x4",
-    "fusion_lengths": "32,64,128,256",
-    "frames": (2, 4, 32),
-    "compile_shape": "2x32x64x4",
-}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Measurement settings and comparison sizes of a full or a ``--quick`` run."""
+
+    settings: Settings
+    attention_shapes: str  # BxTxDIMxHEADS,...
+    fusion_lengths: str  # T,...
+    frames: tuple[int, int, int]  # clips, frames per clip, frame side
+    compile_shape: str  # BxTxDIMxHEADS
+
+
+FULL = Preset(
+    Settings(warmup=2, reps=7, min_rep_s=0.02, budget_s=10.0),
+    attention_shapes="8x32x128x4,8x128x256x4,4x512x256x8,2x1024x512x8",
+    fusion_lengths="32,64,128,256,512,1024,2048",
+    frames=(4, 16, 64),
+    compile_shape="8x128x256x4",
+)
+QUICK = Preset(
+    Settings(warmup=1, reps=3, min_rep_s=0.005, budget_s=1.0),
+    attention_shapes="2x16x32x4,4x64x64x4",
+    fusion_lengths="32,64,128,256",
+    frames=(2, 4, 32),
+    compile_shape="2x32x64x4",
+)
 
 
 def _csv(value: str) -> list[str]:
@@ -47,11 +61,15 @@ def _choices(value: str, allowed: Sequence[str], name: str) -> list[str]:
     return chosen
 
 
-def _shapes(value: str) -> list[tuple[int, ...]]:
-    try:
-        return [tuple(int(n) for n in s.split("x")) for s in _csv(value)]
-    except ValueError:
-        raise ValueError(f"shape: expected BxTxDIMxHEADS[,...], got {value!r}") from None
+def _shapes(value: str) -> list[tuple[int, int, int, int]]:
+    shapes = []
+    for item in _csv(value):
+        parts = item.split("x")
+        if len(parts) != 4 or not all(p.isdigit() for p in parts):
+            raise ValueError(f"shape: expected BxTxDIMxHEADS[,...], got {value!r}")
+        b, t, dim, heads = (int(p) for p in parts)
+        shapes.append((b, t, dim, heads))
+    return shapes
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -121,7 +139,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Measure what ``args`` asks for; returns the results (also what is written as JSON)."""
     preset = QUICK if args.quick else FULL
-    base: Settings = preset["settings"]  # type: ignore[assignment]
+    base = preset.settings
     settings = Settings(
         warmup=base.warmup if args.warmup is None else args.warmup,
         reps=base.reps if args.reps is None else args.reps,
@@ -181,22 +199,22 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[str
     device = "cuda" if "cuda" in devices else "cpu"
     found = results["comparisons"]
     if "attention" in chosen:
-        shapes = _shapes(args.attention_shapes or preset["attention_shapes"])
+        shapes = _shapes(args.attention_shapes or preset.attention_shapes)
         found["attention"] = comparisons.compare_attention(
             shapes,
             device,
             settings=settings,
-            log=log,  # type: ignore[arg-type]
+            log=log,
         )
         found["attention"]["device"] = device
     if "frames" in chosen:
-        batch, frames, size = preset["frames"]  # type: ignore[misc]
+        batch, frames, size = preset.frames
         found["frames"] = comparisons.compare_frame_packing(
             device, batch=batch, frames=frames, size=size, settings=settings, log=log
         )
         found["frames"]["device"] = device
     if "fusion" in chosen:
-        lengths = [int(t) for t in _csv(args.fusion_lengths or preset["fusion_lengths"])]
+        lengths = [int(t) for t in _csv(args.fusion_lengths or preset.fusion_lengths)]
         found["fusion"] = comparisons.compare_fusion_blocks(
             lengths=lengths,
             dim=args.fusion_dim,
@@ -207,12 +225,12 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[str
         )
         found["fusion"]["device"] = device
     if "compile" in chosen:
-        (shape,) = _shapes(preset["compile_shape"])
+        (shape,) = _shapes(preset.compile_shape)
         found["compile"] = comparisons.compare_compile(
             device,
             shape=shape,
             settings=settings,
-            log=log,  # type: ignore[arg-type]
+            log=log,
         )
         found["compile"]["device"] = device
     return results

@@ -126,3 +126,9 @@ def test_loglog_slope_recovers_the_exponent() -> None:
     assert math.isclose(loglog_slope(lengths, [3 * t**2 for t in lengths]), 2.0)
     assert math.isclose(loglog_slope(lengths, [5 * t for t in lengths]), 1.0)
     assert loglog_slope([32], [1.0]) is None
+
+
+def test_docs_benchmarks_is_rendered_from_the_committed_results() -> None:
+    root = Path(__file__).resolve().parents[2]
+    results = json.loads((root / "benchmarks" / "results.json").read_text())
+    assert (root / "docs" / "benchmarks.md").read_text() == render_markdown(results)
