@@ -169,7 +169,7 @@ def compare_frame_packing(
     every padded frame, with ``valid_fraction`` of the frames valid over the batch. Baseline:
     padded."""
     device, settings = torch.device(device), settings or Settings()
-    name = "ResNet-18" if cnn is None else type(cnn).__name__
+    cnn_name = "ResNet-18" if cnn is None else type(cnn).__name__
     cnn = (cnn or resnet18_frames()).to(device)
     x = torch.randn(batch, frames, 3, size, size, device=device)
     valid = round(valid_fraction * frames)
@@ -188,7 +188,7 @@ def compare_frame_packing(
             rows.append({"pass": pass_name, **_measure(fns, "padded", settings, device)})
     return {
         "baseline": "padded",
-        "cnn": name,
+        "cnn": cnn_name,
         "batch": batch,
         "frames": frames,
         "size": size,
