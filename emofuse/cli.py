@@ -1,4 +1,4 @@
-"""The ``emofuse`` command: ``list [PATTERN]``, ``info NAME``, ``demo NAME``."""
+"""The ``emofuse`` command: ``list [PATTERN]``, ``info NAME``, ``demo NAME``, ``bench``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import torch
 
 import emofuse
+from emofuse.benchmarking import suite
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -80,6 +81,10 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    return suite.run_from_args(args, args.argv[1:])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="emofuse", description="Multimodal emotion recognition models for PyTorch."
@@ -98,11 +103,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="the paper configuration, not _tiny")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_demo)
+    p = commands.add_parser(
+        "bench", help="benchmark models and shared layers; JSON results, markdown report"
+    )
+    suite.add_arguments(p)
+    p.set_defaults(run=_bench)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(argv) if argv is not None else sys.argv[1:]
     try:
         return int(args.run(args))
     except ValueError as error:

@@ -1,0 +1,187 @@
+"""Per-model benchmarks driven by the registry: parameters, FLOPs, latency, training throughput
+and peak memory, eager and compiled, fp32 and bf16 autocast."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils import _pytree as pytree
+from torch.utils.flop_counter import FlopCounterMode
+
+from emofuse.benchmarking.measure import Settings, available_memory, peak_memory, time_call
+from emofuse.models.base import EmotionModel
+from emofuse.registry import build, library_models, list_models
+
+SIZES = ("tiny", "paper")
+MODES = ("eager", "compile")
+DTYPES: dict[str, torch.dtype | None] = {"fp32": None, "bf16": torch.bfloat16}
+
+
+def size_of(name: str) -> str:
+    return "tiny" if name.endswith("_tiny") else "paper"
+
+
+def select_models(patterns: Sequence[str] | None, sizes: Sequence[str]) -> list[str]:
+    """Registry names to benchmark. Default: emofuse's paper configurations (the names that
+    have a ``_tiny`` sibling) and their tiny variants; ``patterns`` are globs over every
+    registered name (user models included)."""
+    if patterns:
+        names = sorted({n for p in patterns for n in list_models(p)})
+    else:
+        known = set(list_models())
+        names = [n for n in library_models() if n.endswith("_tiny") or f"{n}_tiny" in known]
+    return [n for n in names if size_of(n) in sizes]
+
+
+def autocast(device: torch.device, dtype: str) -> contextlib.AbstractContextManager[Any]:
+    target = DTYPES[dtype]
+    if target is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=target)
+
+
+def _inputs(model: EmotionModel, batch_size: int, device: torch.device) -> dict[str, Any]:
+    inputs = model.example_inputs(batch_size, generator=torch.Generator().manual_seed(0))
+    return pytree.tree_map(lambda t: t.to(device) if isinstance(t, Tensor) else t, inputs)
+
+
+def _loss_fn(model: EmotionModel, batch_size: int, device: torch.device) -> Callable[..., Tensor]:
+    """The loss that fits the model's task, on fixed targets."""
+    task, classes = model.task_of(model.config), model.config.num_classes
+    index = torch.arange(batch_size, device=device) % classes
+    if task == "multiclass":
+        return lambda logits: F.cross_entropy(logits.float(), index)
+    if task == "multilabel":
+        target = F.one_hot(index, classes).float()
+        return lambda logits: F.binary_cross_entropy_with_logits(logits.float(), target)
+    return lambda logits: logits.float().square().mean()
+
+
+def _training_bytes(model: nn.Module) -> int:
+    """Rough need for a training step: fp32 weights, gradients and two Adam moments for each
+    trainable parameter, weights alone for frozen ones, doubled for activations."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    return 2 * (16 * trainable + 4 * frozen)
+
+
+def count_flops(model: nn.Module, inputs: dict[str, Any]) -> int:
+    """FLOPs of one eval forward (``FlopCounterMode``: 2 per multiply-accumulate)."""
+    model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(**inputs)
+    return int(counter.get_total_flops())
+
+
+def _error(error: Exception) -> str:
+    return (
+        f"{type(error).__name__}: {str(error).strip().splitlines()[0][:300] if str(error) else ''}"
+    )
+
+
+def _run(
+    model: EmotionModel,
+    mode: str,
+    dtype: str,
+    device: torch.device,
+    train_batch: int,
+    settings: Settings,
+) -> dict[str, Any]:
+    run: dict[str, Any] = {"mode": mode, "dtype": dtype}
+    if mode == "compile":
+        torch._dynamo.reset()
+        net: nn.Module = torch.compile(model)  # type: ignore[assignment]
+    else:
+        net = model
+    one = _inputs(model, 1, device)
+    model.eval()
+    with torch.no_grad(), autocast(device, dtype):
+        start = time.perf_counter()
+        net(**one)
+        run["first_forward_s"] = time.perf_counter() - start  # includes compilation
+        run["latency"] = time_call(lambda: net(**one), settings, device).to_dict()
+
+    batch = _inputs(model, train_batch, device)
+    loss_fn = _loss_fn(model, train_batch, device)
+    optimizer = torch.optim.AdamW(model.param_groups(1e-4))
+    model.train()
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        with autocast(device, dtype):
+            logits = net(**batch).logits
+        loss_fn(logits).backward()
+        optimizer.step()
+
+    start = time.perf_counter()
+    step()
+    run["first_step_s"] = time.perf_counter() - start
+    timing = time_call(step, settings, device)
+    run["train_step"] = timing.to_dict()
+    run["train_samples_per_s"] = {
+        "median": train_batch / timing.median,
+        "q1": train_batch / timing.q3,
+        "q3": train_batch / timing.q1,
+    }
+    if mode == "eager" or device.type == "cuda":
+        run["peak_memory_bytes"], run["memory_method"] = peak_memory(
+            step, device, live=[model, optimizer.state, batch]
+        )
+    else:
+        run["peak_memory_bytes"], run["memory_method"] = None, "not measured (compiled, CPU)"
+    model.eval()
+    return run
+
+
+def benchmark_model(
+    name: str,
+    device: torch.device | str,
+    *,
+    modes: Sequence[str] = MODES,
+    dtypes: Sequence[str] = tuple(DTYPES),
+    train_batch: int = 8,
+    settings: Settings | None = None,
+    memory_fraction: float = 0.5,
+    log: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """Measure one registered model on ``device`` (see the module docstring).
+
+    A model whose rough training footprint (weights, gradients, Adam state, ×2 for
+    activations) exceeds ``memory_fraction`` of the free memory is skipped with the reason.
+    A failing run records its error instead of stopping the suite.
+    """
+    device, settings = torch.device(device), settings or Settings()
+    entry: dict[str, Any] = {"name": name, "size": size_of(name), "device": device.type}
+    with torch.device("meta"):
+        meta = build(name)
+    entry["params"] = sum(p.numel() for p in meta.parameters())
+    entry["trainable_params"] = sum(p.numel() for p in meta.parameters() if p.requires_grad)
+    need, free = _training_bytes(meta), available_memory(device)
+    if need > memory_fraction * free:
+        entry["skipped"] = (
+            f"needs about {need / 2**30:.1f} GiB to train, {free / 2**30:.1f} GiB free "
+            f"(limit {memory_fraction:.0%})"
+        )
+        return entry
+    torch.manual_seed(0)
+    model = build(name).to(device)
+    entry["flops_per_sample"] = count_flops(model, _inputs(model, 1, device))
+    entry["train_batch"] = train_batch
+    entry["runs"] = []
+    for mode in modes:
+        for dtype in dtypes:
+            log(f"  {name} [{device.type}, {mode}, {dtype}]")
+            try:
+                entry["runs"].append(_run(model, mode, dtype, device, train_batch, settings))
+            except Exception as error:  # one failing configuration must not stop the suite
+                entry["runs"].append({"mode": mode, "dtype": dtype, "error": _error(error)})
+    return entry
+
+
+__all__ = ["DTYPES", "MODES", "SIZES", "benchmark_model", "count_flops", "select_models"]
