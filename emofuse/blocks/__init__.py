@@ -1,6 +1,6 @@
 """Paper building blocks (fusion modules and the like), each usable on its own."""
 
-from emofuse.blocks.cross_modal import (
+from emofuse.blocks.cross_modal_transformer import (
     AttentiveSwishClassifier,
     CrossModalTransformer,
     ModalitySegmentEmbedding,

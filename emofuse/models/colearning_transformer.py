@@ -15,7 +15,7 @@ import timm
 import torch
 from torch import Tensor
 
-from emofuse.blocks.cross_modal import AttentiveSwishClassifier, CrossModalTransformer
+from emofuse.blocks.cross_modal_transformer import AttentiveSwishClassifier, CrossModalTransformer
 from emofuse.config import ModelConfig
 from emofuse.encoders.subsampling import ConvolutionPooling
 from emofuse.encoders.timm_frames import TimmFrameEncoder
