@@ -53,8 +53,8 @@ def create_timm_backbone(
     try:
         return timm.create_model(name, pretrained=True, num_classes=0)
     except OSError as error:
-        cfg = timm.create_model(name, pretrained=False, num_classes=0).pretrained_cfg
-        where = f"model.safetensors of https://huggingface.co/{cfg.get('hf_hub_id')}"
+        cfg = timm.models.get_pretrained_cfg(name)
+        where = f"model.safetensors of https://huggingface.co/{cfg.hf_hub_id if cfg else name}"
         raise OSError(
             f"{argument}: could not fetch timm's pretrained weights for {name!r} ({where}): "
             f"{error}. Offline, copy that file here and pass it as "
