@@ -11,6 +11,11 @@ from emofuse.blocks.cross_modal import (
     JointTransformer,
     build_cross_modal,
 )
+from emofuse.blocks.cross_modal_transformer import (
+    AttentiveSwishClassifier,
+    CrossModalTransformer,
+    ModalitySegmentEmbedding,
+)
 from emofuse.blocks.decision_fusion import AttentiveDecisionFusion
 from emofuse.blocks.emotion_query import EmotionQueryDecoder, GroupWiseLinear
 from emofuse.blocks.modality_reinforcement import (
@@ -30,18 +35,21 @@ __all__ = [
     "SOURCE_UPDATES",
     "STRUCTURES",
     "AttentiveDecisionFusion",
+    "AttentiveSwishClassifier",
     "BiCrossAttention",
     "BottleneckTransformer",
     "BottleneckTransformerLayer",
     "ChannelAttention",
     "CrossCorrelationFusion",
     "CrossModalLayer",
+    "CrossModalTransformer",
     "CrossMutualUnit",
     "EarlyFusion",
     "EmotionQueryDecoder",
     "GroupWiseLinear",
     "JointTransformer",
     "ModalityReinforcementLayer",
+    "ModalitySegmentEmbedding",
     "SelfCrossUnit",
     "SemanticEnhancement",
     "SourceUpdate",

@@ -3,7 +3,9 @@
 from emofuse.encoders.frame_sequence import FrameSequenceEncoder
 from emofuse.encoders.resnet2d import ResNetEncoder, torchvision_imagenet_state
 from emofuse.encoders.resnet3d import DEFAULT_WIDTHS, DEPTHS, ResNet3D, hara_to_torchvision
+from emofuse.encoders.subsampling import ConvolutionPooling
 from emofuse.encoders.text import LOCAL_CONFIGS, HFTextEncoder
+from emofuse.encoders.timm_frames import TimmFrameEncoder, create_timm_backbone
 from emofuse.encoders.vgg import VGG19_CONVS, VGG_WIDTHS, VGGFeatures, vgg_layout
 from emofuse.encoders.vggish import EXAMPLE_FRAMES, MEL_BANDS, TORCHVGGISH_URL, VGGish
 
@@ -16,12 +18,15 @@ __all__ = [
     "TORCHVGGISH_URL",
     "VGG19_CONVS",
     "VGG_WIDTHS",
+    "ConvolutionPooling",
     "FrameSequenceEncoder",
     "HFTextEncoder",
     "ResNet3D",
     "ResNetEncoder",
+    "TimmFrameEncoder",
     "VGGFeatures",
     "VGGish",
+    "create_timm_backbone",
     "hara_to_torchvision",
     "torchvision_imagenet_state",
     "vgg_layout",

@@ -1,3 +1,21 @@
 """Training utilities that work across models."""
 
-__all__: list[str] = []
+from emofuse.training.colearning import (
+    MODES,
+    CoLearning,
+    colearning_loss,
+    drop_modalities,
+    modality_subsets,
+    multilabel_bce,
+    subset_name,
+)
+
+__all__ = [
+    "MODES",
+    "CoLearning",
+    "colearning_loss",
+    "drop_modalities",
+    "modality_subsets",
+    "multilabel_bce",
+    "subset_name",
+]

@@ -1,6 +1,7 @@
 """Front-ends turning waveforms and frame sequences into model inputs."""
 
 from emofuse.transforms.frame_sampling import frame_indices_per_second
+from emofuse.transforms.kaldi_fbank import KaldiFbankDeltas
 from emofuse.transforms.mel_chunks import MelSpectrogramChunks, collate_steps
 from emofuse.transforms.snippet_sampler import (
     KINETICS_MEAN,
@@ -21,6 +22,7 @@ __all__ = [
     "KINETICS_STD",
     "MIN_SAMPLES",
     "SAMPLE_RATE",
+    "KaldiFbankDeltas",
     "MelSpectrogramChunks",
     "SnippetSampler",
     "SpectrogramSegments",

@@ -1,0 +1,137 @@
+"""A cross-modal transformer over any non-empty subset of modalities, and the attentive Swish
+classifier on top of it (Takashima et al. 2022, sec. 3.1, eqs. 7 and 11–16)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from emofuse.layers import AttentivePooling, TransformerEncoder, get_activation
+
+
+class ModalitySegmentEmbedding(nn.Module):
+    """One learned vector per modality, added to every step of that modality's sequence
+    (``AddAudioSegment``/``AddVisualSegment``, eqs. 7 and 11; like BERT's segment embeddings),
+    so that the shared cross-modal encoder can tell the modalities apart.
+
+    Args:
+        modalities: names, e.g. ``("audio", "video")``.
+        dim: feature width.
+
+    Inputs:
+        x: (B, T, dim); modality: one of ``modalities``.
+    Returns:
+        (B, T, dim).
+    """
+
+    def __init__(self, modalities: Sequence[str], dim: int) -> None:
+        super().__init__()
+        self.modalities = tuple(modalities)
+        self.embedding = nn.Parameter(torch.empty(len(self.modalities), dim))
+        nn.init.trunc_normal_(self.embedding, std=0.02)
+
+    def forward(self, x: Tensor, modality: str) -> Tensor:
+        return x + self.embedding[self.modalities.index(modality)]
+
+
+class CrossModalTransformer(nn.Module):
+    """The cross-modal encoder of Takashima et al. 2022 (eqs. 12–13): each given modality gets
+    its segment embedding (eqs. 7, 11), the given sequences are concatenated along time, and
+    transformer encoder blocks run over the result. With two modalities the blocks model
+    audio–visual interaction; with one they map it into the shared cross-modal space. The
+    same weights serve every non-empty subset of ``modalities``.
+
+    Args:
+        modalities: names in concatenation order (paper: ``("audio", "video")``).
+        dim, num_heads, ffn_dim, num_layers: transformer size (paper: 128, 4, 512, 2).
+        dropout: inside the blocks (paper: 0.1).
+        activation: of the feed-forward networks (paper: ``"swish"``).
+        norm_first: pre-norm blocks.
+
+    Inputs:
+        streams: ``{modality: (x (B, T_m, dim), mask (B, T_m) bool)}`` for a non-empty subset
+        of ``modalities``; need_weights: return the per-layer attention maps.
+    Returns:
+        (z (B, ΣT_m, dim), mask (B, ΣT_m) bool, per-layer weights (B, heads, ΣT_m, ΣT_m) or
+        None). Steps follow the order of ``modalities``; padded steps never reach a valid one.
+    """
+
+    def __init__(
+        self,
+        modalities: Sequence[str],
+        dim: int,
+        num_heads: int,
+        ffn_dim: int,
+        num_layers: int,
+        *,
+        dropout: float = 0.1,
+        activation: str = "swish",
+        norm_first: bool = True,
+    ) -> None:
+        super().__init__()
+        self.segment = ModalitySegmentEmbedding(modalities, dim)
+        self.encoder = TransformerEncoder(
+            num_layers,
+            dim,
+            num_heads,
+            ffn_dim,
+            dropout=dropout,
+            activation=activation,
+            norm_first=norm_first,
+        )
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        return self.segment.modalities
+
+    def forward(
+        self, streams: Mapping[str, tuple[Tensor, Tensor]], *, need_weights: bool = False
+    ) -> tuple[Tensor, Tensor, list[Tensor] | None]:
+        unknown = sorted(set(streams) - set(self.modalities))
+        if not streams or unknown:
+            raise ValueError(
+                f"streams: expected a non-empty subset of {list(self.modalities)}, "
+                f"got {list(streams)}"
+            )
+        given = [m for m in self.modalities if m in streams]
+        z0 = torch.cat([self.segment(streams[m][0], m) for m in given], dim=1)  # eq. 12
+        mask = torch.cat([streams[m][1] for m in given], dim=1)
+        z, maps = self.encoder(z0, mask, need_weights=need_weights)  # eq. 13
+        return z, mask, maps
+
+
+class AttentiveSwishClassifier(nn.Module):
+    """The multi-label classifier of Takashima et al. 2022 (eqs. 14–16): attentive pooling over
+    the valid steps, a linear layer with Swish, and a linear output layer (the sigmoid of
+    eq. 16 is left to the loss, which takes logits).
+
+    Args:
+        dim: input width; num_classes: outputs (paper: 6); hidden_dim: width of the Swish
+        layer (default ``dim``); dropout: after the Swish layer.
+
+    Inputs:
+        z: (B, T, dim); mask: (B, T) bool, True = valid.
+    Returns:
+        (logits (B, num_classes), pooled o (B, dim), pooling weights (B, T)); an all-padding
+        row pools to zeros.
+    """
+
+    def __init__(
+        self, dim: int, num_classes: int, *, hidden_dim: int | None = None, dropout: float = 0.0
+    ) -> None:
+        super().__init__()
+        hidden_dim = hidden_dim or dim
+        self.pool = AttentivePooling(dim)  # eq. 14
+        self.hidden = nn.Sequential(
+            nn.Linear(dim, hidden_dim), get_activation("swish"), nn.Dropout(dropout)
+        )  # eq. 15
+        self.out = nn.Linear(hidden_dim, num_classes)  # eq. 16 before the sigmoid
+
+    def forward(self, z: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        pooled, weights = self.pool(z, mask)
+        return self.out(self.hidden(pooled)), pooled, weights
+
+
+__all__ = ["AttentiveSwishClassifier", "CrossModalTransformer", "ModalitySegmentEmbedding"]

@@ -1,0 +1,266 @@
+"""Cross-modal transformer for audio, video or both (Takashima et al. 2022, Interspeech).
+
+One model recognises emotions from audio and video together or from either alone:
+``forward(audio=..., video=...)`` takes any non-empty subset, and the same weights answer all
+three. Train it with :class:`emofuse.training.CoLearning` (interactive co-learning, eqs. 17–20)
+so that all three work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import timm
+import torch
+from torch import Tensor
+
+from emofuse.blocks.cross_modal_transformer import AttentiveSwishClassifier, CrossModalTransformer
+from emofuse.config import ModelConfig
+from emofuse.encoders.subsampling import ConvolutionPooling
+from emofuse.encoders.timm_frames import TimmFrameEncoder
+from emofuse.layers import SinusoidalPositionalEncoding, TransformerEncoder
+from emofuse.models.base import EmotionModel, example_mask, trainable
+from emofuse.outputs import EmotionOutput
+from emofuse.registry import Citation, register_model
+from emofuse.validation import TensorSpec, ensure_mask, modality
+
+CITATION = Citation(
+    title="Interactive Co-Learning with Cross-Modal Transformer for Audio-Visual Emotion "
+    "Recognition",
+    authors="Akihiko Takashima, Ryo Masumura, Atsushi Ando, Yoshihiro Yamazaki, Mihiro Uchida, "
+    "Shota Orihashi",
+    venue="Interspeech 2022",
+    year=2022,
+    doi="10.21437/Interspeech.2022-11307",
+)
+
+MODALITIES = ("audio", "video")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ColearningTransformerConfig(ModelConfig):
+    """Configuration of :class:`ColearningTransformer` (defaults: the paper's, sec. 4.2).
+
+    Args:
+        audio_dim: acoustic features per 10 ms step (80 log-mel + Δ + ΔΔ = 240).
+        d_model: width of every transformer block (128).
+        ffn_dim: hidden width of the Swish feed-forward networks (512).
+        heads: attention heads (4).
+        audio_layers, video_layers, cross_layers: transformer blocks of the audio, visual and
+            cross-modal encoders (6, 2, 2).
+        conv_layers, conv_kernel: convolution-and-pooling stages of the audio subsampler
+            (2 stages → T/4) and their kernel size over time.
+        frame_backbone: timm model name of the frame CNN (``"mobilenetv3_large_100"``).
+        frame_backbone_weights: a local state dict for the frame CNN, loaded instead of timm's
+            download when the model is built with ``pretrained=True``.
+        frame_size: face crops are ``frame_size`` × ``frame_size`` (128).
+        dropout: inside the transformer blocks and the classifier (0.1).
+    """
+
+    audio_dim: int = 240
+    d_model: int = 128
+    ffn_dim: int = 512
+    heads: int = 4
+    audio_layers: int = 6
+    video_layers: int = 2
+    cross_layers: int = 2
+    conv_layers: int = 2
+    conv_kernel: int = 3
+    frame_backbone: str = "mobilenetv3_large_100"
+    frame_backbone_weights: str | None = None
+    frame_size: int = 128
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("audio_dim", "d_model", "ffn_dim", "heads", "frame_size", "conv_kernel"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: expected a positive int, got {getattr(self, name)}")
+        for name in ("audio_layers", "video_layers", "cross_layers", "conv_layers"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: expected an int >= 0, got {getattr(self, name)}")
+        if self.d_model % self.heads:
+            raise ValueError(f"d_model: {self.d_model} is not divisible by heads={self.heads}")
+        if self.conv_kernel % 2 == 0:
+            raise ValueError(f"conv_kernel: expected an odd size, got {self.conv_kernel}")
+        if not timm.is_model(self.frame_backbone):
+            raise ValueError(
+                f"frame_backbone: expected a timm model name (timm.list_models()), "
+                f"got {self.frame_backbone!r}"
+            )
+
+
+class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
+    """Audio encoder, visual encoder, cross-modal encoder and multi-label classifier
+    (Takashima et al. 2022, sec. 3.1, Fig. 1).
+
+    - Audio (eqs. 4–7): ``ConvolutionPooling`` (T/4) → sinusoidal positions → transformer.
+    - Video (eqs. 8–11): MobileNetV3 per valid frame → d → sinusoidal positions → transformer.
+    - Cross-modal (eqs. 12–13): segment embeddings, concatenation of the given modalities
+      along time, transformer.
+    - Classifier (eqs. 14–16): attentive pooling → Linear + Swish → Linear (logits).
+
+    All transformer blocks are pre-norm with Swish feed-forward networks.
+    """
+
+    config_class = ColearningTransformerConfig
+    task = "multilabel"
+
+    def __init__(
+        self, config: ColearningTransformerConfig | None = None, *, pretrained: bool = False
+    ) -> None:
+        super().__init__(config, pretrained=pretrained)
+        c = self.config
+
+        def encoder(layers: int) -> TransformerEncoder:
+            return TransformerEncoder(
+                layers, c.d_model, c.heads, c.ffn_dim, dropout=c.dropout, activation="swish"
+            )
+
+        self.position = SinusoidalPositionalEncoding(c.d_model)
+        self.subsampler = ConvolutionPooling(
+            c.audio_dim, c.d_model, num_layers=c.conv_layers, kernel_size=c.conv_kernel
+        )
+        self.audio_encoder = encoder(c.audio_layers)
+        self.frame_encoder = TimmFrameEncoder(
+            c.frame_backbone, c.d_model, pretrained=pretrained, weights=c.frame_backbone_weights
+        )
+        self.video_encoder = encoder(c.video_layers)
+        self.cross_modal = CrossModalTransformer(
+            MODALITIES, c.d_model, c.heads, c.ffn_dim, c.cross_layers, dropout=c.dropout
+        )
+        self.classifier = AttentiveSwishClassifier(c.d_model, c.num_classes, dropout=c.dropout)
+
+    @classmethod
+    def input_specs(cls, config: ColearningTransformerConfig) -> list[TensorSpec]:
+        s = config.frame_size
+        return [
+            *modality("audio", ("B", "T_a", config.audio_dim), meaning="log-mel+Δ+ΔΔ, 10 ms"),
+            *modality("video", ("B", "T_v", 3, s, s), meaning="face crops, 3 fps"),
+        ]
+
+    def example_inputs(
+        self, batch_size: int = 2, *, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
+        c, t_a, t_v = self.config, 22, 4
+        return {
+            "audio": torch.randn(batch_size, t_a, c.audio_dim, generator=generator),
+            "audio_mask": example_mask(batch_size, t_a),
+            "video": torch.randn(
+                batch_size, t_v, 3, c.frame_size, c.frame_size, generator=generator
+            ),
+            "video_mask": example_mask(batch_size, t_v),
+        }
+
+    def encode_audio(
+        self, audio: Tensor, mask: Tensor, *, need_weights: bool = False
+    ) -> tuple[Tensor, Tensor, list[Tensor] | None]:
+        """Eqs. 4–6: (B, T_a, audio_dim) → (B, T_a', d) with its (B, T_a') mask."""
+        a, mask = self.subsampler(audio, mask)
+        a, maps = self.audio_encoder(self.position(a), mask, need_weights=need_weights)
+        return a, mask, maps
+
+    def encode_video(
+        self, video: Tensor, mask: Tensor, *, need_weights: bool = False
+    ) -> tuple[Tensor, list[Tensor] | None]:
+        """Eqs. 8–10: (B, T_v, 3, H, W) → (B, T_v, d)."""
+        v = self.frame_encoder(video, mask)
+        return self.video_encoder(self.position(v), mask, need_weights=need_weights)
+
+    def forward(  # type: ignore[override]
+        self,
+        audio: Tensor | None = None,
+        video: Tensor | None = None,
+        audio_mask: Tensor | None = None,
+        video_mask: Tensor | None = None,
+        *,
+        return_attentions: bool = False,
+    ) -> EmotionOutput:
+        """Emotion logits from audio, video or both.
+
+        Inputs:
+            audio: (B, T_a, audio_dim) filter-bank features at 10 ms per step, or None.
+            video: (B, T_v, 3, frame_size, frame_size) face crops, or None.
+            audio_mask: (B, T_a) bool, True = valid; video_mask: (B, T_v) bool.
+            At least one of ``audio`` and ``video`` must be given.
+        Returns:
+            EmotionOutput with logits (B, num_classes), embedding (B, d_model) = the pooled
+            vector o of eq. 14, and, when asked, attentions: the last self-attention map of
+            each encoder used (B, heads, T, T) and the pooling weights (B, T_z).
+        """
+        self.check_inputs(audio=audio, video=video, audio_mask=audio_mask, video_mask=video_mask)
+        if audio is None and video is None:
+            raise ValueError(
+                "audio, video: expected at least one of audio (B, T_a, audio_dim) and "
+                "video (B, T_v, 3, H, W), got neither"
+            )
+        streams: dict[str, tuple[Tensor, Tensor]] = {}
+        attentions: dict[str, Tensor] = {}
+        if audio is not None:
+            audio_mask = ensure_mask(audio_mask, audio)
+            a, a_mask, maps = self.encode_audio(audio, audio_mask, need_weights=return_attentions)
+            streams["audio"] = (a, a_mask)
+            if maps:
+                attentions["audio_self_attention"] = maps[-1]
+        if video is not None:
+            video_mask = ensure_mask(video_mask, video)
+            v, maps = self.encode_video(video, video_mask, need_weights=return_attentions)
+            streams["video"] = (v, video_mask)
+            if maps:
+                attentions["video_self_attention"] = maps[-1]
+        z, z_mask, maps = self.cross_modal(streams, need_weights=return_attentions)
+        logits, pooled, weights = self.classifier(z, z_mask)
+        if maps:
+            attentions["cross_modal_attention"] = maps[-1]
+        attentions["pooling"] = weights
+        return EmotionOutput(
+            logits=logits, embedding=pooled, attentions=attentions if return_attentions else None
+        )
+
+    def param_groups(self, lr: float) -> list[dict[str, Any]]:
+        """One learning rate for all parts, as the paper fine-tunes everything together; the
+        groups are named so a user can scale the pre-trained ones. The paper's optimizer is
+        ``torch.optim.RAdam(model.param_groups(lr))`` with mini-batches of 16 and early
+        stopping on the validation set (sec. 4.2; the learning rate is not given)."""
+        parts = {
+            "frame_backbone": [self.frame_encoder.backbone],
+            "audio_encoder": [self.subsampler, self.audio_encoder],
+            "video_encoder": [self.frame_encoder.proj, self.video_encoder],
+            "cross_modal_classifier": [self.cross_modal, self.classifier],
+        }
+        groups = []
+        for name, modules in parts.items():
+            params = [p for m in modules for p in trainable(m)]
+            if params:
+                groups.append({"name": name, "params": params, "lr": lr})
+        return groups
+
+
+@register_model(ColearningTransformer, citation=CITATION)
+def colearning_transformer() -> ColearningTransformerConfig:
+    """Cross-modal transformer for audio, video or both; interactive co-learning (CMU-MOSEI)."""
+    return ColearningTransformerConfig()
+
+
+@register_model(ColearningTransformer, citation=CITATION)
+def colearning_transformer_tiny() -> ColearningTransformerConfig:
+    """Tiny colearning_transformer for tests: width 32, one block each, MobileNetV3-Small-0.5."""
+    return ColearningTransformerConfig(
+        d_model=32,
+        ffn_dim=64,
+        heads=2,
+        audio_layers=1,
+        video_layers=1,
+        cross_layers=1,
+        frame_backbone="mobilenetv3_small_050",
+        frame_size=32,
+    )
+
+
+__all__ = [
+    "CITATION",
+    "ColearningTransformer",
+    "ColearningTransformerConfig",
+    "colearning_transformer",
+    "colearning_transformer_tiny",
+]

@@ -1,0 +1,180 @@
+"""Interactive co-learning (Takashima et al. 2022, sec. 3.2, eqs. 17–20): train one model on
+all modalities together and on each alone, so that it keeps working when a modality is missing.
+
+Model-agnostic: a subset of modalities is expressed by which keys (and their ``<name>_mask``)
+stay in the input dict, so any model whose ``forward`` accepts a subset of its modalities as
+keyword arguments can be trained this way; inputs of other modalities (e.g. ``text``) pass
+through untouched.
+
+>>> colearning = CoLearning(("audio", "video"), mode="sample", seed=0)
+>>> loss, losses = colearning(model, inputs, targets)   # inputs: dict of keyword tensors
+>>> loss.backward()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from emofuse.config import check_choice
+
+LossFn = Callable[[Tensor, Tensor], Tensor]
+MODES = ("sample", "sum", "conventional")
+
+
+def subset_name(subset: Sequence[str]) -> str:
+    """``("audio", "video")`` → ``"audio+video"``."""
+    return "+".join(subset)
+
+
+def modality_subsets(modalities: Sequence[str]) -> list[tuple[str, ...]]:
+    """The paper's three inputs for two modalities: all together, then each alone
+    (``[("audio", "video"), ("audio",), ("video",)]``)."""
+    modalities = tuple(modalities)
+    singles = [(m,) for m in modalities] if len(modalities) > 1 else []
+    return [modalities, *singles]
+
+
+def drop_modalities(
+    inputs: Mapping[str, Any], keep: Sequence[str], modalities: Sequence[str]
+) -> dict[str, Any]:
+    """``inputs`` without each of ``modalities`` that is not in ``keep`` (and its ``_mask``).
+
+    Keys that belong to no name of ``modalities`` (another modality such as ``text``, or any
+    other argument) are kept as they are.
+    """
+    dropped = set(modalities) - set(keep)
+    dropped |= {f"{m}_mask" for m in dropped}
+    return {k: v for k, v in inputs.items() if k not in dropped}
+
+
+def multilabel_bce(logits: Tensor, targets: Tensor) -> Tensor:
+    """Eqs. 17–19: binary cross-entropy over the K emotions, averaged over batch and classes
+    (the paper's sum up to a constant factor).
+
+    Inputs:
+        logits: (B, K); targets: (B, K) in {0, 1} (or soft labels in [0, 1]).
+    """
+    return F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype))
+
+
+def _logits(output: Any) -> Tensor:
+    return output if isinstance(output, Tensor) else output.logits
+
+
+def colearning_loss(
+    model: Callable[..., Any],
+    inputs: Mapping[str, Any],
+    targets: Tensor,
+    subsets: Sequence[Sequence[str]],
+    modalities: Sequence[str],
+    loss_fn: LossFn = multilabel_bce,
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """Eq. 20: ``Σ_s loss_fn(model(inputs restricted to s), targets)`` over ``subsets``
+    (``L_AV + L_A + L_V`` for the paper's three).
+
+    Args:
+        model: called as ``model(**inputs)``; returns logits or an output with ``.logits``.
+        inputs: keyword inputs with every modality of ``subsets`` present.
+        targets: what ``loss_fn`` compares the logits with, e.g. (B, K) multi-hot labels.
+        subsets: the modality subsets to train on, each non-empty.
+        modalities: the droppable modalities; other keys of ``inputs`` always pass through.
+        loss_fn: ``(logits, targets) → scalar``; default :func:`multilabel_bce`.
+    Returns:
+        (total loss, ``{subset_name: loss}``).
+    """
+    losses = {
+        subset_name(s): loss_fn(_logits(model(**drop_modalities(inputs, s, modalities))), targets)
+        for s in subsets
+    }
+    return torch.stack(list(losses.values())).sum(), losses
+
+
+class CoLearning:
+    """Interactive co-learning as a per-step loss (Takashima et al. 2022, sec. 3.2).
+
+    Modes:
+        ``"sample"``: the paper's mini-batch scheme: each step draws one subset uniformly
+            (one of AV, A, V) and drops the other modalities from the batch; in expectation
+            the gradient is that of eq. 20 divided by the number of subsets.
+        ``"sum"``: each step computes every subset's loss and sums them (eq. 20 literally;
+            one forward pass per subset).
+        ``"conventional"``: the baseline of eq. 3: only the first subset (all modalities).
+
+    Args:
+        modalities: the droppable modalities, e.g. ``("audio", "video")``; inputs for any
+            other keyword pass through untouched.
+        mode: one of ``"sample"``, ``"sum"``, ``"conventional"``.
+        subsets: the subsets to train on, the full one first; default
+            :func:`modality_subsets` (all together, then each alone).
+        loss_fn: ``(logits, targets) → scalar``; default multi-label BCE (eqs. 17–19).
+        seed: seeds this object's own ``torch.Generator``, so the draws are reproducible and
+            independent of the global random state.
+
+    Call ``colearning(model, inputs, targets)`` each step; it returns
+    ``(loss, {subset_name: loss})`` with one entry per subset used in that step.
+    """
+
+    def __init__(
+        self,
+        modalities: Sequence[str] = ("audio", "video"),
+        mode: str = "sample",
+        *,
+        subsets: Sequence[Sequence[str]] | None = None,
+        loss_fn: LossFn = multilabel_bce,
+        seed: int = 0,
+    ) -> None:
+        check_choice("mode", mode, MODES)
+        self.modalities = tuple(modalities)
+        if not self.modalities:
+            raise ValueError("modalities: expected at least one modality name, got none")
+        chosen = [tuple(s) for s in (subsets or modality_subsets(self.modalities))]
+        for s in chosen:
+            if not s or not set(s) <= set(self.modalities):
+                raise ValueError(
+                    f"subsets: expected non-empty subsets of {list(self.modalities)}, got {s}"
+                )
+        self.subsets = chosen[:1] if mode == "conventional" else chosen
+        self.mode, self.loss_fn = mode, loss_fn
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def next_subsets(self) -> list[tuple[str, ...]]:
+        """The subsets of the next step (draws one in ``"sample"`` mode)."""
+        if self.mode == "sample":
+            index = int(torch.randint(len(self.subsets), (1,), generator=self.generator))
+            return [self.subsets[index]]
+        return list(self.subsets)
+
+    def __call__(
+        self, model: Callable[..., Any], inputs: Mapping[str, Any], targets: Tensor
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        subsets = self.next_subsets()
+        missing = sorted({m for s in subsets for m in s} - set(inputs))
+        if missing:
+            raise ValueError(
+                f"inputs: expected the modalities {missing} of subsets {subsets}, "
+                f"got keys {sorted(inputs)}"
+            )
+        return colearning_loss(model, inputs, targets, subsets, self.modalities, self.loss_fn)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The generator state, so a resumed run draws the same subsets."""
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.generator.set_state(state["generator"])
+
+
+__all__ = [
+    "MODES",
+    "CoLearning",
+    "colearning_loss",
+    "drop_modalities",
+    "modality_subsets",
+    "multilabel_bce",
+    "subset_name",
+]

@@ -1,0 +1,120 @@
+"""colearning_transformer: audio-only, video-only and audio+video from the same weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import safetensors.torch
+import timm
+import torch
+from helpers import append_padding, assert_outputs_close, scramble_padding
+
+import emofuse
+from emofuse.models.colearning_transformer import ColearningTransformer
+
+SUBSETS = [("audio",), ("video",), ("audio", "video")]
+
+
+def _subset(inputs: dict[str, torch.Tensor], keep: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    return {k: v for k, v in inputs.items() if k.removesuffix("_mask") in keep}
+
+
+@pytest.fixture(scope="module")
+def model() -> ColearningTransformer:
+    torch.manual_seed(0)
+    return emofuse.build("colearning_transformer_tiny").eval()
+
+
+@pytest.mark.parametrize("keep", SUBSETS)
+def test_each_subset_predicts_and_ignores_padding(model, keep) -> None:
+    inputs = _subset(model.example_inputs(batch_size=2), keep)
+    with torch.no_grad():
+        out = model(**inputs, return_attentions=True)
+        assert_outputs_close(out, model(**scramble_padding(inputs)))
+        assert_outputs_close(out, model(**append_padding(inputs, extra=5)))
+    assert out.logits.shape == (2, 6) and out.embedding.shape == (2, 32)
+    expected = {f"{m}_self_attention" for m in keep} | {"cross_modal_attention", "pooling"}
+    assert set(out.attentions) == expected
+    t_z = sum({"audio": 6, "video": 4}[m] for m in keep)  # ceil(22 / 4) audio steps
+    assert out.attentions["pooling"].shape == (2, t_z)
+
+
+def test_same_weights_give_three_different_predictions(model) -> None:
+    inputs = model.example_inputs(batch_size=2)
+    with torch.no_grad():
+        logits = [model(**_subset(inputs, keep)).logits for keep in SUBSETS]
+    assert not torch.allclose(logits[0], logits[2]) and not torch.allclose(logits[1], logits[2])
+    assert not torch.allclose(logits[0], logits[1])
+
+
+def test_single_modality_prediction_equals_its_own_pipeline(model) -> None:
+    """Audio-only is the audio encoder, the cross-modal encoder over A alone and the head."""
+    inputs = _subset(model.example_inputs(batch_size=2), ("audio",))
+    with torch.no_grad():
+        a, mask, _ = model.encode_audio(inputs["audio"], inputs["audio_mask"])
+        z, z_mask, _ = model.cross_modal({"audio": (a, mask)})
+        logits, _, _ = model.classifier(z, z_mask)
+        torch.testing.assert_close(model(**inputs).logits, logits)
+
+
+def test_masks_default_to_all_valid(model) -> None:
+    inputs = model.example_inputs(batch_size=2)
+    full = {k: v[:1] for k, v in inputs.items()}  # row 0 has no padding
+    bare = {k: v for k, v in full.items() if not k.endswith("_mask")}
+    with torch.no_grad():
+        assert_outputs_close(model(**full), model(**bare))
+
+
+def test_neither_modality_is_a_value_error(model) -> None:
+    with pytest.raises(ValueError, match="audio, video"):
+        model()
+    with pytest.raises(ValueError, match="video_mask"):
+        model(video_mask=torch.ones(2, 3, dtype=torch.bool))
+
+
+def test_wrong_frame_size_names_video(model) -> None:
+    with pytest.raises(ValueError, match="video"):
+        model(video=torch.randn(1, 2, 3, 64, 64))
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError, match="frame_backbone"):
+        emofuse.build("colearning_transformer_tiny", frame_backbone="resnet_nonexistent")
+    with pytest.raises(ValueError, match="d_model"):
+        emofuse.build("colearning_transformer_tiny", d_model=30, heads=4)
+    with pytest.raises(ValueError, match="conv_kernel"):
+        emofuse.build("colearning_transformer_tiny", conv_kernel=2)
+
+
+def test_paper_configuration_structure() -> None:
+    with torch.device("meta"):
+        model = emofuse.build("colearning_transformer")
+    c = model.config
+    assert (c.d_model, c.ffn_dim, c.heads, c.audio_dim, c.num_classes) == (128, 512, 4, 240, 6)
+    assert len(model.audio_encoder.layers) == 6 and len(model.video_encoder.layers) == 2
+    assert len(model.cross_modal.encoder.layers) == 2 and model.subsampler.stride == 4
+    assert model.frame_encoder.backbone.default_cfg["architecture"] == "mobilenetv3_large_100"
+    layer = model.audio_encoder.layers[0]
+    assert isinstance(layer.ffn[1], torch.nn.SiLU)  # Swish feed-forward
+
+
+def test_pretrained_frame_backbone_from_a_local_file(tmp_path: Path) -> None:
+    source = timm.create_model("mobilenetv3_small_050", num_classes=1000)
+    path = tmp_path / "mobilenetv3_small_050.safetensors"
+    safetensors.torch.save_file(source.state_dict(), str(path))
+    model = emofuse.build(
+        "colearning_transformer_tiny", pretrained=True, frame_backbone_weights=str(path)
+    )
+    torch.testing.assert_close(
+        model.frame_encoder.backbone.conv_stem.weight, source.conv_stem.weight, atol=0, rtol=0
+    )
+
+
+def test_param_groups_cover_every_parameter_once(model) -> None:
+    groups = model.param_groups(3e-4)
+    names = [g["name"] for g in groups]
+    assert names == ["frame_backbone", "audio_encoder", "video_encoder", "cross_modal_classifier"]
+    ids = [id(p) for g in groups for p in g["params"]]
+    assert len(ids) == len(set(ids)) == len(list(model.parameters()))
+    torch.optim.RAdam(groups)
