@@ -192,3 +192,24 @@ def test_colearning_keeps_audio_only_performance_where_av_training_loses_it() ->
     assert colearned["A"] > 0.85 and colearned["A"] > conventional["A"] + 0.08
     for name in ("V", "A+V"):
         assert conventional[name] > 0.95 and colearned[name] > 0.95
+
+
+def test_trains_mer_sem_mbt_with_text_always_present() -> None:
+    """mer_sem_mbt takes text plus any non-empty subset of audio and video, so co-learning
+    over (audio, video) works on it unchanged; text passes through every subset."""
+    model = emofuse.build("mer_sem_mbt_tiny", num_classes=3).train()
+    inputs = model.example_inputs(batch_size=2)
+    y = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    loss, losses = CoLearning(AV, mode="sum", seed=0)(model, inputs, y)
+    assert set(losses) == {"audio+video", "audio", "video"}
+    loss.backward()
+    # each single-modality pass trained that modality's decision head and the text path
+    assert model.audio_head[0].weight.grad.abs().sum() > 0
+    assert model.video_head[0].weight.grad.abs().sum() > 0
+    # the subsets give different predictions from the same weights
+    with torch.no_grad():
+        model.eval()
+        outs = [
+            model(**drop_modalities(inputs, s, AV)).logits for s in (AV, ("audio",), ("video",))
+        ]
+    assert not torch.allclose(outs[0], outs[1]) and not torch.allclose(outs[1], outs[2])
