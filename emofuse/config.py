@@ -24,7 +24,8 @@ class ModelConfig:
     Args:
         num_classes: output units (``1`` for regression).
         label_names: class names in output order; when given without ``num_classes`` the
-            count follows from it.
+            count follows from it, and a ``num_classes`` override alone drops default names
+            of another count.
         dropout: dropout rate of the model's own layers (backbones keep theirs).
     """
 
@@ -33,6 +34,10 @@ class ModelConfig:
     dropout: float = 0.1
 
     def __post_init__(self) -> None:
+        default = _default_of(type(self), "label_names")
+        if self.label_names == default and default is not None and len(default) != self.num_classes:
+            # num_classes set alone: the default names are of another count, so drop them
+            object.__setattr__(self, "label_names", None)
         if self.num_classes < 1:
             raise ValueError(f"num_classes: expected a positive int, got {self.num_classes}")
         if self.label_names is not None and len(self.label_names) != self.num_classes:
@@ -59,6 +64,11 @@ class ModelConfig:
             names = overrides["label_names"]
             if names is not None:
                 overrides["num_classes"] = len(names)
+        elif "num_classes" in overrides and "label_names" not in overrides:
+            # a new class count makes the default names meaningless: drop them, don't fail
+            names = self.label_names
+            if names is not None and len(names) != overrides["num_classes"]:
+                overrides["label_names"] = None
         return dataclasses.replace(self, **_coerce(type(self), overrides))
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,6 +80,10 @@ class ModelConfig:
     @classmethod
     def from_dict(cls: type[C], values: Mapping[str, Any]) -> C:
         return cls().replace(**dict(values))
+
+
+def _default_of(cls: type[ModelConfig], name: str) -> Any:
+    return next(f.default for f in dataclasses.fields(cls) if f.name == name)
 
 
 def _coerce(cls: type[ModelConfig], values: Mapping[str, Any]) -> dict[str, Any]:

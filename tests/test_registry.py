@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,21 @@ def test_build_applies_overrides_and_label_names() -> None:
     model = emofuse.build("toy_fusion_tiny", label_names=emofuse.labels.RAVDESS_8)
     assert model.config.num_classes == 8
     assert model(**model.example_inputs()).logits.shape == (2, 8)
+
+
+def test_num_classes_alone_drops_default_label_names_of_another_count() -> None:
+    @dataclass(frozen=True, kw_only=True)
+    class Named(ToyConfig):
+        label_names: tuple[str, ...] | None = emofuse.labels.IEMOCAP_4
+        num_classes: int = 4
+
+    assert Named(num_classes=3).label_names is None
+    assert Named().replace(num_classes=3).label_names is None
+    preset = Named(label_names=("a", "b"), num_classes=2)
+    assert preset.replace(num_classes=5).label_names is None
+    assert preset.replace(num_classes=2).label_names == ("a", "b")
+    with pytest.raises(ValueError, match="label_names"):
+        Named(num_classes=3, label_names=("a", "b"))
 
 
 def test_unknown_override_is_type_error_listing_fields() -> None:

@@ -83,9 +83,6 @@ class EmotionQueryTransformerConfig(ModelConfig):
     positional_encoding: bool = False
 
     def __post_init__(self) -> None:
-        if self.label_names == IEMOCAP_6 and self.num_classes != len(IEMOCAP_6):
-            # a bare num_classes override drops the default names rather than failing
-            object.__setattr__(self, "label_names", None)
         super().__post_init__()
         check_choice("fusion", self.fusion, ("transformer", "early"))
         if len(self.vgg_widths) != 5:
