@@ -62,9 +62,19 @@ def _demo(args: argparse.Namespace) -> int:
         forward_s = time.perf_counter() - start
     print("  outputs:")
     for key, value in out.items():
+        if key == "attentions":
+            continue
         print(f"    {key:<16} {_shape(value)}")
+    print("  attentions (return_attentions=True):")
+    for key, value in (out.attentions or {}).items():
+        print(f"    {key:<24} {_shape(value)}")
     if out.attentions and "decision_weights" in out.attentions:
-        print(f"  decision weights (sample 0): {out.attentions['decision_weights'][0].tolist()}")
+        weights = out.attentions["decision_weights"][0].tolist()
+        names = list(out.modality_logits or {})
+        if len(names) != len(weights):
+            names = [str(i) for i in range(len(weights))]
+        shown = ", ".join(f"{n}={w:.3f}" for n, w in zip(names, weights, strict=True))
+        print(f"  decision weights (sample 0): {shown}")
     probs = out.logits.sigmoid() if model.task == "multilabel" else out.logits.softmax(-1)
     names = model.config.label_names or [str(i) for i in range(model.config.num_classes)]
     if model.task != "regression":

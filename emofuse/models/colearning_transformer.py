@@ -19,6 +19,7 @@ from emofuse.blocks.cross_modal_transformer import AttentiveSwishClassifier, Cro
 from emofuse.config import ModelConfig
 from emofuse.encoders.subsampling import ConvolutionPooling
 from emofuse.encoders.timm_frames import TimmFrameEncoder
+from emofuse.labels import CMU_MOSEI_6
 from emofuse.layers import SinusoidalPositionalEncoding, TransformerEncoder
 from emofuse.models.base import EmotionModel, example_mask, trainable
 from emofuse.outputs import EmotionOutput
@@ -58,6 +59,7 @@ class ColearningTransformerConfig(ModelConfig):
         dropout: inside the transformer blocks and the classifier (0.1).
     """
 
+    label_names: tuple[str, ...] | None = CMU_MOSEI_6
     audio_dim: int = 240
     d_model: int = 128
     ffn_dim: int = 512

@@ -27,6 +27,7 @@ from emofuse.encoders.resnet2d import ResNetEncoder
 from emofuse.encoders.text import HFTextEncoder
 from emofuse.encoders.vggish import EXAMPLE_FRAMES, MEL_BANDS, TORCHVGGISH_URL, VGGish
 from emofuse.hub import load_state_dict_file
+from emofuse.labels import IEMOCAP_6
 from emofuse.layers import MLP, masked_mean, run_on_valid_steps
 from emofuse.models.base import EmotionModel, example_mask, trainable
 from emofuse.outputs import EmotionOutput
@@ -75,6 +76,7 @@ class MerSemMbtConfig(ModelConfig):
             paper's) loaded when ``pretrained=True``; default: torchvision's ImageNet weights.
     """
 
+    label_names: tuple[str, ...] | None = IEMOCAP_6
     text_encoder: str = "bert-base-uncased"
     d_m: int = 64
     num_bottlenecks: int = 4
