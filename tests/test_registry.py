@@ -170,3 +170,14 @@ def test_cli_demo_runs_a_tiny_model(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "toy_fusion_tiny" in out and "logits" in out and "(2, 6) float32" in out
     assert "forward+backward" in out
+
+
+def test_readme_quick_start_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = README.read_text()
+    section = text[text.index("## Quick start") :]
+    code = section[section.index("```python") + len("```python") : section.index("```\n", 10)]
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README quick start", "exec"), namespace)
+    assert (tmp_path / "my_model" / "model.safetensors").is_file()
+    assert namespace["out"].logits.shape == (2, 6)  # type: ignore[attr-defined]
