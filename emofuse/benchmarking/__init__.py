@@ -7,8 +7,6 @@ study can reuse them, e.g. ``compare_fusion_blocks({"mine": MyBlock, ...})``.
 
 from emofuse.benchmarking.comparisons import (
     FUSION_BLOCKS,
-    CrossAttentionPair,
-    JointAttentionFusion,
     compare_attention,
     compare_compile,
     compare_frame_packing,
@@ -29,8 +27,6 @@ from emofuse.benchmarking.suite import main, run
 
 __all__ = [
     "FUSION_BLOCKS",
-    "CrossAttentionPair",
-    "JointAttentionFusion",
     "Settings",
     "TensorMemoryTracker",
     "Timing",

@@ -9,14 +9,15 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from einops import rearrange
 from torch import Tensor, nn
 
 from emofuse.benchmarking.measure import Settings, loglog_slope, peak_memory, time_calls
-from emofuse.layers import FeedForward, MultiHeadAttention, TransformerEncoder, run_on_valid_steps
+from emofuse.blocks.cross_modal import build_cross_modal
+from emofuse.layers import MultiHeadAttention, TransformerEncoder, run_on_valid_steps
 
 PASSES = ("forward", "forward+backward")
 
@@ -205,44 +206,28 @@ FusionConstructor = Callable[[int], nn.Module]
 and returns a tensor or a tuple of tensors."""
 
 
-class JointAttentionFusion(nn.Module):
-    """One transformer encoder layer over the concatenation of both streams (every step of
-    each stream attends to every step of both): cost grows with (Ta + Tb)²."""
+def cross_modal_block(kind: str, **options: int) -> FusionConstructor:
+    """A constructor of the cross-modal encoder ``kind`` of :func:`build_cross_modal` at the
+    width it is given: 8 heads, 1 layer, 4 bottleneck tokens (Xia et al. 2022's setting), no
+    dropout (the sweep compares the computation, not the regulariser)."""
+    settings = {"num_heads": 8, "num_layers": 1, "num_bottlenecks": 4, **options}
 
-    def __init__(self, dim: int, heads: int = 4) -> None:
-        super().__init__()
-        self.encoder = TransformerEncoder(1, dim, heads, 4 * dim, dropout=0.0)
+    def make(dim: int) -> nn.Module:
+        return cast(nn.Module, build_cross_modal(kind, dim, dropout=0.0, **settings))
 
-    def forward(self, a: Tensor, b: Tensor, a_mask: Tensor, b_mask: Tensor) -> tuple[Tensor, ...]:
-        joint, _ = self.encoder(torch.cat([a, b], 1), torch.cat([a_mask, b_mask], 1))
-        return joint[:, : a.shape[1]], joint[:, a.shape[1] :]
-
-
-class CrossAttentionPair(nn.Module):
-    """Each stream attends to the other with its own :class:`MultiHeadAttention` (pre-norm
-    residual), then a feed-forward network each: cost grows with Ta·Tb."""
-
-    def __init__(self, dim: int, heads: int = 4) -> None:
-        super().__init__()
-        self.attention = nn.ModuleList(MultiHeadAttention(dim, heads) for _ in range(2))
-        self.ffn = nn.ModuleList(FeedForward(dim, 4 * dim) for _ in range(2))
-        self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(6))
-
-    def _attend(self, i: int, x: Tensor, other: Tensor, other_mask: Tensor) -> Tensor:
-        query, memory, hidden = self.norms[3 * i : 3 * i + 3]
-        x = x + self.attention[i](query(x), memory(other), key_padding_mask=other_mask)[0]
-        return x + self.ffn[i](hidden(x))
-
-    def forward(self, a: Tensor, b: Tensor, a_mask: Tensor, b_mask: Tensor) -> tuple[Tensor, ...]:
-        return self._attend(0, a, b, b_mask), self._attend(1, b, a, a_mask)
+    return make
 
 
 FUSION_BLOCKS: dict[str, FusionConstructor] = {
-    "joint attention (concatenated streams)": JointAttentionFusion,
-    "cross-attention pair": CrossAttentionPair,
+    "JointTransformer": cross_modal_block("joint"),
+    "BiCrossAttention": cross_modal_block("bicross"),
+    "BottleneckTransformer": cross_modal_block("mbt"),
 }
-"""The blocks :func:`compare_fusion_blocks` sweeps by default; the first is the baseline.
-Add an entry (name → constructor taking ``dim``) to include another block."""
+"""The blocks :func:`compare_fusion_blocks` sweeps by default: the audio-video encoders of
+Xia et al. 2022's table 5 (joint attention over the concatenated streams, whose cost grows
+with (Ta + Tv)²; MulT-style bidirectional cross-attention, Ta·Tv; the multimodal bottleneck
+transformer, (Ta + Tv)·N_b). The first is the baseline. Add an entry (name → constructor
+taking ``dim``) to include another block."""
 
 
 def compare_fusion_blocks(
@@ -360,14 +345,13 @@ def compare_compile(
 
 __all__ = [
     "FUSION_BLOCKS",
-    "CrossAttentionPair",
     "FusionConstructor",
-    "JointAttentionFusion",
     "PlainAttention",
     "attention_implementations",
     "compare_attention",
     "compare_compile",
     "compare_frame_packing",
     "compare_fusion_blocks",
+    "cross_modal_block",
     "lengths_mask",
 ]
