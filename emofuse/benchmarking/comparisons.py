@@ -1,7 +1,8 @@
 """Side-by-side comparisons measured in one run, each reported as ratios against a baseline
 from the same run: the shared attention layer against ``torch.nn.MultiheadAttention`` and the
-textbook formula, packed against padded frame CNNs, fusion blocks over sequence length, and
-``torch.compile`` against eager on the shared layers."""
+textbook formula, packed against padded frame CNNs, fusion blocks over sequence length,
+``torch.compile`` against eager on the shared layers and activation checkpointing against
+plain training."""
 
 from __future__ import annotations
 
@@ -15,9 +16,18 @@ import torch
 from einops import rearrange
 from torch import Tensor, nn
 
-from emofuse.benchmarking.measure import Settings, loglog_slope, peak_memory, time_calls
+from emofuse.benchmarking.measure import (
+    Settings,
+    backward_memory,
+    loglog_slope,
+    peak_memory,
+    tensor_bytes,
+    time_calls,
+)
 from emofuse.blocks.cross_modal import build_cross_modal
+from emofuse.encoders import set_gradient_checkpointing
 from emofuse.layers import MultiHeadAttention, TransformerEncoder, run_on_valid_steps
+from emofuse.registry import build
 
 PASSES = ("forward", "forward+backward")
 
@@ -298,6 +308,77 @@ def _value(point: Mapping[str, Any], key: str) -> float:
     return float(value["median"] if isinstance(value, Mapping) else value)
 
 
+# -- activation checkpointing ------------------------------------------------------------------
+CHECKPOINT_MODELS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("mer_sem_mbt_tiny", {}),
+    ("av_attention_fusion_tiny", {}),
+    ("emotion_query_transformer_tiny", {}),
+    ("colearning_transformer_tiny", {}),
+    ("mer_sem_mbt", {}),
+    ("colearning_transformer", {}),
+    # the paper's 3D ResNet-101 and ResNet-18 on one short, small snippet: fits a CPU
+    (
+        "av_attention_fusion",
+        {"num_snippets": 1, "frames_per_snippet": 8, "frame_size": 112, "audio_size": 112},
+    ),
+)
+"""(registry name, config overrides) of the models :func:`compare_checkpointing` measures."""
+
+
+def compare_checkpointing(
+    models: Sequence[tuple[str, Mapping[str, Any]]] = CHECKPOINT_MODELS,
+    device: torch.device | str = "cpu",
+    *,
+    batch: int = 8,
+    settings: Settings | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """A training step's forward and backward (no optimizer) on each model's
+    ``example_inputs(batch)``, plain and with the backbones checkpointed
+    (:func:`emofuse.encoders.set_gradient_checkpointing`, the models' ``gradient_checkpointing``
+    field): the activation memory held when the forward pass ends, the peak memory of the step
+    (weights, buffers and inputs included), the time, and their ratios. Baseline: plain."""
+    device, settings = torch.device(device), settings or Settings()
+    rows = []
+    for name, overrides in models:
+        log(f"  checkpointing {name} {dict(overrides) or ''}")
+        torch.manual_seed(0)
+        model = build(name, **overrides).to(device).train()
+        inputs = model.example_inputs(batch, generator=torch.Generator().manual_seed(0))
+        inputs = {k: v.to(device) if isinstance(v, Tensor) else v for k, v in inputs.items()}
+
+        def loss(
+            enabled: bool, model: nn.Module = model, inputs: dict[str, Any] = inputs
+        ) -> Tensor:
+            set_gradient_checkpointing(model, enabled)
+            model.zero_grad(set_to_none=True)
+            return model(**inputs).logits.float().square().mean()
+
+        variants = {"plain": False, "checkpointed": True}
+        live = tensor_bytes(model, inputs)
+        held, peak = {}, {}
+        for variant, enabled in variants.items():
+            held[variant], step_peak = backward_memory(lambda e=enabled: loss(e), device)
+            peak[variant] = live + step_peak
+        fns = {v: lambda e=e: loss(e).backward() for v, e in variants.items()}
+        measured = _measure(fns, "plain", settings, device)
+        measured["ratio"]["activations_held"] = held["checkpointed"] / held["plain"]
+        measured["ratio"]["peak_memory_bytes"] = peak["checkpointed"] / peak["plain"]
+        rows.append(
+            {
+                "model": name,
+                "overrides": dict(overrides),
+                "params": sum(p.numel() for p in model.parameters()),
+                "live_bytes": live,
+                "activations_held": held,
+                "peak_memory_bytes": peak,
+                **measured,
+            }
+        )
+        del model, inputs, fns
+    return {"baseline": "plain", "batch": batch, "rows": rows}
+
+
 # -- torch.compile on the shared layers ----------------------------------------------------------
 def compare_compile(
     device: torch.device | str = "cpu",
@@ -344,11 +425,13 @@ def compare_compile(
 
 
 __all__ = [
+    "CHECKPOINT_MODELS",
     "FUSION_BLOCKS",
     "FusionConstructor",
     "PlainAttention",
     "attention_implementations",
     "compare_attention",
+    "compare_checkpointing",
     "compare_compile",
     "compare_frame_packing",
     "compare_fusion_blocks",
