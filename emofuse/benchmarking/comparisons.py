@@ -419,6 +419,8 @@ def compare_compile(
                 start = time.perf_counter()
                 fns["compiled"]()
                 compile_s = time.perf_counter() - start
+                for _ in range(10):  # compiled code settles over its first calls
+                    fns["compiled"]()
                 measured = _measure(fns, "eager", settings, device)
             rows.append({"layer": name, "pass": pass_name, "compile_s": compile_s, **measured})
     return {"baseline": "eager", "B": b, "T": t, "dim": dim, "heads": heads, "rows": rows}
