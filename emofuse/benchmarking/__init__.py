@@ -8,6 +8,7 @@ study can reuse them, e.g. ``compare_fusion_blocks({"mine": MyBlock, ...})``.
 from emofuse.benchmarking.comparisons import (
     FUSION_BLOCKS,
     compare_attention,
+    compare_checkpointing,
     compare_compile,
     compare_frame_packing,
     compare_fusion_blocks,
@@ -32,6 +33,7 @@ __all__ = [
     "Timing",
     "benchmark_model",
     "compare_attention",
+    "compare_checkpointing",
     "compare_compile",
     "compare_frame_packing",
     "compare_fusion_blocks",

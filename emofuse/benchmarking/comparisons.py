@@ -24,6 +24,7 @@ from emofuse.benchmarking.measure import (
     tensor_bytes,
     time_calls,
 )
+from emofuse.benchmarking.models import COMPILE_SETTLE_CALLS
 from emofuse.blocks.cross_modal import build_cross_modal
 from emofuse.encoders import set_gradient_checkpointing
 from emofuse.layers import MultiHeadAttention, TransformerEncoder, run_on_valid_steps
@@ -419,7 +420,7 @@ def compare_compile(
                 start = time.perf_counter()
                 fns["compiled"]()
                 compile_s = time.perf_counter() - start
-                for _ in range(10):  # compiled code settles over its first calls
+                for _ in range(COMPILE_SETTLE_CALLS):  # compiled code settles first
                     fns["compiled"]()
                 measured = _measure(fns, "eager", settings, device)
             rows.append({"layer": name, "pass": pass_name, "compile_s": compile_s, **measured})
