@@ -7,9 +7,8 @@ study can reuse them, e.g. ``compare_fusion_blocks({"mine": MyBlock, ...})``.
 
 from emofuse.benchmarking.comparisons import (
     FUSION_BLOCKS,
-    CrossAttentionPair,
-    JointAttentionFusion,
     compare_attention,
+    compare_checkpointing,
     compare_compile,
     compare_frame_packing,
     compare_fusion_blocks,
@@ -29,13 +28,12 @@ from emofuse.benchmarking.suite import main, run
 
 __all__ = [
     "FUSION_BLOCKS",
-    "CrossAttentionPair",
-    "JointAttentionFusion",
     "Settings",
     "TensorMemoryTracker",
     "Timing",
     "benchmark_model",
     "compare_attention",
+    "compare_checkpointing",
     "compare_compile",
     "compare_frame_packing",
     "compare_fusion_blocks",

@@ -1,7 +1,8 @@
 """Side-by-side comparisons measured in one run, each reported as ratios against a baseline
 from the same run: the shared attention layer against ``torch.nn.MultiheadAttention`` and the
-textbook formula, packed against padded frame CNNs, fusion blocks over sequence length, and
-``torch.compile`` against eager on the shared layers."""
+textbook formula, packed against padded frame CNNs, fusion blocks over sequence length,
+``torch.compile`` against eager on the shared layers and activation checkpointing against
+plain training."""
 
 from __future__ import annotations
 
@@ -9,14 +10,25 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from einops import rearrange
 from torch import Tensor, nn
 
-from emofuse.benchmarking.measure import Settings, loglog_slope, peak_memory, time_calls
-from emofuse.layers import FeedForward, MultiHeadAttention, TransformerEncoder, run_on_valid_steps
+from emofuse.benchmarking.measure import (
+    Settings,
+    backward_memory,
+    loglog_slope,
+    peak_memory,
+    tensor_bytes,
+    time_calls,
+)
+from emofuse.benchmarking.models import COMPILE_SETTLE_CALLS
+from emofuse.blocks.cross_modal import build_cross_modal
+from emofuse.encoders import set_gradient_checkpointing
+from emofuse.layers import MultiHeadAttention, TransformerEncoder, run_on_valid_steps
+from emofuse.registry import build
 
 PASSES = ("forward", "forward+backward")
 
@@ -205,44 +217,28 @@ FusionConstructor = Callable[[int], nn.Module]
 and returns a tensor or a tuple of tensors."""
 
 
-class JointAttentionFusion(nn.Module):
-    """One transformer encoder layer over the concatenation of both streams (every step of
-    each stream attends to every step of both): cost grows with (Ta + Tb)²."""
+def cross_modal_block(kind: str, **options: int) -> FusionConstructor:
+    """A constructor of the cross-modal encoder ``kind`` of :func:`build_cross_modal` at the
+    width it is given: 8 heads, 1 layer, 4 bottleneck tokens (Xia et al. 2022's setting), no
+    dropout (the sweep compares the computation, not the regulariser)."""
+    settings = {"num_heads": 8, "num_layers": 1, "num_bottlenecks": 4, **options}
 
-    def __init__(self, dim: int, heads: int = 4) -> None:
-        super().__init__()
-        self.encoder = TransformerEncoder(1, dim, heads, 4 * dim, dropout=0.0)
+    def make(dim: int) -> nn.Module:
+        return cast(nn.Module, build_cross_modal(kind, dim, dropout=0.0, **settings))
 
-    def forward(self, a: Tensor, b: Tensor, a_mask: Tensor, b_mask: Tensor) -> tuple[Tensor, ...]:
-        joint, _ = self.encoder(torch.cat([a, b], 1), torch.cat([a_mask, b_mask], 1))
-        return joint[:, : a.shape[1]], joint[:, a.shape[1] :]
-
-
-class CrossAttentionPair(nn.Module):
-    """Each stream attends to the other with its own :class:`MultiHeadAttention` (pre-norm
-    residual), then a feed-forward network each: cost grows with Ta·Tb."""
-
-    def __init__(self, dim: int, heads: int = 4) -> None:
-        super().__init__()
-        self.attention = nn.ModuleList(MultiHeadAttention(dim, heads) for _ in range(2))
-        self.ffn = nn.ModuleList(FeedForward(dim, 4 * dim) for _ in range(2))
-        self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(6))
-
-    def _attend(self, i: int, x: Tensor, other: Tensor, other_mask: Tensor) -> Tensor:
-        query, memory, hidden = self.norms[3 * i : 3 * i + 3]
-        x = x + self.attention[i](query(x), memory(other), key_padding_mask=other_mask)[0]
-        return x + self.ffn[i](hidden(x))
-
-    def forward(self, a: Tensor, b: Tensor, a_mask: Tensor, b_mask: Tensor) -> tuple[Tensor, ...]:
-        return self._attend(0, a, b, b_mask), self._attend(1, b, a, a_mask)
+    return make
 
 
 FUSION_BLOCKS: dict[str, FusionConstructor] = {
-    "joint attention (concatenated streams)": JointAttentionFusion,
-    "cross-attention pair": CrossAttentionPair,
+    "JointTransformer": cross_modal_block("joint"),
+    "BiCrossAttention": cross_modal_block("bicross"),
+    "BottleneckTransformer": cross_modal_block("mbt"),
 }
-"""The blocks :func:`compare_fusion_blocks` sweeps by default; the first is the baseline.
-Add an entry (name → constructor taking ``dim``) to include another block."""
+"""The blocks :func:`compare_fusion_blocks` sweeps by default: the audio-video encoders of
+Xia et al. 2022's table 5 (joint attention over the concatenated streams, whose cost grows
+with (Ta + Tv)²; MulT-style bidirectional cross-attention, Ta·Tv; the multimodal bottleneck
+transformer, (Ta + Tv)·N_b). The first is the baseline. Add an entry (name → constructor
+taking ``dim``) to include another block."""
 
 
 def compare_fusion_blocks(
@@ -313,6 +309,77 @@ def _value(point: Mapping[str, Any], key: str) -> float:
     return float(value["median"] if isinstance(value, Mapping) else value)
 
 
+# -- activation checkpointing ------------------------------------------------------------------
+CHECKPOINT_MODELS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("mer_sem_mbt_tiny", {}),
+    ("av_attention_fusion_tiny", {}),
+    ("emotion_query_transformer_tiny", {}),
+    ("colearning_transformer_tiny", {}),
+    ("mer_sem_mbt", {}),
+    ("colearning_transformer", {}),
+    # the paper's 3D ResNet-101 and ResNet-18 on one short, small snippet: fits a CPU
+    (
+        "av_attention_fusion",
+        {"num_snippets": 1, "frames_per_snippet": 8, "frame_size": 112, "audio_size": 112},
+    ),
+)
+"""(registry name, config overrides) of the models :func:`compare_checkpointing` measures."""
+
+
+def compare_checkpointing(
+    models: Sequence[tuple[str, Mapping[str, Any]]] = CHECKPOINT_MODELS,
+    device: torch.device | str = "cpu",
+    *,
+    batch: int = 8,
+    settings: Settings | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """A training step's forward and backward (no optimizer) on each model's
+    ``example_inputs(batch)``, plain and with the backbones checkpointed
+    (:func:`emofuse.encoders.set_gradient_checkpointing`, the models' ``gradient_checkpointing``
+    field): the activation memory held when the forward pass ends, the peak memory of the step
+    (weights, buffers and inputs included), the time, and their ratios. Baseline: plain."""
+    device, settings = torch.device(device), settings or Settings()
+    rows = []
+    for name, overrides in models:
+        log(f"  checkpointing {name} {dict(overrides) or ''}")
+        torch.manual_seed(0)
+        model = build(name, **overrides).to(device).train()
+        inputs = model.example_inputs(batch, generator=torch.Generator().manual_seed(0))
+        inputs = {k: v.to(device) if isinstance(v, Tensor) else v for k, v in inputs.items()}
+
+        def loss(
+            enabled: bool, model: nn.Module = model, inputs: dict[str, Any] = inputs
+        ) -> Tensor:
+            set_gradient_checkpointing(model, enabled)
+            model.zero_grad(set_to_none=True)
+            return model(**inputs).logits.float().square().mean()
+
+        variants = {"plain": False, "checkpointed": True}
+        live = tensor_bytes(model, inputs)
+        held, peak = {}, {}
+        for variant, enabled in variants.items():
+            held[variant], step_peak = backward_memory(lambda e=enabled: loss(e), device)
+            peak[variant] = live + step_peak
+        fns = {v: lambda e=e: loss(e).backward() for v, e in variants.items()}
+        measured = _measure(fns, "plain", settings, device)
+        measured["ratio"]["activations_held"] = held["checkpointed"] / held["plain"]
+        measured["ratio"]["peak_memory_bytes"] = peak["checkpointed"] / peak["plain"]
+        rows.append(
+            {
+                "model": name,
+                "overrides": dict(overrides),
+                "params": sum(p.numel() for p in model.parameters()),
+                "live_bytes": live,
+                "activations_held": held,
+                "peak_memory_bytes": peak,
+                **measured,
+            }
+        )
+        del model, inputs, fns
+    return {"baseline": "plain", "batch": batch, "rows": rows}
+
+
 # -- torch.compile on the shared layers ----------------------------------------------------------
 def compare_compile(
     device: torch.device | str = "cpu",
@@ -353,21 +420,24 @@ def compare_compile(
                 start = time.perf_counter()
                 fns["compiled"]()
                 compile_s = time.perf_counter() - start
+                for _ in range(COMPILE_SETTLE_CALLS):  # compiled code settles first
+                    fns["compiled"]()
                 measured = _measure(fns, "eager", settings, device)
             rows.append({"layer": name, "pass": pass_name, "compile_s": compile_s, **measured})
     return {"baseline": "eager", "B": b, "T": t, "dim": dim, "heads": heads, "rows": rows}
 
 
 __all__ = [
+    "CHECKPOINT_MODELS",
     "FUSION_BLOCKS",
-    "CrossAttentionPair",
     "FusionConstructor",
-    "JointAttentionFusion",
     "PlainAttention",
     "attention_implementations",
     "compare_attention",
+    "compare_checkpointing",
     "compare_compile",
     "compare_frame_packing",
     "compare_fusion_blocks",
+    "cross_modal_block",
     "lengths_mask",
 ]

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
+from torch import Tensor
 from torch.utils import _pytree as pytree
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -194,6 +195,28 @@ def peak_memory(
     return tensor_bytes(*live) + tracker.peak, "live tensors + peak of tensors allocated by ops"
 
 
+def backward_memory(loss: Callable[[], Tensor], device: torch.device | str) -> tuple[int, int]:
+    """Memory of one ``loss().backward()`` beyond what was allocated before it: (bytes held
+    when the forward pass ends, i.e. the activations kept for the backward pass; peak bytes
+    over forward and backward). CUDA: ``memory_allocated`` and ``max_memory_allocated``; CPU:
+    :class:`TensorMemoryTracker`."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        out = loss()
+        held = torch.cuda.memory_allocated(device) - before
+        out.backward()
+        synchronize(device)
+        return held, torch.cuda.max_memory_allocated(device) - before
+    with TensorMemoryTracker() as tracker:
+        out = loss()
+        held = tracker.current
+        out.backward()
+    return held, tracker.peak
+
+
 def available_memory(device: torch.device | str) -> int:
     """Free bytes on ``device`` (CUDA: free device memory; CPU: MemAvailable)."""
     device = torch.device(device)
@@ -262,6 +285,7 @@ __all__ = [
     "TensorMemoryTracker",
     "Timing",
     "available_memory",
+    "backward_memory",
     "loglog_slope",
     "machine",
     "peak_memory",

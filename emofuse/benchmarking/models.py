@@ -85,6 +85,16 @@ def _error(error: Exception) -> str:
     )
 
 
+COMPILE_SETTLE_CALLS = 10
+
+
+def _settle(fn: Callable[[], Any], mode: str) -> None:
+    """Extra warm-up for compiled code: its first calls after compilation run several times
+    slower on a CPU (measured: about 8 calls for a model with graph breaks)."""
+    for _ in range(COMPILE_SETTLE_CALLS if mode == "compile" else 0):
+        fn()
+
+
 def _run(
     model: EmotionModel,
     mode: str,
@@ -92,11 +102,13 @@ def _run(
     device: torch.device,
     train_batch: int,
     settings: Settings,
+    train: bool = True,
 ) -> dict[str, Any]:
     run: dict[str, Any] = {"mode": mode, "dtype": dtype}
     if mode == "compile":
         torch._dynamo.reset()
-        net: nn.Module = torch.compile(model)  # type: ignore[assignment]
+        # static shapes: batch 1 and the training batch each get their own graph
+        net: nn.Module = torch.compile(model, dynamic=False)  # type: ignore[assignment]
     else:
         net = model
     one = _inputs(model, 1, device)
@@ -105,7 +117,11 @@ def _run(
         start = time.perf_counter()
         net(**one)
         run["first_forward_s"] = time.perf_counter() - start  # includes compilation
+        _settle(lambda: net(**one), mode)
         run["latency"] = time_call(lambda: net(**one), settings, device).to_dict()
+    if not train:
+        model.eval()
+        return run
 
     batch = _inputs(model, train_batch, device)
     loss_fn = _loss_fn(model, train_batch, device)
@@ -122,6 +138,7 @@ def _run(
     start = time.perf_counter()
     step()
     run["first_step_s"] = time.perf_counter() - start
+    _settle(step, mode)
     timing = time_call(step, settings, device)
     run["train_step"] = timing.to_dict()
     run["train_samples_per_s"] = {
@@ -145,16 +162,21 @@ def benchmark_model(
     *,
     modes: Sequence[str] = MODES,
     dtypes: Sequence[str] = tuple(DTYPES),
+    compile_dtypes: Sequence[str] | None = None,
     train_batch: int = 8,
+    max_train_gflops: float | None = None,
     settings: Settings | None = None,
     memory_fraction: float = 0.5,
     log: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
-    """Measure one registered model on ``device`` (see the module docstring).
+    """Measure one registered model on ``device`` (see the module docstring): each of
+    ``modes`` × ``dtypes``, compiled runs only in ``compile_dtypes`` (default: all).
 
     A model whose rough training footprint (weights, gradients, Adam state, ×2 for
-    activations) exceeds ``memory_fraction`` of the free memory is skipped with the reason.
-    A failing run records its error instead of stopping the suite.
+    activations) exceeds ``memory_fraction`` of the free memory is skipped with the reason;
+    training is skipped (latency still measured) when a step's FLOPs, about 3× the forward's
+    at the training batch, exceed ``max_train_gflops``. A failing run records its error
+    instead of stopping the suite.
     """
     device, settings = torch.device(device), settings or Settings()
     entry: dict[str, Any] = {"name": name, "size": size_of(name), "device": device.type}
@@ -173,12 +195,23 @@ def benchmark_model(
     model = build(name).to(device)
     entry["flops_per_sample"] = count_flops(model, _inputs(model, 1, device))
     entry["train_batch"] = train_batch
+    step_gflops = 3 * train_batch * entry["flops_per_sample"] / 1e9
+    train = max_train_gflops is None or step_gflops <= max_train_gflops
+    if not train:
+        entry["train_skipped"] = (
+            f"a training step at batch {train_batch} is about {step_gflops:,.0f} GFLOPs "
+            f"(limit {max_train_gflops:,.0f})"
+        )
     entry["runs"] = []
     for mode in modes:
         for dtype in dtypes:
+            if mode == "compile" and compile_dtypes is not None and dtype not in compile_dtypes:
+                continue
             log(f"  {name} [{device.type}, {mode}, {dtype}]")
             try:
-                entry["runs"].append(_run(model, mode, dtype, device, train_batch, settings))
+                entry["runs"].append(
+                    _run(model, mode, dtype, device, train_batch, settings, train=train)
+                )
             except Exception as error:  # one failing configuration must not stop the suite
                 entry["runs"].append({"mode": mode, "dtype": dtype, "error": _error(error)})
     return entry

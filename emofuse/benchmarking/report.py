@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+SIZES_ALL = ("tiny", "paper")
+
 
 def _ms(t: Mapping[str, Any] | None) -> str:
     return "–" if t is None else _num(1e3 * t["median"])
@@ -87,6 +89,7 @@ def _method(results: Mapping[str, Any]) -> list[str]:
 
 def _models(results: Mapping[str, Any]) -> list[str]:
     lines = ["## Models", ""]
+    settings = results.get("settings", {})
     models = results.get("models", [])
     if not models:
         return [
@@ -122,7 +125,7 @@ def _models(results: Mapping[str, Any]) -> list[str]:
                     f"- `{m['name']}` {m['device']} {r['mode']} {r['dtype']}: {r['error']}"
                 )
                 continue
-            sps = r["train_samples_per_s"]
+            sps = r.get("train_samples_per_s")
             rows.append(
                 [
                     f"`{m['name']}`",
@@ -132,17 +135,26 @@ def _models(results: Mapping[str, Any]) -> list[str]:
                     r["mode"],
                     r["dtype"],
                     _spread(r["latency"]),
-                    f"{_num(sps['median'])} ({_num(sps['q1'])}–{_num(sps['q3'])})",
-                    _ms(r["train_step"]),
+                    "–"
+                    if sps is None
+                    else f"{_num(sps['median'])} ({_num(sps['q1'])}–{_num(sps['q3'])})",
+                    _ms(r.get("train_step")),
                     _mib(r.get("peak_memory_bytes")),
                     f"{r['first_forward_s']:.2f}",
                 ]
+            )
+        if m.get("train_skipped"):
+            skipped.append(
+                f"- `{m['name']}` ({m['device']}): training not measured, {m['train_skipped']}"
             )
     batch = next((m["train_batch"] for m in models if "train_batch" in m), None)
     lines.append(
         f"Training is forward, backward and an AdamW step at batch {batch} on the model's "
         "`example_inputs`, with the loss of its task; bf16 is `torch.autocast`. "
-        "*first call s* is the first batch-1 forward (compilation included for compile)."
+        "*first call s* is the first batch-1 forward (compilation included for compile). "
+        f"Compiled runs: sizes {', '.join(settings.get('compile_sizes', SIZES_ALL))}, dtypes "
+        f"{', '.join(settings.get('compile_dtypes', settings.get('dtypes', [])))} "
+        "(`torch.compile`, inductor, static shapes); their CPU memory is not measured."
     )
     lines += ["", *_table(header, rows)]
     if skipped or errors:
@@ -231,10 +243,15 @@ def _fusion(section: Mapping[str, Any]) -> list[str]:
     lines = [
         "## Fusion blocks over sequence length",
         "",
-        f"Two streams of equal length T (batch {section['batch']}, width {section['dim']}, "
-        "rows down to half valid) through each block. The slope is the exponent k in "
+        "The audio-video encoders of Xia et al. 2022's table 5 (`emofuse.blocks`: "
+        "`JointTransformer` over the concatenated streams, MulT-style `BiCrossAttention`, the "
+        "multimodal `BottleneckTransformer`), at equal width: two streams of equal length T "
+        f"(batch {section['batch']}, d_m = {section['dim']}, 8 heads, 1 layer, 4 bottleneck "
+        "tokens, no dropout, rows down to half valid). The slope is the exponent k in "
         "cost ∝ Tᵏ, a least-squares fit of log cost on log T over the upper half of the "
-        f"lengths. Ratios are against `{base}` at the same T.",
+        f"lengths. Ratios are against `{base}` at the same T. Attention runs on "
+        "`scaled_dot_product_attention`, whose fused kernels never hold a T × T score "
+        "matrix, so memory grows linearly for every block; the quadratic cost shows in time.",
         "",
         *_table(
             ["block", "params", "slope forward", "slope forward+backward", "slope peak memory"],
@@ -278,6 +295,148 @@ def _compile(section: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _checkpointing(section: Mapping[str, Any]) -> list[str]:
+    body = []
+    for r in section["rows"]:
+        overrides = ", ".join(f"{k}={v}" for k, v in r["overrides"].items())
+        held, peak, ratio = r["activations_held"], r["peak_memory_bytes"], r["ratio"]
+        body.append(
+            [
+                f"`{r['model']}`" + (f" ({overrides})" if overrides else ""),
+                f"{r['params']:,}",
+                f"{_mib(held['plain'])} → {_mib(held['checkpointed'])}",
+                _ratio(ratio["activations_held"]),
+                f"{_mib(peak['plain'])} → {_mib(peak['checkpointed'])}",
+                _ratio(ratio["peak_memory_bytes"]),
+                f"{_ms(r['times']['plain'])} → {_ms(r['times']['checkpointed'])}",
+                _ratio(ratio["checkpointed"]),
+            ]
+        )
+    return [
+        "## Activation checkpointing",
+        "",
+        "One training step's forward and backward at batch "
+        f"{section['batch']} on each model's `example_inputs`, plain and with "
+        "`gradient_checkpointing=True` (the backbones' stages, or layers, keep only their inputs "
+        "and recompute their activations in the backward pass). *Activations held* is the "
+        "memory the forward pass leaves for the backward pass, what checkpointing cuts; the "
+        "*peak* adds the weights, inputs and gradients, which dominate a large model at a small "
+        "batch; time is the price of the recomputation.",
+        "",
+        *_table(
+            [
+                "model",
+                "params",
+                "activations held MiB",
+                "ratio",
+                "peak MiB",
+                "ratio",
+                "step ms",
+                "time ratio",
+            ],
+            body,
+        ),
+    ]
+
+
+# Figures the papers report, beside ours: (model, quantity, paper's figure, our result key).
+PAPER_FIGURES = (
+    ("mer_sem_mbt", "parameters", "173M (Xia et al. 2022, sec. 4.3)", "params"),
+    (
+        "mer_sem_mbt",
+        "FLOPs per sample",
+        "7.22 G (sec. 4.3; matches 7.00 GMACs at one 0.96 s step and 50 tokens, see the "
+        "model card)",
+        "flops",
+    ),
+    (
+        "mer_sem_mbt",
+        "inference time",
+        "about 0.2 s per video (sec. 4.3), on a TITAN RTX GPU",
+        "latency",
+    ),
+    (
+        "av_attention_fusion",
+        "inference time",
+        "235 ms per sample (table 4: a 16-frame snippet, six run in parallel), RTX 3090 Ti GPU",
+        "latency",
+    ),
+    (
+        "av_attention_fusion",
+        "training memory",
+        "12 GB peak (table 4) at batch 16 (sec. 4.2), RTX 3090 Ti GPU",
+        "peak",
+    ),
+)
+
+
+def _paper_figures(results: Mapping[str, Any]) -> list[str]:
+    by_name = {m["name"]: m for m in results.get("models", []) if not m.get("skipped")}
+    eager = {
+        name: next((r for r in m["runs"] if r["mode"] == "eager" and r["dtype"] == "fp32"), {})
+        for name, m in by_name.items()
+    }
+    rows = []
+    for name, quantity, paper, key in PAPER_FIGURES:
+        m, run = by_name.get(name), eager.get(name, {})
+        if m is None:
+            continue
+        ours = {
+            "params": f"{m['params']:,}",
+            "flops": f"{_num(m['flops_per_sample'] / 1e9)} GFLOPs = "
+            f"{_num(m['flops_per_sample'] / 2e9)} GMACs (example_inputs(1))",
+            "latency": f"{_ms(run.get('latency'))} ms at batch 1, {m['device']}, fp32",
+            "peak": "not measured here"
+            if run.get("peak_memory_bytes") is None
+            else f"{_mib(run['peak_memory_bytes'])} MiB at batch {m['train_batch']}",
+        }[key]
+        rows.append([f"`{name}`", quantity, paper, ours])
+    if not rows:
+        return []
+    cuda = results["machine"].get("cuda_device")
+    caveat = (
+        f"Ours were measured on {cuda}."
+        if cuda
+        else "No GPU was available here: our times are CPU times and do not compare with the "
+        "papers' GPU times; parameters and FLOPs do."
+    )
+    return [
+        "## Beside the papers' figures",
+        "",
+        f"{caveat} Our FLOPs count 2 per multiply-accumulate at the model's `example_inputs(1)` "
+        "(GMACs are half), which are not the papers' input sizes; the model cards give both "
+        "at matching sizes.",
+        "",
+        *_table(["model", "quantity", "paper", "ours"], rows),
+    ]
+
+
+def _guide(results: Mapping[str, Any]) -> list[str]:
+    cuda = results["machine"].get("cuda_device")
+    where = (
+        f"on {cuda}"
+        if cuda
+        else "on a CPU only (no GPU was available): with one thread and process CPU time the "
+        "ratios are steady, absolute times are those of one CPU core"
+    )
+    return [
+        "## How to read this, and what to run on a GPU",
+        "",
+        f"- These figures were measured {where}. Read the ratios (compiled / eager, packed / "
+        "padded, block / baseline, checkpointed / plain) and the slopes; they carry over "
+        "better than milliseconds.",
+        "- *tiny* variants are the test-size models (random init, narrow backbones): their "
+        "times show per-op overhead more than arithmetic. Paper configurations carry the real "
+        "backbones.",
+        "- On a GPU, regenerate everything with one command: `python benchmarks/run.py` "
+        "(CUDA is used when present; comparisons run on it; peak memory is "
+        "`torch.cuda.max_memory_allocated`). Add `--compile-sizes tiny,paper` to compile the "
+        "paper models, `--train-batch 16` for the papers' batch, and `--models 'av_*'` to "
+        "select models. `python benchmarks/run.py --help` lists the options.",
+        "",
+    ]
+
+
 def render_markdown(results: Mapping[str, Any]) -> str:
     """The whole ``docs/benchmarks.md`` for ``results`` (as written by the suite)."""
     lines = [
@@ -287,8 +446,10 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         "edit the generator (emofuse/benchmarking/report.py), not this file. -->",
         "",
         *_machine(results),
+        *_guide(results),
         *_method(results),
         *_models(results),
+        *_paper_figures(results),
     ]
     comparisons = results.get("comparisons", {})
     for key, render in (
@@ -296,6 +457,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         ("frames", _frames),
         ("fusion", _fusion),
         ("compile", _compile),
+        ("checkpointing", _checkpointing),
     ):
         if key in comparisons:
             lines += render(comparisons[key])

@@ -16,10 +16,17 @@ import torch
 
 from emofuse.benchmarking import comparisons
 from emofuse.benchmarking.measure import Settings, machine
-from emofuse.benchmarking.models import DTYPES, MODES, SIZES, benchmark_model, select_models
+from emofuse.benchmarking.models import (
+    DTYPES,
+    MODES,
+    SIZES,
+    benchmark_model,
+    select_models,
+    size_of,
+)
 from emofuse.benchmarking.report import render_markdown
 
-COMPARISONS = ("attention", "frames", "fusion", "compile")
+COMPARISONS = ("attention", "frames", "fusion", "compile", "checkpointing")
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,8 @@ class Preset:
     fusion_lengths: str  # T,...
     frames: tuple[int, int, int]  # clips, frames per clip, frame side
     compile_shape: str  # BxTxDIMxHEADS
+    checkpoint_models: tuple[tuple[str, dict[str, Any]], ...]
+    checkpoint_batch: int
 
 
 FULL = Preset(
@@ -39,6 +48,8 @@ FULL = Preset(
     fusion_lengths="32,64,128,256,512,1024,2048",
     frames=(4, 16, 64),
     compile_shape="8x128x256x4",
+    checkpoint_models=comparisons.CHECKPOINT_MODELS,
+    checkpoint_batch=8,
 )
 QUICK = Preset(
     Settings(warmup=1, reps=3, min_rep_s=0.005, budget_s=1.0),
@@ -46,6 +57,8 @@ QUICK = Preset(
     fusion_lengths="32,64,128,256",
     frames=(2, 4, 32),
     compile_shape="2x32x64x4",
+    checkpoint_models=tuple(m for m in comparisons.CHECKPOINT_MODELS if m[0].endswith("_tiny")),
+    checkpoint_batch=2,
 )
 
 
@@ -85,7 +98,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--devices", default=None, help="cpu,cuda (default: cpu, and cuda when present)")
     a("--modes", default=None, help="eager,compile (default: both; eager with --quick)")
     a("--dtypes", default=",".join(DTYPES), help="fp32,bf16 (bf16 = torch.autocast)")
+    a(
+        "--compile-sizes",
+        default="tiny",
+        help="sizes also measured compiled (default: tiny; compiling a paper model takes "
+        "minutes on a CPU)",
+    )
+    a("--compile-dtypes", default=None, help="dtypes measured compiled (default: --dtypes)")
     a("--train-batch", type=int, default=8, help="batch for training throughput")
+    a(
+        "--max-train-gflops",
+        type=float,
+        default=None,
+        help="measure only latency for a model whose training step (about 3x the forward "
+        "FLOPs at the training batch) exceeds this",
+    )
     a(
         "--comparisons",
         default=",".join(COMPARISONS),
@@ -154,6 +181,8 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[str
     sizes = _choices(args.sizes or ("tiny" if args.quick else ",".join(SIZES)), SIZES, "sizes")
     modes = _choices(args.modes or ("eager" if args.quick else ",".join(MODES)), MODES, "modes")
     dtypes = _choices(args.dtypes, tuple(DTYPES), "dtypes")
+    compile_sizes = _choices(args.compile_sizes, SIZES, "compile-sizes")
+    compile_dtypes = _choices(args.compile_dtypes or ",".join(dtypes), tuple(DTYPES), "dtypes")
     chosen = (
         [] if args.comparisons == "none" else _choices(args.comparisons, COMPARISONS, "comparisons")
     )
@@ -174,7 +203,10 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[str
             "sizes": sizes,
             "modes": modes,
             "dtypes": dtypes,
+            "compile_sizes": compile_sizes,
+            "compile_dtypes": compile_dtypes,
             "train_batch": args.train_batch,
+            "max_train_gflops": args.max_train_gflops,
         },
         "models": [],
         "comparisons": {},
@@ -187,9 +219,11 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[str
                 benchmark_model(
                     name,
                     device,
-                    modes=modes,
+                    modes=[m for m in modes if m != "compile" or size_of(name) in compile_sizes],
                     dtypes=dtypes,
+                    compile_dtypes=compile_dtypes,
                     train_batch=args.train_batch,
+                    max_train_gflops=args.max_train_gflops,
                     settings=settings,
                     memory_fraction=args.memory_fraction,
                     log=log,
@@ -233,12 +267,27 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[str
             log=log,
         )
         found["compile"]["device"] = device
+    if "checkpointing" in chosen:
+        found["checkpointing"] = comparisons.compare_checkpointing(
+            preset.checkpoint_models,
+            device,
+            batch=preset.checkpoint_batch,
+            settings=settings,
+            log=log,
+        )
+        found["checkpointing"]["device"] = device
     return results
 
 
-def main(argv: Sequence[str] | None = None, prog: str = "emofuse bench") -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    prog: str = "emofuse bench",
+    defaults: dict[str, Any] | None = None,
+) -> int:
+    """Parse ``argv`` (``defaults`` override the options' defaults), run, write."""
     parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     add_arguments(parser)
+    parser.set_defaults(**(defaults or {}))
     args = parser.parse_args(argv)
     args.prog = prog
     return run_from_args(args, argv)

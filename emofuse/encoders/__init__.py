@@ -1,5 +1,6 @@
 """Modality encoders: CNN backbones, Hugging Face text encoders, subsamplers."""
 
+from emofuse.encoders.checkpointing import set_gradient_checkpointing
 from emofuse.encoders.frame_sequence import FrameSequenceEncoder
 from emofuse.encoders.resnet2d import ResNetEncoder, torchvision_imagenet_state
 from emofuse.encoders.resnet3d import DEFAULT_WIDTHS, DEPTHS, ResNet3D, hara_to_torchvision
@@ -28,6 +29,7 @@ __all__ = [
     "VGGish",
     "create_timm_backbone",
     "hara_to_torchvision",
+    "set_gradient_checkpointing",
     "torchvision_imagenet_state",
     "vgg_layout",
 ]

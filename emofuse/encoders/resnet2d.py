@@ -13,6 +13,7 @@ from torchvision.models.resnet import BasicBlock, conv1x1
 
 from emofuse.blocks.semantic_enhancement import SemanticEnhancement, apply_sem
 from emofuse.hub import PathLike, load_remapped, load_state_dict_file
+from emofuse.layers import checkpoint_module
 
 DEPTHS: dict[int, tuple[int, int, int, int]] = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
 DEFAULT_WIDTHS = (64, 128, 256, 512)
@@ -33,6 +34,11 @@ class ResNetEncoder(nn.Module):
         sem_after: conv groups (1–5) followed by a :class:`SemanticEnhancement` (Xia et al.
             2022: ``(3, 5)``).
         text_dim: d_t, the text vector's width (needed when ``sem_after`` is not empty).
+
+    Attributes:
+        gradient_checkpointing: recompute each conv group's activations in the backward pass
+            instead of keeping them (training only; see
+            :func:`emofuse.encoders.set_gradient_checkpointing`).
 
     Inputs:
         images: (N, in_channels, H, W); text: (N, d_t) or None.
@@ -86,6 +92,7 @@ class ResNetEncoder(nn.Module):
             {str(g): SemanticEnhancement(group_channels[g - 1], text_dim) for g in self.sem_after}  # type: ignore[arg-type]
         )
         self.out_dim = widths[-1]
+        self.gradient_checkpointing = False
 
     def _init_like_torchvision(self) -> None:
         for m in self.modules():
@@ -110,9 +117,10 @@ class ResNetEncoder(nn.Module):
         self, images: Tensor, text: Tensor | None = None, *, return_attention: bool = False
     ) -> Tensor | tuple[Tensor, ...]:
         maps: list[Tensor] | None = [] if return_attention else None
-        x = images
+        x, checkpointed = images, self.gradient_checkpointing and self.training
         for group, layers in enumerate(self.conv_groups(), start=1):
-            x = apply_sem(self.sem, group, layers(x), text, maps)
+            x = checkpoint_module(layers, x, enabled=checkpointed)
+            x = apply_sem(self.sem, group, x, text, maps)
         x = torch.flatten(self.avgpool(x), 1)
         return (x, *maps) if maps is not None else x
 

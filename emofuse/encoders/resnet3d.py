@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from torchvision.models.video.resnet import BasicBlock, Bottleneck, Conv3DSimple, VideoResNet
 
 from emofuse.hub import PathLike, load_remapped, load_state_dict_file
+from emofuse.layers import checkpoint_module
 
 DEPTHS: dict[int, tuple[type[BasicBlock | Bottleneck], tuple[int, int, int, int]]] = {
     18: (BasicBlock, (2, 2, 2, 2)),
@@ -55,6 +56,11 @@ class ResNet3D(VideoResNet):
             output has ``widths[3] · expansion`` channels, 2048 for depth 101).
         stem: ``"hara"`` (7×7×7 conv + max-pool) or ``"r3d"`` (torchvision's 3×7×7, no pool).
 
+    Attributes:
+        gradient_checkpointing: recompute the stem's and each stage's activations in the
+            backward pass instead of keeping them (training only; see
+            :func:`emofuse.encoders.set_gradient_checkpointing`).
+
     Inputs:
         x: (B, 3, k, H, W) clips.
     Returns:
@@ -81,6 +87,7 @@ class ResNet3D(VideoResNet):
             stage = self._make_layer(block, Conv3DSimple, width, blocks, stride=1 if i == 0 else 2)
             setattr(self, f"layer{i + 1}", stage)
         self.out_channels = widths[3] * block.expansion
+        self.gradient_checkpointing = False
         for m in self.modules():
             if isinstance(m, nn.Conv3d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -89,8 +96,10 @@ class ResNet3D(VideoResNet):
                 nn.init.zeros_(m.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.stem(x)
-        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        checkpointed = self.gradient_checkpointing and self.training
+        for stage in (self.stem, self.layer1, self.layer2, self.layer3, self.layer4):
+            x = checkpoint_module(stage, x, enabled=checkpointed)
+        return x
 
     def output_size(self, frames: int, size: int) -> tuple[int, int, int]:
         """The conv5 (k', h, w) for ``frames`` × ``size``² clips."""

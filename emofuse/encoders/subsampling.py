@@ -72,10 +72,11 @@ class ConvolutionPooling(nn.Module):
         if mask is None:
             mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
         h = rearrange(x, "b t c -> b c t")
-        lowest = torch.finfo(h.dtype).min
         for conv in self.convs:
             valid = mask[:, None, :]
             h = self.activation(conv(h.masked_fill(~valid, 0.0)))
+            # the lowest value of the convolution's output dtype (bf16 under autocast)
+            lowest = torch.finfo(h.dtype).min
             h = F.max_pool1d(h.masked_fill(~valid, lowest), 2, 2, ceil_mode=True)
             mask = F.max_pool1d(valid.to(h.dtype), 2, 2, ceil_mode=True)[:, 0] > 0
         h = h.masked_fill(~mask[:, None, :], 0.0)

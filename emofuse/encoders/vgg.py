@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 from torchvision.models.vgg import make_layers
 
+from emofuse.layers import checkpoint_module
+
 VGG19_CONVS: tuple[int, ...] = (2, 2, 4, 4, 4)  # convolutions per stage, configuration "E"
 VGG_WIDTHS: tuple[int, ...] = (64, 128, 256, 512, 512)
 
@@ -35,6 +37,11 @@ class VGGFeatures(nn.Module):
             ``2 ** len(widths)``.
         batch_norm: BatchNorm after each convolution (``vgg19_bn``); off for VGG19.
 
+    Attributes:
+        gradient_checkpointing: recompute each stage's activations in the backward pass
+            instead of keeping them (training only; see
+            :func:`emofuse.encoders.set_gradient_checkpointing`).
+
     Inputs:
         x: (N, in_channels, H, W).
     Returns:
@@ -55,6 +62,7 @@ class VGGFeatures(nn.Module):
             self.features[0] = nn.Conv2d(in_channels, widths[0], kernel_size=3, padding=1)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.out_dim = widths[-1]
+        self.gradient_checkpointing = False
         for module in self.modules():  # torchvision's VGG initialisation
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
@@ -63,8 +71,18 @@ class VGGFeatures(nn.Module):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
 
+    def stages(self) -> list[nn.Module]:
+        """The convolution stages, each ending in its max-pool (slices of ``features``)."""
+        ends = [i + 1 for i, m in enumerate(self.features) if isinstance(m, nn.MaxPool2d)]
+        return [self.features[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+
     def forward(self, x: Tensor) -> Tensor:
-        return self.pool(self.features(x)).flatten(1)
+        if self.gradient_checkpointing and self.training:
+            for stage in self.stages():
+                x = checkpoint_module(stage, x)
+        else:
+            x = self.features(x)
+        return self.pool(x).flatten(1)
 
 
 __all__ = ["VGG19_CONVS", "VGG_WIDTHS", "VGGFeatures", "vgg_layout"]

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from emofuse.blocks.semantic_enhancement import SemanticEnhancement, apply_sem
 from emofuse.hub import PathLike, load_remapped, load_state_dict_file
+from emofuse.layers import checkpoint_module
 
 # The released torchvggish weights (torch.hub URL of its hubconf).
 TORCHVGGISH_URL = (
@@ -33,6 +34,11 @@ class VGGish(nn.Module):
         sem_after: conv groups (1–4) followed by a :class:`SemanticEnhancement` (Xia et al.
             2022: ``(2, 4)``); empty for the plain VGGish.
         text_dim: d_t, the text vector's width (needed when ``sem_after`` is not empty).
+
+    Attributes:
+        gradient_checkpointing: recompute each conv group's activations in the backward pass
+            instead of keeping them (training only; see
+            :func:`emofuse.encoders.set_gradient_checkpointing`).
 
     Inputs:
         examples: (N, 1, 96, 64) log-mel examples (frames × mel bands); text: (N, d_t) or None.
@@ -80,6 +86,7 @@ class VGGish(nn.Module):
             {str(g): SemanticEnhancement(channels[g - 1], text_dim) for g in self.sem_after}  # type: ignore[arg-type]
         )
         self.out_dim = fc_dims[-1]
+        self.gradient_checkpointing = False
 
     def conv_groups(self) -> list[nn.Module]:
         """The four conv groups (slices of ``features``), for freezing and optimizer groups."""
@@ -90,9 +97,10 @@ class VGGish(nn.Module):
         self, examples: Tensor, text: Tensor | None = None, *, return_attention: bool = False
     ) -> Tensor | tuple[Tensor, ...]:
         maps: list[Tensor] | None = [] if return_attention else None
-        x = examples
+        x, checkpointed = examples, self.gradient_checkpointing and self.training
         for group, layers in enumerate(self.conv_groups(), start=1):
-            x = apply_sem(self.sem, group, layers(x), text, maps)
+            x = checkpoint_module(layers, x, enabled=checkpointed)
+            x = apply_sem(self.sem, group, x, text, maps)
         # channels-last flatten, as torchvggish (and the TF original) order the FC inputs
         x = self.embeddings(rearrange(x, "n c h w -> n (h w c)"))
         return (x, *maps) if maps is not None else x

@@ -1,6 +1,7 @@
 """Generic layers: attention, transformer layers, positional encodings, pooling, MLPs."""
 
 from emofuse.layers.attention import MultiHeadAttention
+from emofuse.layers.checkpoint import checkpoint_module
 from emofuse.layers.functional import masked_mean, masked_softmax, run_on_valid_steps
 from emofuse.layers.mlp import ACTIVATIONS, MLP, FeedForward, get_activation
 from emofuse.layers.pooling import AttentivePooling, MaskedMeanPool
@@ -24,6 +25,7 @@ __all__ = [
     "TransformerDecoderLayer",
     "TransformerEncoder",
     "TransformerEncoderLayer",
+    "checkpoint_module",
     "get_activation",
     "masked_mean",
     "masked_softmax",

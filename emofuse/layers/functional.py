@@ -60,13 +60,17 @@ def run_on_valid_steps(
         if isinstance(out, tuple):
             return tuple(o.unflatten(0, (b, t)) for o in out)
         return out.unflatten(0, (b, t))
-    sample = torch.arange(b, device=x.device)[:, None].expand(b, t)[mask]
-    out = fn(x[mask], *(e[sample] for e in per_sample))
+    # Integer indices, found once: boolean indexing would search the mask again in the
+    # scatter and in its backward, where torch.compile cannot trace a data-dependent shape.
+    index = mask.flatten().nonzero().squeeze(1)
+    sample = torch.div(index, t, rounding_mode="floor")
+    out = fn(
+        x.flatten(0, 1).index_select(0, index), *(e.index_select(0, sample) for e in per_sample)
+    )
 
     def scatter(packed: Tensor) -> Tensor:
-        full = packed.new_zeros(b, t, *packed.shape[1:])
-        full[mask] = packed
-        return full
+        full = packed.new_zeros(b * t, *packed.shape[1:]).index_copy(0, index, packed)
+        return full.unflatten(0, (b, t))
 
     return tuple(scatter(o) for o in out) if isinstance(out, tuple) else scatter(out)
 

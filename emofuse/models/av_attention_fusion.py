@@ -26,7 +26,12 @@ from emofuse.blocks import (
     TemporalAttention,
 )
 from emofuse.config import ModelConfig, check_choice
-from emofuse.encoders import ResNet3D, ResNetEncoder, torchvision_imagenet_state
+from emofuse.encoders import (
+    ResNet3D,
+    ResNetEncoder,
+    set_gradient_checkpointing,
+    torchvision_imagenet_state,
+)
 from emofuse.encoders.resnet3d import DEFAULT_WIDTHS, DEPTHS
 from emofuse.layers import masked_mean, run_on_valid_steps
 from emofuse.models.base import EmotionModel, example_mask, trainable
@@ -76,6 +81,9 @@ class AVAttentionFusionConfig(ModelConfig):
             temporal attention a linear layer maps the snippet features to ``fused_dim``.
         attention_residual: add a residual connection around the attention modules (the
             paper has none).
+        gradient_checkpointing: during training, recompute the activations of the 3D ResNet
+            and the audio ResNet stage by stage in the backward pass instead of keeping them
+            (less memory, about one more backbone forward pass; same outputs and gradients).
     """
 
     num_classes: int = 8
@@ -100,6 +108,7 @@ class AVAttentionFusionConfig(ModelConfig):
     use_channel: bool = True
     use_temporal: bool = True
     attention_residual: bool = False
+    gradient_checkpointing: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -178,6 +187,8 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
         self.classifier = nn.Linear(c.embedding_dim, c.num_classes)
         if pretrained:
             self._load_backbone_weights()
+        if c.gradient_checkpointing:
+            set_gradient_checkpointing(self)
 
     def _load_backbone_weights(self) -> None:
         c = self.config

@@ -17,6 +17,7 @@ from torch import Tensor
 
 from emofuse.blocks.cross_modal_transformer import AttentiveSwishClassifier, CrossModalTransformer
 from emofuse.config import ModelConfig
+from emofuse.encoders.checkpointing import set_gradient_checkpointing
 from emofuse.encoders.subsampling import ConvolutionPooling
 from emofuse.encoders.timm_frames import TimmFrameEncoder
 from emofuse.labels import CMU_MOSEI_6
@@ -57,6 +58,10 @@ class ColearningTransformerConfig(ModelConfig):
             download when the model is built with ``pretrained=True``.
         frame_size: face crops are ``frame_size`` × ``frame_size`` (128).
         dropout: inside the transformer blocks and the classifier (0.1).
+        gradient_checkpointing: during training, recompute the activations of the frame CNN
+            block by block (timm's ``set_grad_checkpointing``) in the backward pass instead of
+            keeping them (less memory, about one more CNN forward pass; same outputs and
+            gradients).
     """
 
     label_names: tuple[str, ...] | None = CMU_MOSEI_6
@@ -72,6 +77,7 @@ class ColearningTransformerConfig(ModelConfig):
     frame_backbone: str = "mobilenetv3_large_100"
     frame_backbone_weights: str | None = None
     frame_size: int = 128
+    gradient_checkpointing: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -132,6 +138,8 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
             MODALITIES, c.d_model, c.heads, c.ffn_dim, c.cross_layers, dropout=c.dropout
         )
         self.classifier = AttentiveSwishClassifier(c.d_model, c.num_classes, dropout=c.dropout)
+        if c.gradient_checkpointing:
+            set_gradient_checkpointing(self)
 
     @classmethod
     def input_specs(cls, config: ColearningTransformerConfig) -> list[TensorSpec]:

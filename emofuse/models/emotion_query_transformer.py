@@ -19,7 +19,12 @@ from torch import Tensor, nn
 
 from emofuse.blocks import EarlyFusion, EmotionQueryDecoder, GroupWiseLinear, TokenFusionEncoder
 from emofuse.config import ModelConfig, check_choice
-from emofuse.encoders import FrameSequenceEncoder, HFTextEncoder, VGGFeatures
+from emofuse.encoders import (
+    FrameSequenceEncoder,
+    HFTextEncoder,
+    VGGFeatures,
+    set_gradient_checkpointing,
+)
 from emofuse.labels import CMU_MOSEI_6, IEMOCAP_6
 from emofuse.layers import MLP
 from emofuse.models.base import EmotionModel, example_mask, trainable
@@ -60,6 +65,11 @@ class EmotionQueryTransformerConfig(ModelConfig):
             layer from the CLS token (from the concatenation under early fusion), table 5.
         positional_encoding: sinusoidal positions in the face, chunk and fusion encoders (the
             authors' release uses none).
+        gradient_checkpointing: during training, recompute the activations of the two VGGs
+            stage by stage in the backward pass instead of keeping them (less memory, about one
+            more VGG forward pass; same outputs and gradients). A BERT-like text encoder is
+            checkpointed layer by layer; ALBERT, whose layers share weights, is not
+            (transformers does not support it).
     """
 
     label_names: tuple[str, ...] | None = IEMOCAP_6
@@ -81,6 +91,7 @@ class EmotionQueryTransformerConfig(ModelConfig):
     fusion: str = "transformer"
     emotion_queries: bool = True
     positional_encoding: bool = False
+    gradient_checkpointing: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -159,6 +170,8 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
             self.head: nn.Module = GroupWiseLinear(c.num_classes, c.d_model)
         else:
             self.head = nn.Linear(summary_dim, c.num_classes)
+        if c.gradient_checkpointing:
+            set_gradient_checkpointing(self)
 
     @classmethod
     def input_specs(cls, config: EmotionQueryTransformerConfig) -> list[TensorSpec]:

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from emofuse.blocks import AttentiveDecisionFusion, build_cross_modal
 from emofuse.blocks.cross_modal import CROSS_MODAL_ENCODERS
 from emofuse.config import ModelConfig, check_choice
+from emofuse.encoders.checkpointing import set_gradient_checkpointing
 from emofuse.encoders.resnet2d import ResNetEncoder
 from emofuse.encoders.text import HFTextEncoder
 from emofuse.encoders.vggish import EXAMPLE_FRAMES, MEL_BANDS, TORCHVGGISH_URL, VGGish
@@ -74,6 +75,10 @@ class MerSemMbtConfig(ModelConfig):
             ``pretrained=True``; default: fetched from torchvggish's release.
         video_backbone_weights: a torchvision ResNet-18 state dict (e.g. AffectNet, the
             paper's) loaded when ``pretrained=True``; default: torchvision's ImageNet weights.
+        gradient_checkpointing: during training, recompute the activations of VGGish and
+            ResNet-18 (stage by stage) and BERT (layer by layer) in the backward pass instead of
+            keeping them (less memory, about one more backbone forward pass; same outputs and
+            gradients).
     """
 
     label_names: tuple[str, ...] | None = IEMOCAP_6
@@ -95,6 +100,7 @@ class MerSemMbtConfig(ModelConfig):
     freeze_backbone_layers: bool = True
     audio_backbone_weights: str | None = None
     video_backbone_weights: str | None = None
+    gradient_checkpointing: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -182,6 +188,8 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
             else None
         )
         self.fusion = AttentiveDecisionFusion(c.num_classes)
+        if c.gradient_checkpointing:
+            set_gradient_checkpointing(self)
 
     @classmethod
     def input_specs(cls, config: MerSemMbtConfig) -> list[TensorSpec]:

@@ -11,9 +11,11 @@ import torch
 from torch import Tensor, nn
 
 import emofuse
+import emofuse.benchmarking
 from emofuse.benchmarking import (
     Settings,
     TensorMemoryTracker,
+    benchmark_model,
     compare_fusion_blocks,
     loglog_slope,
     render_markdown,
@@ -33,7 +35,7 @@ def test_bench_cli_writes_json_and_markdown(tmp_path: Path) -> None:
     argv = [
         "bench", "--quick", "--models", "toy_fusion_tiny", "--modes", "eager",
         "--attention-shapes", "2x8x16x2", "--fusion-lengths", "8,16,32",
-        "--comparisons", "attention,frames,fusion", *FAST,
+        "--comparisons", "attention,frames,fusion,checkpointing", *FAST,
         "--out", str(out), "--write-docs", str(docs),
     ]  # fmt: skip
     assert main(argv) == 0
@@ -55,7 +57,7 @@ def test_bench_cli_writes_json_and_markdown(tmp_path: Path) -> None:
         assert run["peak_memory_bytes"] > 0
 
     comparisons = results["comparisons"]
-    assert set(comparisons) == {"attention", "frames", "fusion"}
+    assert set(comparisons) == {"attention", "frames", "fusion", "checkpointing"}
     rows = comparisons["attention"]["rows"]
     assert {(r["mask"], r["pass"]) for r in rows} == {
         (m, p) for m in (False, True) for p in ("forward", "forward+backward")
@@ -66,9 +68,24 @@ def test_bench_cli_writes_json_and_markdown(tmp_path: Path) -> None:
     frames = comparisons["frames"]
     assert frames["valid_frames"] * 2 == frames["total_frames"]
     assert all(_positive(r["ratio"]["packed"]) for r in frames["rows"])
+    assert list(comparisons["fusion"]["blocks"]) == [
+        "JointTransformer",
+        "BiCrossAttention",
+        "BottleneckTransformer",
+    ]
     for block in comparisons["fusion"]["blocks"].values():
         assert [p["T"] for p in block["points"]] == [8, 16, 32]
         assert all(math.isfinite(v) for v in block["slope"].values())
+    checkpointing = comparisons["checkpointing"]["rows"]
+    assert {r["model"] for r in checkpointing} == {
+        "mer_sem_mbt_tiny",
+        "av_attention_fusion_tiny",
+        "emotion_query_transformer_tiny",
+        "colearning_transformer_tiny",
+    }
+    for row in checkpointing:
+        assert row["activations_held"]["plain"] > 0 and row["peak_memory_bytes"]["plain"] > 0
+        assert all(_positive(r) for r in row["ratio"].values())
 
     text = docs.read_text()
     for heading in (
@@ -77,6 +94,8 @@ def test_bench_cli_writes_json_and_markdown(tmp_path: Path) -> None:
         "## Attention layer",
         "## Frame CNN on packed valid frames",
         "## Fusion blocks over sequence length",
+        "## Activation checkpointing",
+        "## How to read this, and what to run on a GPU",
     ):
         assert heading in text  # fmt: skip
     assert "`toy_fusion_tiny`" in text and "torch " + torch.__version__ in text
@@ -84,6 +103,36 @@ def test_bench_cli_writes_json_and_markdown(tmp_path: Path) -> None:
     rendered = tmp_path / "again.md"
     assert main(["bench", "--from-json", str(out), "--write-docs", str(rendered)]) == 0
     assert rendered.read_text() == text == render_markdown(results)
+
+
+def test_training_skipped_above_the_flop_limit_and_compile_dtypes_chosen() -> None:
+    entry = benchmark_model(
+        "toy_fusion_tiny",
+        "cpu",
+        modes=("eager", "compile"),
+        dtypes=("fp32", "bf16"),
+        compile_dtypes=(),
+        train_batch=2,
+        max_train_gflops=0.0,
+        settings=Settings(warmup=1, reps=2, budget_s=0.1),
+    )
+    assert "training step at batch 2" in entry["train_skipped"]
+    assert [(r["mode"], r["dtype"]) for r in entry["runs"]] == [
+        ("eager", "fp32"),
+        ("eager", "bf16"),
+    ]
+    for run in entry["runs"]:
+        assert _positive(run["latency"]["median"]) and "train_step" not in run
+    text = render_markdown(
+        {
+            "created": "now",
+            "command": "test",
+            "machine": emofuse.benchmarking.machine(),
+            "settings": {"reps": 2, "min_rep_s": 0.02, "warmup": 1, "budget_s": 0.1},
+            "models": [entry],
+        }
+    )
+    assert "training not measured" in text
 
 
 class _LinearMixer(nn.Module):

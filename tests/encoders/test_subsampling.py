@@ -68,3 +68,14 @@ def test_all_padding_row_is_finite_and_gradients_flow() -> None:
 def test_even_kernel_is_rejected() -> None:
     with pytest.raises(ValueError, match="kernel_size"):
         ConvolutionPooling(4, 4, kernel_size=4)
+
+
+def test_bf16_autocast_pools_padded_rows() -> None:
+    """Under autocast the convolution returns bf16: the padding fill must fit that dtype."""
+    block = ConvolutionPooling(4, 4)
+    x, mask = torch.randn(2, 10, 4), _lengths_mask([10, 5], 10)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y, out_mask = block(x, mask)
+    assert y.dtype == torch.bfloat16 and y.isfinite().all()
+    assert out_mask[1, :2].all() and (y[1, 2:] == 0).all()
+    torch.testing.assert_close(y.float(), block(x, mask)[0], atol=0.1, rtol=0.05)
