@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -129,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"emofuse: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `emofuse list | head`: stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

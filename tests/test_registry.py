@@ -149,6 +149,19 @@ def test_console_script_runs_in_a_fresh_process() -> None:
         assert name in result.stdout
 
 
+def test_cli_output_into_a_closed_pipe_stops_quietly() -> None:
+    root = README.parent
+    result = subprocess.run(
+        f"{sys.executable} -m emofuse.cli list | true",  # the reader is gone before the write
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert result.stderr == ""
+
+
 def test_readme_table_matches_registry() -> None:
     text = README.read_text()
     start, end = "<!-- models:start -->", "<!-- models:end -->"
