@@ -76,9 +76,10 @@ def _demo(args: argparse.Namespace) -> int:
             names = [str(i) for i in range(len(weights))]
         shown = ", ".join(f"{n}={w:.3f}" for n, w in zip(names, weights, strict=True))
         print(f"  decision weights (sample 0): {shown}")
-    probs = out.logits.sigmoid() if model.task == "multilabel" else out.logits.softmax(-1)
+    task = model.task_of(model.config)
+    probs = out.logits.sigmoid() if task == "multilabel" else out.logits.softmax(-1)
     names = model.config.label_names or [str(i) for i in range(model.config.num_classes)]
-    if model.task != "regression":
+    if task != "regression":
         top = ", ".join(f"{n}={p:.2f}" for n, p in zip(names, probs[0].tolist(), strict=True))
         print(f"  scores (sample 0, untrained): {top}")
     model.train()

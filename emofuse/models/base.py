@@ -53,8 +53,32 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
         return cls.task
 
     def check_inputs(self, **inputs: Any) -> dict[str, int]:
-        """Validate ``forward``'s inputs; returns the named axis sizes (``"B"``, ...)."""
-        return check_inputs(self.input_specs(self.config), inputs)
+        """Validate ``forward``'s inputs; returns the named axis sizes (``"B"``, ...).
+
+        Beyond :func:`emofuse.validation.check_inputs`: float inputs must have the dtype of
+        the model's weights (autocast handles mixed precision from there) and every input must
+        be on the model's device, so a mismatch is named here rather than deep inside a layer.
+        """
+        specs = self.input_specs(self.config)
+        sizes = check_inputs(specs, inputs)
+        weight = next(self.parameters(), None)
+        if weight is None:
+            return sizes
+        for spec in specs:
+            value = inputs.get(spec.name)
+            if not isinstance(value, Tensor):
+                continue
+            if spec.kind == "float" and value.dtype != weight.dtype:
+                raise ValueError(
+                    f"{spec.name}: expected dtype {weight.dtype} (the model's weights) for "
+                    f"{spec.layout}, got {value.dtype}"
+                )
+            if value.device != weight.device:
+                raise ValueError(
+                    f"{spec.name}: expected a tensor on {weight.device} (the model's device), "
+                    f"got one on {value.device}"
+                )
+        return sizes
 
     @abstractmethod
     def example_inputs(

@@ -120,6 +120,14 @@ def test_bad_inputs_raise_value_error_naming_the_argument(name: str) -> None:
     squeezed = dict(inputs, **{key: inputs[key][0]})
     with pytest.raises(ValueError, match=key):
         model(**squeezed)
+    floats = [k for k in masked_inputs(inputs) if inputs[k].is_floating_point()]
+    for name in floats:
+        double = dict(inputs, **{name: inputs[name].double()})
+        with pytest.raises(ValueError, match=f"{name}: expected dtype torch.float32"):
+            model(**double)
+    meta = dict(inputs, **{key: inputs[key].to("meta")})
+    with pytest.raises(ValueError, match=f"{key}: expected a tensor on cpu"):
+        model(**meta)
 
 
 @pytest.mark.parametrize("name", TINY)
