@@ -139,7 +139,7 @@ class CoLearning:
                     f"subsets: expected non-empty subsets of {list(self.modalities)}, got {s}"
                 )
         if len({frozenset(s) for s in chosen}) < len(chosen):
-            # one loss per subset name: a repeated subset would be counted once in eq. 20
+            # eq. 20 has each term once; a repeat would be merged (same name) or doubled
             raise ValueError(f"subsets: expected each subset once, got {chosen}")
         if mode == "conventional":  # eq. 3: all modalities together, whatever else is listed
             if not any(set(s) == set(self.modalities) for s in chosen):

@@ -99,9 +99,10 @@ class KaldiFbankDeltas(nn.Module):
             ready as a model's ``audio`` and ``audio_mask``.
         """
         feats = [self(w) for w in waveforms]
-        lengths = torch.tensor([f.shape[0] for f in feats])
         padded = pad_sequence(feats, batch_first=True)
-        return padded, torch.arange(padded.shape[1]) < lengths[:, None]
+        # the mask lives with the features (a CUDA batch gets a CUDA mask)
+        lengths = torch.tensor([f.shape[0] for f in feats], device=padded.device)
+        return padded, torch.arange(padded.shape[1], device=padded.device) < lengths[:, None]
 
 
 __all__ = ["KaldiFbankDeltas"]
