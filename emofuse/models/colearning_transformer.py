@@ -57,7 +57,7 @@ class ColearningTransformerConfig(ModelConfig):
         frame_backbone_weights: a local state dict for the frame CNN, loaded instead of timm's
             download when the model is built with ``pretrained=True``.
         frame_size: face crops are ``frame_size`` × ``frame_size`` (128).
-        dropout: inside the transformer blocks and the classifier (0.1).
+        dropout: inside the transformer blocks (0.1; the paper puts none in the classifier).
         gradient_checkpointing: during training, recompute the activations of the frame CNN
             block by block (timm's ``set_grad_checkpointing``) in the backward pass instead of
             keeping them (less memory, about one more CNN forward pass; same outputs and
@@ -137,7 +137,8 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
         self.cross_modal = CrossModalTransformer(
             MODALITIES, c.d_model, c.heads, c.ffn_dim, c.cross_layers, dropout=c.dropout
         )
-        self.classifier = AttentiveSwishClassifier(c.d_model, c.num_classes, dropout=c.dropout)
+        # sec. 4.2: dropout "in the transformer blocks" only, none in the classifier
+        self.classifier = AttentiveSwishClassifier(c.d_model, c.num_classes)
         if c.gradient_checkpointing:
             set_gradient_checkpointing(self)
 

@@ -103,14 +103,14 @@ class CoLearning:
             the gradient is that of eq. 20 divided by the number of subsets.
         ``"sum"``: each step computes every subset's loss and sums them (eq. 20 literally;
             one forward pass per subset).
-        ``"conventional"``: the baseline of eq. 3: only the first subset (all modalities).
+        ``"conventional"``: the baseline of eq. 3: all modalities together only.
 
     Args:
         modalities: the droppable modalities, e.g. ``("audio", "video")``; inputs for any
             other keyword pass through untouched.
         mode: one of ``"sample"``, ``"sum"``, ``"conventional"``.
-        subsets: the subsets to train on, the full one first; default
-            :func:`modality_subsets` (all together, then each alone).
+        subsets: the subsets to train on, each once; default :func:`modality_subsets` (all
+            together, then each alone). ``"conventional"`` uses only the full one.
         loss_fn: ``(logits, targets) → scalar``; default multi-label BCE (eqs. 17–19).
         seed: seeds this object's own ``torch.Generator``, so the draws are reproducible and
             independent of the global random state.
@@ -138,7 +138,17 @@ class CoLearning:
                 raise ValueError(
                     f"subsets: expected non-empty subsets of {list(self.modalities)}, got {s}"
                 )
-        self.subsets = chosen[:1] if mode == "conventional" else chosen
+        if len({frozenset(s) for s in chosen}) < len(chosen):
+            # eq. 20 has each term once; a repeat would be merged (same name) or doubled
+            raise ValueError(f"subsets: expected each subset once, got {chosen}")
+        if mode == "conventional":  # eq. 3: all modalities together, whatever else is listed
+            if not any(set(s) == set(self.modalities) for s in chosen):
+                raise ValueError(
+                    f"subsets: mode='conventional' trains on all of {list(self.modalities)} "
+                    f"together (eq. 3), got subsets without it: {chosen}"
+                )
+            chosen = [self.modalities]
+        self.subsets = chosen
         self.mode, self.loss_fn = mode, loss_fn
         self.generator = torch.Generator().manual_seed(seed)
 

@@ -17,7 +17,9 @@ from torch.nn.utils.rnn import pad_sequence
 class KaldiFbankDeltas(nn.Module):
     """Waveform → Kaldi log-mel filter bank (``torchaudio.compliance.kaldi.fbank``) with its
     deltas and delta-deltas (``torchaudio.functional.compute_deltas``, Kaldi's 2-frame window),
-    stacked as ``[fbank, Δ, ΔΔ]``.
+    stacked as ``[fbank, Δ, ΔΔ]``. The fbank and Δ equal Kaldi's ``add-deltas``; ΔΔ is Δ of Δ,
+    which equals Kaldi's in the interior but not in the first and last four frames (Kaldi
+    replicates the edge fbank frames, ``compute_deltas`` the edge Δ frames).
 
     Args:
         sample_rate: of the waveform in Hz.
@@ -29,7 +31,7 @@ class KaldiFbankDeltas(nn.Module):
 
     Inputs:
         waveform: (N,) or (C, N) samples; channels are averaged. Kaldi tools read 16-bit
-        integers, so scale floats in [-1, 1] by 32768 to match Kaldi's values exactly.
+        integers, so scale floats in [-1, 1] by 32768 to match Kaldi's fbank values exactly.
     Returns:
         (T, num_mel_bins · (1 + delta_order)) with ``T`` = :meth:`num_frames` (N).
     """
@@ -99,9 +101,10 @@ class KaldiFbankDeltas(nn.Module):
             ready as a model's ``audio`` and ``audio_mask``.
         """
         feats = [self(w) for w in waveforms]
-        lengths = torch.tensor([f.shape[0] for f in feats])
         padded = pad_sequence(feats, batch_first=True)
-        return padded, torch.arange(padded.shape[1]) < lengths[:, None]
+        # the mask lives with the features (a CUDA batch gets a CUDA mask)
+        lengths = torch.tensor([f.shape[0] for f in feats], device=padded.device)
+        return padded, torch.arange(padded.shape[1], device=padded.device) < lengths[:, None]
 
 
 __all__ = ["KaldiFbankDeltas"]

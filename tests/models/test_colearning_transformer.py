@@ -118,3 +118,22 @@ def test_param_groups_cover_every_parameter_once(model) -> None:
     ids = [id(p) for g in groups for p in g["params"]]
     assert len(ids) == len(set(ids)) == len(list(model.parameters()))
     torch.optim.RAdam(groups)
+
+
+def test_frame_order_matters_through_the_positions(model) -> None:
+    """Eq. 9 adds positions to the frame features; without them the video path (per-frame CNN,
+    self-attention, attentive pooling) would be blind to the order of the frames."""
+    inputs = _subset(model.example_inputs(batch_size=2), ("video",))
+    row = {k: v[:1] for k, v in inputs.items()}  # row 0: every frame valid
+    reversed_row = {**row, "video": row["video"].flip(1)}
+    with torch.no_grad():
+        logits, flipped = model(**row).logits, model(**reversed_row).logits
+    assert not torch.allclose(logits, flipped, atol=1e-5)
+
+
+def test_dropout_only_inside_the_transformer_blocks() -> None:
+    """Sec. 4.2: dropout 0.1 "in the transformer blocks"; the classifier has none."""
+    model = emofuse.build("colearning_transformer_tiny")
+    rates = {n: m.p for n, m in model.named_modules() if isinstance(m, torch.nn.Dropout) and m.p}
+    assert rates and all(r == 0.1 for r in rates.values())
+    assert {n.split(".")[0] for n in rates} == {"audio_encoder", "video_encoder", "cross_modal"}

@@ -112,6 +112,27 @@ def test_conventional_mode_uses_all_modalities_only() -> None:
     assert set(model.calls) == {("audio", "video", "text")}
 
 
+def test_conventional_mode_ignores_listed_single_modalities() -> None:
+    colearning = CoLearning(AV, mode="conventional", subsets=[("audio",), ("video", "audio")])
+    assert colearning.subsets == [AV]
+    with pytest.raises(ValueError, match="conventional"):
+        CoLearning(AV, mode="conventional", subsets=[("audio",), ("video",)])
+
+
+def test_sample_mode_runs_the_model_on_the_drawn_subset_only() -> None:
+    model = MiniCrossModal()
+    inputs, y = _batch()
+    colearning, twin = CoLearning(AV, seed=5), CoLearning(AV, seed=5)
+    drawn = []
+    for _ in range(12):
+        subset = twin.next_subsets()[0]
+        _, losses = colearning(model, inputs, y)
+        assert list(losses) == ["+".join(subset)]
+        drawn.append(subset)
+    assert model.calls == [(*s, "text") for s in drawn]
+    assert set(drawn) == set(modality_subsets(AV))
+
+
 def test_sample_mode_draws_uniformly_and_reproducibly() -> None:
     a, b, c = CoLearning(AV, seed=7), CoLearning(AV, seed=7), CoLearning(AV, seed=8)
     seq_a = [a.next_subsets()[0] for _ in range(300)]
@@ -150,6 +171,8 @@ def test_invalid_arguments() -> None:
         CoLearning(AV, subsets=[("audio", "text")])
     with pytest.raises(ValueError, match="subsets"):
         CoLearning(AV, subsets=[()])
+    with pytest.raises(ValueError, match="once"):
+        CoLearning(AV, mode="sum", subsets=[AV, ("audio",), ("video", "audio")])
     model = MiniCrossModal()
     inputs, y = _batch()
     with pytest.raises(ValueError, match="video"):
