@@ -119,6 +119,10 @@ def test_tasks_and_presets() -> None:
     )
     model = emofuse.build("mcr_tiny", task="multiclass", num_classes=4).eval()
     assert model(**model.example_inputs()).logits.shape == (2, 4)
+    assert model.task == "multiclass" and emofuse.build("mcr_tiny").task == "regression"
+    spec_name = emofuse.build("mcr_tiny", task="classification", num_classes=4)
+    assert spec_name.task == MCR.task_of(spec_name.config) == "multilabel"
+    assert emofuse.build("mcr_iemocap", pretrained=False).task == "multilabel"
     assert emofuse.model_info("mcr_iemocap")["task"] == "multilabel"
 
 
