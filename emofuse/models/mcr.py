@@ -44,7 +44,7 @@ CITATION = Citation(
 )
 
 MODALITIES = ("text", "video", "audio")  # the paper's L, V, A; every per-modality tuple's order
-TASKS = ("regression", "multilabel", "multiclass")
+TASKS = ("regression", "classification", "multilabel", "multiclass")
 _MEANING = {"text": "word features", "video": "facial features", "audio": "acoustic features"}
 
 
@@ -63,7 +63,8 @@ class MCRConfig(ModelConfig):
         encoder_layers: layers of the final transformer encoder over [Z_L; Z_V; Z_A].
         ffn_dim: hidden width of every feed-forward layer (default ``4 * dim``).
         task: ``"regression"`` (one output, L1 loss), ``"multilabel"`` (one binary decision per
-            emotion, IEMOCAP's protocol) or ``"multiclass"`` (one softmax).
+            emotion, IEMOCAP's protocol; ``"classification"``, the spec's name for it, is the
+            same) or ``"multiclass"`` (one softmax).
         modalities: the modalities used, any non-empty subset of (text, video, audio).
         use_cmu, use_scu, mutual_attention, scu_attention_layer, source_update, structure: the
             ablation switches of table 5 (see :class:`ModalityReinforcementLayer`).
@@ -142,6 +143,8 @@ class MCR(EmotionModel[MCRConfig]):
     def __init__(self, config: MCRConfig | None = None, *, pretrained: bool = False) -> None:
         super().__init__(config, pretrained=pretrained)
         c = self.config
+        # the task is the config's, not the class default: ``model.task`` must say so too
+        self.task = self.task_of(c)  # type: ignore[misc]
         dims, lens, kernels = (
             c.per_modality(n) for n in ("input_dims", "seq_lens", "kernel_sizes")
         )
@@ -178,7 +181,7 @@ class MCR(EmotionModel[MCRConfig]):
 
     @classmethod
     def task_of(cls, config: MCRConfig) -> str:
-        return config.task
+        return "multilabel" if config.task == "classification" else config.task
 
     @classmethod
     def input_specs(cls, config: MCRConfig) -> list[TensorSpec]:

@@ -106,7 +106,8 @@ def test_cmu_mutual_term_changes_the_output_and_zero_exchange_removes_it() -> No
     plain = CrossMutualUnit(DIM, HEADS, (T_1, T_2), mutual_attention=False, dropout=0.0).eval()
     plain.load_state_dict(cmu.state_dict(), strict=False)
     target, sources, masks = _cmu_inputs()
-    assert not torch.allclose(cmu(target, sources, masks)[0], plain(target, sources)[0])
+    # same masks on both sides: only the α ⊙ Ê term may differ
+    assert not torch.allclose(cmu(target, sources, masks)[0], plain(target, sources, masks)[0])
     with torch.no_grad():
         for ex in cmu.exchange:
             ex.weight.zero_()
@@ -226,6 +227,26 @@ def test_source_update_gate_follows_eqs_13_to_16() -> None:
     torch.testing.assert_close(new["audio"], update.ffn["audio"](sources["audio"]))
 
 
+def test_source_update_matches_eqs_13_to_16_written_out() -> None:
+    """Random weights, μ strictly inside (0, 1): the gate reads FFN(S_m) and Z_m (eq. 13)."""
+    torch.manual_seed(3)
+    update = SourceUpdate(DIM, MODS, dropout=0.0).eval()
+    sources, targets = _streams(0), _streams(1)
+    new, combined = update(sources, targets)
+    expected = {}
+    for m in MODS:
+        hat = update.ffn[m](sources[m])
+        w_hat, b = update.gate_source[m].weight, update.gate_source[m].bias
+        mu = torch.sigmoid(hat @ w_hat.T + targets[m] @ update.gate_target[m].weight.T + b)
+        assert ((mu > 0.01) & (mu < 0.99)).float().mean() > 0.5
+        expected[m] = (1 - mu) * torch.tanh(targets[m]) + mu * hat
+        torch.testing.assert_close(new[m], expected[m])
+    for t in MODS:
+        cat = torch.cat([expected[s] for s in source_modalities(t, MODS)], 1)
+        phi = torch.sigmoid(cat @ update.combine[t].weight.T + update.combine[t].bias)
+        torch.testing.assert_close(combined[t], phi * torch.tanh(cat))
+
+
 @pytest.mark.parametrize("mode", ["sum", "sum_no_gate", "low_level", "ffn_only"])
 def test_source_update_modes(mode: str) -> None:
     update = SourceUpdate(DIM, MODS, mode=mode, dropout=0.0)
@@ -299,6 +320,26 @@ def test_serial_structure_feeds_cmu_into_scu() -> None:
     torch.testing.assert_close(out_s["text"], expected)
     assert not torch.allclose(out_s["text"], out_p)
     assert new_sources["text"] is sources["text"]  # no update configured
+
+
+def test_parallel_layer_sums_units_and_updates_sources_from_new_targets() -> None:
+    """Z_t ← CMU + SCU over the old sources; SUM then reads the reinforced Z_m (eq. 12)."""
+    lens = {m: LENS[m] for m in MODS}
+    layer = ModalityReinforcementLayer(DIM, HEADS, lens, dropout=0.0).eval()
+    targets, sources, combined, masks = _layer_inputs()
+    new_t, new_s, new_c, _ = layer(targets, sources, combined, masks)
+    for t in MODS:
+        srcs = source_modalities(t, MODS)
+        z_a = layer.cmu[t](targets[t], [sources[s] for s in srcs], [masks[s] for s in srcs])[0]
+        mask = torch.cat([masks[s] for s in srcs], 1)
+        z_b = layer.scu[t](targets[t], combined[t], masks[t], mask)[0]
+        torch.testing.assert_close(new_t[t], z_a + z_b)
+    expected_s, expected_c = layer.update(sources, new_t)
+    for m in MODS:
+        torch.testing.assert_close(new_s[m], expected_s[m])
+        torch.testing.assert_close(new_c[m], expected_c[m])
+    stale_s, _ = layer.update(sources, targets)
+    assert not torch.allclose(new_s["text"], stale_s["text"])
 
 
 def test_layer_with_one_modality_attends_within_it() -> None:

@@ -119,6 +119,10 @@ def test_tasks_and_presets() -> None:
     )
     model = emofuse.build("mcr_tiny", task="multiclass", num_classes=4).eval()
     assert model(**model.example_inputs()).logits.shape == (2, 4)
+    assert model.task == "multiclass" and emofuse.build("mcr_tiny").task == "regression"
+    spec_name = emofuse.build("mcr_tiny", task="classification", num_classes=4)
+    assert spec_name.task == MCR.task_of(spec_name.config) == "multilabel"
+    assert emofuse.build("mcr_iemocap", pretrained=False).task == "multilabel"
     assert emofuse.model_info("mcr_iemocap")["task"] == "multilabel"
 
 
@@ -148,3 +152,20 @@ def test_param_groups_follow_the_paper() -> None:
     model = emofuse.build("mcr_tiny")
     (group,) = model.param_groups(2e-3)
     assert group["lr"] == 2e-3 and len(group["params"]) == len(list(model.parameters()))
+
+
+def test_padding_anywhere_in_the_fixed_length_is_ignored() -> None:
+    """Masks may mark leading or inner steps as padding, not only a tail (the card's claim)."""
+    model = emofuse.build("mcr_tiny").eval()
+    inputs = model.example_inputs(batch_size=3)
+    for m in ("text", "video", "audio"):
+        mask = torch.ones_like(inputs[f"{m}_mask"])
+        mask[1, :2] = False  # leading padding
+        mask[2, 3] = False  # a hole
+        inputs[f"{m}_mask"] = mask
+    with torch.no_grad():
+        out = model(**inputs, return_attentions=True)
+        again = model(**scramble_padding(inputs), return_attentions=True)
+    assert_outputs_close(out, again)
+    alpha = out.attentions["layer0.text.cmu_alpha"]
+    assert (alpha[1, :2] == 0).all() and (alpha[2, 3] == 0).all()
