@@ -43,6 +43,12 @@ def bce_pos_weight(
     if labels is not None:
         if labels.dim() != 2:
             raise ValueError(f"labels: expected (N, C) multi-hot labels, got {tuple(labels.shape)}")
+        if ((labels != 0) & (labels != 1)).any():
+            # class indices or soft targets would give counts that are not eq. 9's
+            raise ValueError(
+                f"labels: expected (N, C) multi-hot 0/1 labels, got values "
+                f"{labels.unique().tolist()[:8]}"
+            )
         pos = labels.to(torch.float64).sum(0)
         total = labels.shape[0]
     else:

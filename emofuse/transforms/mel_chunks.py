@@ -15,7 +15,8 @@ from torch import Tensor, nn
 
 class MelSpectrogramChunks(nn.Module):
     """Waveform → mel spectrogram (torchaudio, power 2, no log as in the authors' pipeline) →
-    chunks of ``chunk_frames`` frames, the last one zero-padded on the right.
+    chunks of ``chunk_frames`` frames, the last one zero-padded on the right (padded with
+    zero power before the log when ``log``, i.e. ``log(1e-6)``).
 
     Args:
         sample_rate: rate the spectrogram is computed at (other rates are resampled to it).
@@ -60,10 +61,10 @@ class MelSpectrogramChunks(nn.Module):
         if sample_rate is not None and sample_rate != self.sample_rate:
             waveform = torchaudio.functional.resample(waveform, sample_rate, self.sample_rate)
         mel = self.mel(waveform)  # (n_mels, frames)
+        # pad the power spectrogram, so that with ``log`` the tail is silence, not log-power 0
+        mel = F.pad(mel, (0, -mel.shape[-1] % self.chunk_frames))
         if self.log:
             mel = torch.log(mel + 1e-6)
-        pad = -mel.shape[-1] % self.chunk_frames
-        mel = F.pad(mel, (0, pad))
         return rearrange(mel, "m (n t) -> n 1 m t", t=self.chunk_frames)
 
 

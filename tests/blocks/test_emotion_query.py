@@ -12,16 +12,22 @@ def _decoder(layers: int = 2) -> EmotionQueryDecoder:
 
 
 def test_matches_torch_post_norm_decoder() -> None:
-    """Eqs. 5–7 are torch's post-norm decoder layer with the emotion queries as targets."""
-    ours = _decoder(layers=1)
-    ref = torch.nn.TransformerDecoderLayer(16, 2, 32, dropout=0.0, batch_first=True).eval()
-    layer = ours.decoder.layers[0]
-    layer.self_attn.load_torch_weights(ref.self_attn)
-    layer.cross_attn.load_torch_weights(ref.multihead_attn)
-    layer.ffn[0].load_state_dict(ref.linear1.state_dict())
-    layer.ffn[3].load_state_dict(ref.linear2.state_dict())
-    for i in (1, 2, 3):
-        getattr(layer, f"norm{i}").load_state_dict(getattr(ref, f"norm{i}").state_dict())
+    """Eqs. 5–7 stacked N_d = 2 times are torch's post-norm decoder (no final norm) with the
+    emotion queries as targets; random LayerNorm affines so that a misplaced norm shows."""
+    ours = _decoder(layers=2)
+    ref = torch.nn.TransformerDecoder(
+        torch.nn.TransformerDecoderLayer(16, 2, 32, dropout=0.0, batch_first=True), num_layers=2
+    ).eval()
+    for layer, torch_layer in zip(ours.decoder.layers, ref.layers, strict=True):
+        layer.self_attn.load_torch_weights(torch_layer.self_attn)
+        layer.cross_attn.load_torch_weights(torch_layer.multihead_attn)
+        layer.ffn[0].load_state_dict(torch_layer.linear1.state_dict())
+        layer.ffn[3].load_state_dict(torch_layer.linear2.state_dict())
+        for i in (1, 2, 3):
+            norm = getattr(torch_layer, f"norm{i}")
+            torch.nn.init.normal_(norm.weight, 1.0, 0.3)
+            torch.nn.init.normal_(norm.bias, 0.0, 0.3)
+            getattr(layer, f"norm{i}").load_state_dict(norm.state_dict())
     memory = torch.randn(2, 6, 16)
     with torch.no_grad():
         expected = ref(ours.queries.expand(2, -1, -1), memory, memory_key_padding_mask=~MASK)

@@ -52,6 +52,40 @@ def test_padding_invariance_in_every_modality(which: int | None, positions: bool
         torch.testing.assert_close(fused_p[b][mask_p[b]], fused[b][mask[b]], atol=1e-5, rtol=1e-4)
 
 
+def _load_torch_encoder(ours: TokenFusionEncoder, ref: torch.nn.TransformerEncoder) -> None:
+    """Copy a torch post-norm encoder stack into ours, with random LayerNorm affines so that a
+    norm in the wrong place (pre-norm, or an extra final norm) cannot cancel out."""
+    for layer, torch_layer in zip(ours.encoder.layers, ref.layers, strict=True):
+        for norm in (torch_layer.norm1, torch_layer.norm2):
+            torch.nn.init.normal_(norm.weight, 1.0, 0.3)
+            torch.nn.init.normal_(norm.bias, 0.0, 0.3)
+        layer.self_attn.load_torch_weights(torch_layer.self_attn)
+        layer.ffn[0].load_state_dict(torch_layer.linear1.state_dict())
+        layer.ffn[3].load_state_dict(torch_layer.linear2.state_dict())
+        layer.norm1.load_state_dict(torch_layer.norm1.state_dict())
+        layer.norm2.load_state_dict(torch_layer.norm2.state_dict())
+
+
+def test_eqs_3_4_are_a_post_norm_encoder_over_cls_text_video_audio() -> None:
+    """F^0 = [CLS; T; I; A] through L_e layers of Norm(x + MSA(x)), Norm(x + FFN(x)): torch's
+    post-norm encoder stack (no final norm) with the concatenated key-padding masks."""
+    fusion = _fusion()
+    ref = torch.nn.TransformerEncoder(
+        torch.nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=True),
+        num_layers=2,
+        enable_nested_tensor=False,
+    ).eval()
+    _load_torch_encoder(fusion, ref)
+    sequences, masks = _inputs()
+    tokens = torch.cat([fusion.cls_token.expand(2, -1, -1), *sequences], 1)
+    mask = torch.cat([torch.ones(2, 1, dtype=torch.bool), *masks], 1)
+    with torch.no_grad():
+        expected = ref(tokens, src_key_padding_mask=~mask)
+        fused, fused_mask, _ = fusion(sequences, masks)
+    torch.testing.assert_close(fused_mask, mask)
+    torch.testing.assert_close(fused[mask], expected[mask], atol=1e-5, rtol=1e-4)
+
+
 def test_tokens_attend_across_modalities_and_order_needs_positions() -> None:
     sequences, masks = _inputs()
     masks = [torch.ones_like(m) for m in masks]

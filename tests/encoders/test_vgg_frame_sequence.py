@@ -79,3 +79,29 @@ def test_batch_without_any_valid_frame_is_finite() -> None:
     encoder = _encoder(VGGFeatures(3, widths=(4, 4, 4, 4, 8)))
     out, _ = encoder(torch.randn(2, 3, 3, 32, 32), torch.zeros(2, 3, dtype=torch.bool))
     assert out.shape == (2, 3, 16) and out.isfinite().all()
+
+
+def test_frame_transformer_is_post_norm_as_dai_et_al() -> None:
+    """CNN, Linear → ReLU → Linear, then torch's post-norm encoder stack (no final norm)."""
+    encoder = _encoder(VGGFeatures(3, widths=(4, 4, 4, 4, 8)))
+    assert [type(m) for m in encoder.projection] == [nn.Linear, nn.ReLU, nn.Dropout, nn.Linear]
+    ref = nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=True),
+        num_layers=2,
+        enable_nested_tensor=False,
+    ).eval()
+    for layer, torch_layer in zip(encoder.encoder.layers, ref.layers, strict=True):
+        layer.self_attn.load_torch_weights(torch_layer.self_attn)
+        layer.ffn[0].load_state_dict(torch_layer.linear1.state_dict())
+        layer.ffn[3].load_state_dict(torch_layer.linear2.state_dict())
+        for ours, theirs in ((layer.norm1, torch_layer.norm1), (layer.norm2, torch_layer.norm2)):
+            nn.init.normal_(theirs.weight, 1.0, 0.3)
+            nn.init.normal_(theirs.bias, 0.0, 0.3)
+            ours.load_state_dict(theirs.state_dict())
+    frames = torch.randn(2, 4, 3, 32, 32)
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]], dtype=torch.bool)
+    with torch.no_grad():
+        projected = encoder.embed_frames(frames.flatten(0, 1)).unflatten(0, (2, 4))
+        expected = ref(projected, src_key_padding_mask=~mask)
+        out, _ = encoder(frames, mask)
+    torch.testing.assert_close(out[mask], expected[mask], atol=1e-5, rtol=1e-4)

@@ -54,3 +54,6 @@ def test_bad_arguments() -> None:
         bce_pos_weight(positives=[1, 9], total=5)
     with pytest.raises(ValueError, match="labels"):
         bce_pos_weight(torch.ones(4))
+    with pytest.raises(ValueError, match="0/1"):  # class indices, not multi-hot
+        bce_pos_weight(torch.tensor([[0], [3], [5]]))
+    bce_pos_weight(torch.tensor([[True, False], [False, True]]))  # bool labels are fine

@@ -39,6 +39,21 @@ def test_presets_follow_table_6() -> None:
     assert model.text_encoder.hidden_size == 768
     assert len(model.emotion_decoder.decoder.layers) == 4
     assert len(model.fusion.encoder.layers) == 4
+    assert len(model.video_encoder.encoder.layers) == len(model.audio_encoder.encoder.layers) == 4
+
+    # text MLP 768→512→d; face and chunk MLPs after VGG19's 512 channels, 512→512→d
+    def widths(mlp: torch.nn.Module) -> list[tuple[int, int]]:
+        return [(m.in_features, m.out_features) for m in mlp if isinstance(m, torch.nn.Linear)]
+
+    assert widths(model.text_projection) == [(768, 512), (512, 256)]
+    for path, channels in ((model.video_encoder, 3), (model.audio_encoder, 1)):
+        convs = [m for m in path.backbone.modules() if isinstance(m, torch.nn.Conv2d)]
+        assert len(convs) == 16 and convs[0].in_channels == channels  # VGG19
+        assert widths(path.projection) == [(512, 512), (512, 256)]
+    attention = model.emotion_decoder.decoder.layers[0].cross_attn
+    assert (attention.num_heads, attention.head_dim) == (4, 64)
+    assert model.fusion.encoder.layers[0].ffn[0].out_features == 2048
+    assert model.head.weight.shape == (6, 256)  # one weight vector per emotion
 
 
 def test_config_checks_and_num_classes_override() -> None:
@@ -71,8 +86,15 @@ def test_table_5_ablations(switches: dict) -> None:
     no_grad = [n for n, p in model.named_parameters() if p.grad is None]
     assert not no_grad
     model.eval()
+    fused = {}
+    model.fusion.register_forward_hook(lambda m, a, out: fused.update(f=out[0]))
     with torch.no_grad():
         reference = model(**inputs)
+        if not switches["emotion_queries"]:
+            # the CLS state (position 0), or the flattened pooled modalities, is classified
+            summary = fused["f"][:, 0] if uses_cls else fused["f"].flatten(1)
+            torch.testing.assert_close(reference.embedding, summary)
+            torch.testing.assert_close(reference.logits, model.head(summary))
         assert_outputs_close(reference, model(**scramble_padding(inputs)))
         assert_outputs_close(reference, model(**append_padding(inputs)))
         maps = model(**inputs, return_attentions=True).attentions

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torchaudio
@@ -30,6 +32,10 @@ def test_chunks_are_the_spectrogram_in_order_with_a_zero_padded_tail() -> None:
     torch.testing.assert_close(chunks[1, 0], mel[:, 32:64])
     torch.testing.assert_close(chunks[2, 0, :, :17], mel[:, 64:])
     assert (chunks[2, 0, :, 17:] == 0).all() and (chunks[2, 0, :, :17] > 0).any()
+    # with a log, the padded tail is the log of zero power (silence), not log-power 0
+    logged = MelSpectrogramChunks(log=True)(waveform)
+    torch.testing.assert_close(logged[2, 0, :, :17], torch.log(mel[:, 64:] + 1e-6))
+    torch.testing.assert_close(logged[2, 0, :, 17:], torch.full((128, 15), math.log(1e-6)))
 
 
 def test_other_rates_are_resampled_and_channels_averaged() -> None:
