@@ -113,15 +113,21 @@ class ResNet3D(VideoResNet):
 
     def load_hara_checkpoint(self, path: PathLike) -> None:
         """Load a checkpoint of Hara et al.'s ``models/resnet.py`` (``{"state_dict": ...}``,
-        keys such as ``module.layer1.0.conv1.weight``); the classifier ``fc`` is dropped."""
+        keys such as ``module.layer1.0.conv1.weight``); the classifier ``fc`` is dropped.
+
+        Their 2017 release predates PyTorch 0.4.1 and has no batch-norm ``num_batches_tracked``
+        counters; those start at zero (they only matter for ``momentum=None``)."""
         if self.stem_kind != "hara":
             raise ValueError("stem: Hara et al.'s checkpoints need stem='hara'")
-        load_remapped(
-            self,
-            load_state_dict_file(path),
-            hara_to_torchvision,
-            source=f"3D-ResNet checkpoint {path}",
-        )
+        state = {}
+        for key, value in load_state_dict_file(path).items():
+            new = hara_to_torchvision(key)
+            if new is not None:
+                state[new] = value
+        for key, value in self.state_dict().items():
+            if key.endswith(".num_batches_tracked"):
+                state.setdefault(key, value.new_zeros(()))
+        load_remapped(self, state, lambda k: k, source=f"3D-ResNet checkpoint {path}")
 
     def load_torchvision_kinetics(self) -> None:
         """torchvision's ``r3d_18`` Kinetics-400 weights (needs depth 18, default widths,

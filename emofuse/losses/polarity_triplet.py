@@ -15,18 +15,20 @@ Mining = Literal["all", "hard"]
 
 
 def _squared_distances(x: Tensor) -> Tensor:
-    # the Gram form has a finite gradient at zero distance, unlike cdist
+    # squared distances from the Gram matrix, no square root: the gradient stays finite at
+    # zero distance (a sqrt of summed squared differences would give NaN there)
     sq = x.square().sum(-1)
     return (sq[:, None] + sq[None, :] - 2 * x @ x.T).clamp(min=0)
 
 
 def _as_polarity_table(polarities: Sequence[int] | Tensor, device: torch.device) -> Tensor:
-    table = torch.as_tensor(polarities, device=device).long()
-    if table.dim() != 1 or not ((table >= -1) & (table <= 1)).all():
+    table = torch.as_tensor(polarities, device=device)
+    # checked before the cast to long, which would turn 0.5 into a silent 0
+    if table.dim() != 1 or not ((table == -1) | (table == 0) | (table == 1)).all():
         raise ValueError(
             f"polarities: expected one value in (+1, -1, 0) per class, got {table.tolist()}"
         )
-    return table
+    return table.long()
 
 
 def polarity_triplet_loss(
@@ -68,6 +70,15 @@ def polarity_triplet_loss(
     """
     if mining not in ("all", "hard"):
         raise ValueError(f"mining: expected 'all' or 'hard', got {mining!r}")
+    if embeddings.dim() != 2:
+        raise ValueError(f"embeddings: expected (B, D), got shape {tuple(embeddings.shape)}")
+    integer = not (labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool)
+    if labels.shape != embeddings.shape[:1] or not integer:
+        raise ValueError(
+            f"labels: expected ({embeddings.shape[0]},) integer class indices matching "
+            f"embeddings (B, D) = {tuple(embeddings.shape)}, got {labels.dtype} of shape "
+            f"{tuple(labels.shape)}"
+        )
     table = _as_polarity_table(polarities, embeddings.device)
     if labels.numel() and (labels.min() < 0 or labels.max() >= len(table)):
         raise ValueError(

@@ -76,6 +76,22 @@ def test_loads_a_hara_checkpoint(depth: int, tmp_path: Path) -> None:
         torch.testing.assert_close(target(x), source(x))
 
 
+def test_loads_a_2017_checkpoint_without_batch_norm_counters(tmp_path: Path) -> None:
+    # Hara et al.'s 2017 files (PyTorch 0.3) have no num_batches_tracked entries
+    source = ResNet3D(50, widths=(8, 8, 16, 16)).eval()
+    path = tmp_path / "resnet-50-kinetics.pth"
+    save_hara_checkpoint(source, path)
+    checkpoint = torch.load(path, weights_only=True)
+    state = checkpoint["state_dict"]
+    checkpoint["state_dict"] = {k: v for k, v in state.items() if "num_batches" not in k}
+    assert len(checkpoint["state_dict"]) < len(state)
+    torch.save(checkpoint, path)
+    target = ResNet3D(50, widths=(8, 8, 16, 16)).eval()
+    target.load_hara_checkpoint(path)
+    for key, value in source.state_dict().items():
+        torch.testing.assert_close(target.state_dict()[key], value, rtol=0, atol=0)
+
+
 def test_wrong_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "r3d18.pth"
     save_hara_checkpoint(ResNet3D(18, widths=(8, 8, 8, 8)), path)

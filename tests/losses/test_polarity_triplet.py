@@ -11,16 +11,16 @@ from emofuse.labels import RAVDESS_8, polarities
 from emofuse.losses import AVAttentionFusionLoss, PolarityTripletLoss, polarity_triplet_loss
 
 
-def brute_force(emb, labels, table, alpha, beta, mining):
-    """Eq. 16 by a Python loop over every (anchor, closer, farther) triple."""
-    x = F.normalize(emb, dim=-1)
+def brute_force(emb, labels, table, alpha, beta, mining, normalize=True):
+    """Eq. 16 by a Python loop over every (anchor, closer, farther) triple (differentiable)."""
+    x = F.normalize(emb, dim=-1) if normalize else emb
     labels, table = labels.tolist(), list(table)
     pol = [table[y] for y in labels]
     polar = [table[y] != 0 and table.count(table[y]) > 1 for y in labels]
     idx = range(len(labels))
 
     def d(i, j):
-        return float(((x[i] - x[j]) ** 2).sum())
+        return ((x[i] - x[j]) ** 2).sum()
 
     triplets = []  # (anchor, closer, farther, margin)
     for a, p, n in itertools.product(idx, idx, idx):
@@ -58,7 +58,27 @@ def test_matches_brute_force(mining: str, seed: int) -> None:
     labels = torch.randint(0, 8, (12,), generator=g)
     got = polarity_triplet_loss(emb, labels, table, alpha=0.3, beta=0.1, mining=mining)
     want = brute_force(emb, labels, table, 0.3, 0.1, mining)
-    assert got.item() == pytest.approx(want, rel=1e-5, abs=1e-6)
+    assert got.item() == pytest.approx(float(want), rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+@pytest.mark.parametrize("mining", ["all", "hard"])
+def test_gradient_matches_brute_force_at_zero_distances(mining: str, normalize: bool) -> None:
+    # every sample has a twin at distance 0: a square-root distance would give NaN gradients
+    g = torch.Generator().manual_seed(5)
+    base = torch.randn(5, 3, generator=g)
+    emb = base[[0, 0, 1, 1, 2, 2, 3, 3, 4, 4]].clone().requires_grad_(True)
+    labels = torch.tensor([2, 2, 1, 1, 3, 3, 4, 4, 0, 0])  # happy, calm, sad, angry, neutral
+    table = polarities(RAVDESS_8)
+    got = polarity_triplet_loss(emb, labels, table, mining=mining, normalize=normalize)
+    (grad,) = torch.autograd.grad(got, emb)
+    want = brute_force(emb, labels, table, 0.2, 0.2, mining, normalize)
+    (want_grad,) = torch.autograd.grad(want, emb)
+    assert got.item() > 0 and grad.isfinite().all()
+    torch.testing.assert_close(got, want.to(got.dtype), atol=1e-5, rtol=1e-4)
+    if mining == "hard":  # twins tie as hardest: amax splits the gradient, the loop picks one
+        grad, want_grad = grad.view(5, 2, 3).sum(1), want_grad.view(5, 2, 3).sum(1)
+    torch.testing.assert_close(grad, want_grad, atol=1e-5, rtol=1e-4)
 
 
 def test_hand_computed_neutral_anchor() -> None:
@@ -109,6 +129,14 @@ def test_bad_arguments() -> None:
         PolarityTripletLoss((0, 1), mining="semi")
     with pytest.raises(ValueError, match="labels"):
         polarity_triplet_loss(torch.randn(2, 3), torch.tensor([0, 5]), (0, 1, -1))
+    with pytest.raises(ValueError, match="polarities"):
+        polarity_triplet_loss(torch.randn(2, 3), torch.tensor([0, 1]), (0, 0.5))
+    with pytest.raises(ValueError, match=r"embeddings: expected \(B, D\)"):
+        polarity_triplet_loss(torch.randn(2, 3, 1), torch.tensor([0, 1]), (0, 1))
+    with pytest.raises(ValueError, match=r"labels: expected \(2,\) integer"):
+        polarity_triplet_loss(torch.randn(2, 3), torch.tensor([0, 1, 1]), (0, 1))
+    with pytest.raises(ValueError, match="torch.float32"):
+        polarity_triplet_loss(torch.randn(2, 3), torch.tensor([0.0, 1.0]), (0, 1))
 
 
 def _mean_distance(x, labels, table, which):

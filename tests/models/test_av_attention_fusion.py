@@ -174,3 +174,26 @@ def test_pretrained_loads_a_local_audio_resnet_file(tmp_path: Path) -> None:
     model = emofuse.build(TINY, pretrained=True, audio_backbone_weights=path, **config)
     for key, value in source.audio_backbone.state_dict().items():
         assert torch.equal(model.audio_backbone.state_dict()[key], value), key
+
+
+def test_fused_halves_are_averaged_over_their_own_modality_mask() -> None:
+    # [V'; A'] (eq. 11) → masked mean: V' over the video mask, A' over the audio mask
+    model = emofuse.build(TINY).eval()
+    inputs = model.example_inputs(batch_size=3)
+    inputs["audio_mask"] = torch.tensor([[1, 1, 1], [1, 1, 0], [1, 0, 0]], dtype=torch.bool)
+    inputs["video_mask"] = torch.tensor([[1, 1, 0], [1, 0, 0], [0, 1, 1]], dtype=torch.bool)
+    seen = {}
+    model.fusion.register_forward_hook(lambda m, i, o: seen.update(fused=o[0]))
+    model.embedding.register_forward_hook(lambda m, i, o: seen.update(pooled=i[0]))
+    with torch.no_grad():
+        model(**inputs)
+    video_half, audio_half = seen["fused"].chunk(2, dim=-1)
+    video_mask, audio_mask = inputs["video_mask"], inputs["audio_mask"]
+    want = torch.cat(
+        [
+            (video_half * video_mask[..., None]).sum(1) / video_mask.sum(1, keepdim=True),
+            (audio_half * audio_mask[..., None]).sum(1) / audio_mask.sum(1, keepdim=True),
+        ],
+        dim=-1,
+    )
+    torch.testing.assert_close(seen["pooled"], want)

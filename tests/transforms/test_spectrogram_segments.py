@@ -48,3 +48,17 @@ def test_short_clip_still_gives_n_segments() -> None:
 def test_rate_too_high_for_256_bins() -> None:
     with pytest.raises(ValueError, match="sample_rate"):
         SpectrogramSegments(sample_rate=44100)
+
+
+def test_log_magnitude_of_a_hamming_stft_normalised_over_the_clip() -> None:
+    # noise then silence: the silent floor tells magnitude from power, the side lobes Hamming
+    # from Hann, even after the per-clip normalisation
+    g = torch.Generator().manual_seed(0)
+    wave = torch.cat([0.1 * torch.randn(16000, generator=g), torch.zeros(16000)])
+    stft = torch.stft(
+        wave, 512, hop_length=160, window=torch.hamming_window(512), return_complex=True
+    )
+    log_magnitude = torch.log(stft.abs()[:256] + 1e-6)
+    want = (log_magnitude - log_magnitude.mean()) / log_magnitude.std()
+    got = SpectrogramSegments(2, size=None).log_spectrogram(wave)
+    torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
