@@ -76,6 +76,12 @@ class VGGishFrontEnd(nn.Module):
         b, n = waveform.shape
         if lengths is None:
             lengths = torch.full((b,), n, device=waveform.device)
+        lengths = torch.as_tensor(lengths, device=waveform.device)  # e.g. CPU lengths, GPU audio
+        if lengths.shape != (b,) or lengths.is_floating_point():
+            raise ValueError(
+                f"lengths: expected ({b},) integer valid-sample counts, one per clip, got "
+                f"{tuple(lengths.shape)} {lengths.dtype}"
+            )
         waveform = waveform * (torch.arange(n, device=waveform.device) < lengths[:, None])
         if sample_rate != SAMPLE_RATE:
             waveform = torchaudio.functional.resample(waveform, sample_rate, SAMPLE_RATE)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -92,3 +94,46 @@ def test_joint_and_bicross_mix_the_streams_directly() -> None:
         a, _, _ = block(audio, video, am, vm)
         a2, _, _ = block(audio, video + torch.randn_like(video), am, vm)
         assert not torch.allclose(a2[am], a[am]), kind
+
+
+def test_mbt_layer_follows_the_equations_by_hand() -> None:
+    """One layer against sec. 3.2 / UMT written out: compression into the tokens (a sum of
+    both branches on top of the tokens, PE on the keys only), expansion with the pre-update
+    stream as query (PE on the query, no mask: the tokens are all valid), pre-norm FFN on the
+    streams only. Random LayerNorm weights, so a swapped norm shows too."""
+    torch.manual_seed(0)
+    block = BottleneckTransformer(16, num_bottlenecks=3, num_heads=4, num_layers=1).eval()
+    with torch.no_grad():
+        for p in block.parameters():
+            p.normal_(0.0, 0.3)
+    audio, video, am, vm = _inputs(ta=5, tv=3)
+    streams, masks = {"audio": audio, "video": video}, {"audio": am, "video": vm}
+    layer = block.layers[0]
+    tokens = block.tokens.expand(2, -1, -1)
+    with torch.no_grad():
+        pe = {m: block.position.encoding(x.shape[1]) for m, x in streams.items()}
+        updated = tokens
+        for m, x in streams.items():
+            br = layer.branches[m]
+            ln_x = br.norm_stream(x)
+            att, _ = br.compress(
+                br.norm_tokens(tokens), ln_x + pe[m], ln_x, key_padding_mask=masks[m]
+            )
+            updated = updated + att
+        expected = {}
+        for m, x in streams.items():
+            br = layer.branches[m]
+            att, _ = br.expand(br.norm_stream(x) + pe[m], br.norm_fused(updated))
+            y = x + att
+            expected[m] = y + br.ffn(br.norm_ffn(y))
+        out, new_tokens, _ = layer(streams, masks, tokens, pe)
+        a, v, _ = block(audio, video, am, vm)
+    torch.testing.assert_close(new_tokens, updated)
+    for m in streams:
+        torch.testing.assert_close(out[m], expected[m])
+    torch.testing.assert_close(a, expected["audio"])
+    torch.testing.assert_close(v, expected["video"])
+    # the positions are sine-cosine and differ per stream length
+    assert pe["audio"].shape == (5, 16) and pe["video"].shape == (3, 16)
+    torch.testing.assert_close(pe["audio"][:3], pe["video"])
+    torch.testing.assert_close(pe["audio"][1, :2], torch.tensor([math.sin(1.0), math.cos(1.0)]))

@@ -69,6 +69,26 @@ def test_sem_maps_cover_valid_steps_only() -> None:
     torch.testing.assert_close(weights.sum(-1), torch.ones(2))
 
 
+def test_logits_are_the_attention_weighted_decisions_and_embedding_the_pooled_streams() -> None:
+    """Eq. 6 at the model level: logits = Σ_k α_k S_k over (audio, video, text); the embedding is
+    [masked mean of the reinforced audio; of the video; I_t], each decision the head of its part."""
+    model = emofuse.build(TINY).eval()
+    inputs = model.example_inputs(batch_size=3)
+    with torch.no_grad():
+        out = model(**inputs, return_attentions=True)
+    decisions = torch.stack([out.modality_logits[m] for m in ("audio", "video", "text")], 1)
+    weights = out.attentions["decision_weights"]
+    torch.testing.assert_close(out.logits, (decisions * weights[..., None]).sum(1))
+    d = model.config.d_m
+    audio, video, text = out.embedding.split([d, d, model.text_encoder.hidden_size], dim=-1)
+    with torch.no_grad():
+        torch.testing.assert_close(model.audio_head(audio), out.modality_logits["audio"])
+        torch.testing.assert_close(model.video_head(video), out.modality_logits["video"])
+        torch.testing.assert_close(model.text_head(text), out.modality_logits["text"])
+        cls, _ = model.text_encoder(inputs["text"], inputs["text_mask"])
+    torch.testing.assert_close(text, cls)
+
+
 @pytest.mark.parametrize("missing", ["audio", "video"])
 def test_one_of_audio_and_video_may_be_missing(missing: str) -> None:
     model = emofuse.build(TINY)
@@ -134,6 +154,7 @@ def test_param_groups_follow_the_paper_recipe() -> None:
     groups = {g["name"]: g for g in model.param_groups(1e-4)}
     assert groups.keys() == {"audio_backbone", "video_backbone", "others"}
     assert groups["audio_backbone"]["lr"] == pytest.approx(1e-5)
+    assert groups["video_backbone"]["lr"] == pytest.approx(1e-5)
     assert groups["others"]["lr"] == 1e-4
     audio, video = model.audio_encoder, model.video_encoder
     for group in audio.conv_groups()[:2] + video.conv_groups()[:3]:
@@ -145,6 +166,10 @@ def test_param_groups_follow_the_paper_recipe() -> None:
     assert {id(p) for p in model.text_encoder.parameters()} <= others
     assert {id(p) for p in audio.embeddings.parameters()} <= {
         id(p) for p in groups["audio_backbone"]["params"]
+    }
+    assert {id(p) for p in video.sem.parameters()} <= others
+    assert {id(p) for p in (*video.layer3.parameters(), *video.layer4.parameters())} == {
+        id(p) for p in groups["video_backbone"]["params"]
     }
     total = sum(len(g["params"]) for g in groups.values())
     assert total == sum(1 for p in model.parameters() if p.requires_grad)

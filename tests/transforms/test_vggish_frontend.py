@@ -66,6 +66,8 @@ def test_batch_of_clips_of_different_lengths_and_sample_rates() -> None:
     assert int(resampled[0, :, 0].mean((0, 1)).argmax()) == 19
     with pytest.raises(ValueError, match="waveform"):
         front(torch.zeros(2, 2, 100))
+    with pytest.raises(ValueError, match=r"lengths: expected \(2,\)"):
+        front(batch, lengths=torch.tensor([len(long)]))
 
 
 def test_face_frames_one_per_window_centre_or_random() -> None:
