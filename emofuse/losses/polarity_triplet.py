@@ -22,13 +22,49 @@ def _squared_distances(x: Tensor) -> Tensor:
 
 
 def _as_polarity_table(polarities: Sequence[int] | Tensor, device: torch.device) -> Tensor:
-    table = torch.as_tensor(polarities, device=device)
-    # checked before the cast to long, which would turn 0.5 into a silent 0
-    if table.dim() != 1 or not ((table == -1) | (table == 0) | (table == 1)).all():
+    table = torch.as_tensor(polarities)  # a Python sequence is checked on the CPU
+    # checked before the cast to long, which would turn 0.5 into a silent 0; a meta tensor has
+    # shapes only, so its values cannot be checked
+    values_ok = table.device.type == "meta" or bool(
+        ((table == -1) | (table == 0) | (table == 1)).all()
+    )
+    if table.dim() != 1 or not values_ok:
         raise ValueError(
             f"polarities: expected one value in (+1, -1, 0) per class, got {table.tolist()}"
         )
-    return table.long()
+    return table.long().to(device)
+
+
+def _hinge_sum_over_pairs(
+    dist: Tensor, sorted_dist: Tensor, order: Tensor, closer: Tensor, farther: Tensor, margin: float
+) -> tuple[Tensor, Tensor]:
+    """``Σ_a Σ_{p ∈ closer[a], n ∈ farther[a]} [d_ap − d_an + margin]₊`` and the number of its
+    positive terms, in O(B²) memory and O(B² log B) time instead of the (B, B, B) tensor.
+
+    For one anchor ``a`` write ``u_p = d_ap + margin`` and ``v_n = d_an``. Then
+    ``Σ_n [u_p − v_n]₊ = c_p · u_p − s_p`` with ``c_p = #{n : v_n ≤ u_p}`` and
+    ``s_p = Σ_{n : v_n ≤ u_p} v_n``. With the row ``d_a·`` sorted once, ``c_p`` and ``s_p`` are
+    prefix counts and prefix sums of the ``farther`` entries in that order, read at the position
+    ``searchsorted`` gives for ``u_p``. Terms with ``v_n = u_p`` add 0 to the value but, as in
+    ``clamp(min=0)``, pass their gradient, hence ``≤`` for the sum; the count of positive terms
+    uses ``v_n < u_p``. Ties in the sort do not matter: equal entries fall on the same side of
+    every threshold.
+
+    Inputs:
+        dist: (B, B) squared distances; sorted_dist, order: ``dist.sort(dim=1)``;
+        closer, farther: (B, B) bool, ``[a, p]`` / ``[a, n]`` take part for anchor ``a``.
+    """
+    in_farther = farther.gather(1, order)
+    # prefix counts/sums with a leading 0: entry k covers the first k sorted distances
+    counts = F.pad(in_farther.cumsum(1), (1, 0))
+    sums = F.pad(torch.where(in_farther, sorted_dist, 0.0).cumsum(1), (1, 0))
+    upper = dist + margin  # u_ap for every (a, p); only closer ones are kept
+    at_most = torch.searchsorted(sorted_dist, upper, right=True)
+    below = torch.searchsorted(sorted_dist, upper, right=False)
+    per_pair = counts.gather(1, at_most) * upper - sums.gather(1, at_most)
+    total = torch.where(closer, per_pair, 0.0).sum()
+    positive = torch.where(closer, counts.gather(1, below), 0).sum()
+    return total, positive
 
 
 def polarity_triplet_loss(
@@ -64,9 +100,15 @@ def polarity_triplet_loss(
             positive loss (pytorch-metric-learning's default reduction); ``"hard"`` — batch-hard:
             per anchor and term the farthest ``p``/``r2`` and the closest ``r1``/``n``, averaged
             over the anchor-terms that have a triplet.
+            ``"all"`` takes O(B²) memory and O(B² log B) time (no (B, B, B) tensor).
         normalize: L2-normalise the embeddings first.
     Returns:
-        a scalar; 0 (with a zero, finite gradient) when the batch holds no valid triplet.
+        a scalar; 0 with a zero, finite gradient when the batch holds no valid triplet, an
+        empty batch (B = 0) included.
+    Raises:
+        ValueError: for an unknown ``mining``, ``embeddings`` not (B, D), ``labels`` not (B,)
+            integer class indices on the embeddings' device with one polarity each, or
+            ``polarities`` not one of +1, −1, 0 per class.
     """
     if mining not in ("all", "hard"):
         raise ValueError(f"mining: expected 'all' or 'hard', got {mining!r}")
@@ -79,8 +121,16 @@ def polarity_triplet_loss(
             f"embeddings (B, D) = {tuple(embeddings.shape)}, got {labels.dtype} of shape "
             f"{tuple(labels.shape)}"
         )
+    if labels.device != embeddings.device:
+        raise ValueError(
+            f"labels: expected them on the embeddings' device {embeddings.device}, "
+            f"got {labels.device}"
+        )
     table = _as_polarity_table(polarities, embeddings.device)
-    if labels.numel() and (labels.min() < 0 or labels.max() >= len(table)):
+    if labels.numel() == 0:  # no triplet; the product keeps a (zero) gradient path to the input
+        return embeddings.sum() * 0.0
+    # a meta tensor has no values to check
+    if labels.device.type != "meta" and (labels.min() < 0 or labels.max() >= len(table)):
         raise ValueError(
             f"labels: expected class indices in [0, {len(table)}) (one polarity per class), "
             f"got values {labels.min().item()}..{labels.max().item()}"
@@ -105,13 +155,14 @@ def polarity_triplet_loss(
     total = dist.new_zeros(())
     count = dist.new_zeros(())
     if mining == "all":
-        gaps = dist[:, :, None] - dist[:, None, :]  # (anchor, closer, farther), shared by kinds
+        sorted_dist, order = dist.sort(dim=1)  # each anchor's row once, shared by the kinds
     for anchors, closer, farther, margin in kinds:  # three triplet kinds, not triplets
         closer, farther = closer & anchors[:, None], farther & anchors[:, None]
         if mining == "all":
-            valid = closer[:, :, None] & farther[:, None, :]
-            losses = torch.where(valid, (gaps + margin).clamp(min=0), 0.0)
-            count = count + (losses > 0).sum()
+            losses, positive = _hinge_sum_over_pairs(
+                dist, sorted_dist, order, closer, farther, margin
+            )
+            count = count + positive
         else:
             hardest_closer = torch.where(closer, dist, -torch.inf).amax(1)
             hardest_farther = torch.where(farther, dist, torch.inf).amin(1)

@@ -206,3 +206,90 @@ def test_all_neutral_polarities_give_the_plain_triplet_loss() -> None:
     want = losses.sum() / (losses > 0).sum()
     got = polarity_triplet_loss(emb, labels, (0, 0, 0, 0))
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
+
+
+def cubic_all_mining(emb, labels, table, alpha, beta, normalize=True):
+    """emofuse 0.1's ``mining="all"``: one (B, B, B) tensor of every (anchor, closer, farther)
+    gap. Kept as the reference of the O(B²) rewrite (issue #13.4)."""
+    x = F.normalize(emb, dim=-1) if normalize else emb
+    sq = x.square().sum(-1)
+    dist = (sq[:, None] + sq[None, :] - 2 * x @ x.T).clamp(min=0)
+    table = torch.as_tensor(table)
+    shares = (table[:, None] == table[None, :]) & (table[:, None] != 0)
+    polar = (shares.sum(1) > 1)[labels]
+    pol = table[labels]
+    eye = torch.eye(len(labels), dtype=torch.bool)
+    same = (labels[:, None] == labels[None, :]) & ~eye
+    other = labels[:, None] != labels[None, :]
+    related = other & (pol[:, None] == pol[None, :]) & (pol[:, None] != 0)
+    different_polarity = pol[:, None] != pol[None, :]
+    kinds = (
+        (~polar, same, other, alpha),
+        (polar, same, related, alpha),
+        (polar, related, different_polarity, beta),
+    )
+    total, count = dist.new_zeros(()), dist.new_zeros(())
+    gaps = dist[:, :, None] - dist[:, None, :]
+    for anchors, closer, farther, margin in kinds:
+        closer, farther = closer & anchors[:, None], farther & anchors[:, None]
+        valid = closer[:, :, None] & farther[:, None, :]
+        losses = torch.where(valid, (gaps + margin).clamp(min=0), 0.0)
+        count = count + (losses > 0).sum()
+        total = total + losses.sum()
+    return total / count.clamp(min=1)
+
+
+def _value_and_gradient(fn, emb, *args, **kwargs):
+    emb = emb.detach().clone().requires_grad_(True)
+    value = fn(emb, *args, **kwargs)
+    (grad,) = torch.autograd.grad(value, emb)
+    return value, grad
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 8, 31, 64, 150])
+def test_all_mining_equals_the_cubic_reference_in_float64(batch: int) -> None:
+    g = torch.Generator().manual_seed(batch)
+    table = polarities(RAVDESS_8)
+    emb = torch.randn(batch, 6, generator=g, dtype=torch.float64)
+    labels = torch.randint(0, 8, (batch,), generator=g)
+    for alpha, beta, normalize in [(0.2, 0.2, True), (0.5, 0.05, True), (1.0, 3.0, False)]:
+        got, grad = _value_and_gradient(
+            polarity_triplet_loss, emb, labels, table, alpha=alpha, beta=beta, normalize=normalize
+        )
+        want, want_grad = _value_and_gradient(
+            cubic_all_mining, emb, labels, table, alpha, beta, normalize
+        )
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(grad, want_grad, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("margins", [(0.0, 0.0), (1.0, 2.0), (2.0, 1.0)])
+@pytest.mark.parametrize("seed", range(3))
+def test_all_mining_equals_the_cubic_reference_with_ties(margins, seed: int) -> None:
+    # small integer embeddings: many exactly equal distances, zero distances (duplicates) and
+    # hinges exactly at 0 (d_ap + margin = d_an), all exact in float64. The reference counts a
+    # hinge at exactly 0 as not positive but passes its gradient (clamp's rule); so must we.
+    g = torch.Generator().manual_seed(seed)
+    emb = torch.randint(-1, 2, (40, 3), generator=g).to(torch.float64)
+    labels = torch.randint(0, 5, (40,), generator=g)
+    table = (0, 1, 1, -1, -1)
+    alpha, beta = margins
+    got, grad = _value_and_gradient(
+        polarity_triplet_loss, emb, labels, table, alpha=alpha, beta=beta, normalize=False
+    )
+    want, want_grad = _value_and_gradient(
+        cubic_all_mining, emb, labels, table, alpha, beta, normalize=False
+    )
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(grad, want_grad, rtol=1e-10, atol=1e-12)
+
+
+def test_all_mining_in_float32_stays_close_to_the_float64_reference() -> None:
+    g = torch.Generator().manual_seed(0)
+    emb = torch.randn(256, 16, generator=g)
+    labels = torch.randint(0, 8, (256,), generator=g)
+    table = polarities(RAVDESS_8)
+    got, grad = _value_and_gradient(polarity_triplet_loss, emb, labels, table)
+    want, want_grad = _value_and_gradient(cubic_all_mining, emb.double(), labels, table, 0.2, 0.2)
+    torch.testing.assert_close(got.double(), want, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grad.double(), want_grad, rtol=1e-4, atol=1e-7)
