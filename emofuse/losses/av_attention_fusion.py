@@ -27,7 +27,11 @@ class AVAttentionFusionLoss(nn.Module):
         output: the model's :class:`EmotionOutput` (logits (B, K), embedding (B, D));
         labels: (B,) class indices.
     Returns:
-        a scalar loss.
+        a scalar loss; 0 with a zero, finite gradient for an empty batch (B = 0).
+    Raises:
+        ValueError: when ``output`` has no embedding, its logits are not (B, K) with one class
+            per polarity, or ``labels`` is not (B,) class indices in [0, K) (see
+            :func:`~emofuse.losses.polarity_triplet_loss`).
     """
 
     def __init__(
@@ -55,8 +59,17 @@ class AVAttentionFusionLoss(nn.Module):
     def forward(self, output: EmotionOutput, labels: Tensor) -> Tensor:
         if output.embedding is None:
             raise ValueError("output: expected an EmotionOutput with an embedding (B, D)")
-        loss = F.cross_entropy(output.logits, labels)
-        return loss + self.triplet_weight * self.triplet(output.embedding, labels)
+        logits, num_classes = output.logits, len(self.triplet.polarities)
+        if logits.shape[-1:] != (num_classes,) or logits.shape[:-1] != output.embedding.shape[:1]:
+            raise ValueError(
+                f"output: expected logits (B, K) with K = {num_classes} (one per polarity) and "
+                f"B of the embedding {tuple(output.embedding.shape)}, got logits "
+                f"{tuple(logits.shape)}"
+            )
+        triplet = self.triplet(output.embedding, labels)  # checks the labels first
+        # sum / count rather than "mean": the mean of no element is NaN, this is 0
+        cross_entropy = F.cross_entropy(logits, labels, reduction="sum") / max(len(labels), 1)
+        return cross_entropy + self.triplet_weight * triplet
 
 
 __all__ = ["AVAttentionFusionLoss"]

@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from emofuse.config import check_choice
+from emofuse.losses import multilabel_bce
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 MODES = ("sample", "sum", "conventional")
@@ -39,6 +39,41 @@ def modality_subsets(modalities: Sequence[str]) -> list[tuple[str, ...]]:
     return [modalities, *singles]
 
 
+def _check_modalities(modalities: Sequence[str]) -> tuple[str, ...]:
+    if (
+        isinstance(modalities, str)
+        or not modalities
+        or not all(isinstance(m, str) and m and not m.endswith("_mask") for m in modalities)
+        or len(set(modalities)) != len(modalities)
+    ):
+        raise ValueError(
+            f"modalities: expected distinct modality names such as ('audio', 'video'), "
+            f"got {modalities!r}"
+        )
+    return tuple(modalities)
+
+
+def _check_subsets(subsets: Sequence[Sequence[str]], modalities: Sequence[str]) -> None:
+    for s in subsets:
+        if isinstance(s, str) or not s or not set(s) <= set(modalities):
+            raise ValueError(
+                f"subsets: expected non-empty subsets of the modalities {list(modalities)}, "
+                f"got {s!r}"
+            )
+
+
+def _check_inputs_hold(inputs: Mapping[str, Any], modalities: Sequence[str]) -> None:
+    # a name that matches no input would drop nothing: the "single-modality" passes would
+    # silently run on every modality
+    unknown = [m for m in modalities if m not in inputs]
+    if unknown:
+        valid = sorted(k for k in inputs if not k.endswith("_mask"))
+        raise ValueError(
+            f"modalities: {unknown} are not keys of inputs; each droppable modality must be "
+            f"given, so expected names among the inputs' modalities {valid}"
+        )
+
+
 def drop_modalities(
     inputs: Mapping[str, Any], keep: Sequence[str], modalities: Sequence[str]
 ) -> dict[str, Any]:
@@ -46,24 +81,32 @@ def drop_modalities(
 
     Keys that belong to no name of ``modalities`` (another modality such as ``text``, or any
     other argument) are kept as they are.
+
+    Raises:
+        ValueError: when ``modalities`` are not distinct names, or ``keep`` names a modality
+            outside ``modalities``.
     """
+    modalities = _check_modalities(modalities)
+    if isinstance(keep, str) or not set(keep) <= set(modalities):
+        raise ValueError(
+            f"keep: expected names among the modalities {list(modalities)}, got {keep!r}"
+        )
     dropped = set(modalities) - set(keep)
     dropped |= {f"{m}_mask" for m in dropped}
     return {k: v for k, v in inputs.items() if k not in dropped}
 
 
-def multilabel_bce(logits: Tensor, targets: Tensor) -> Tensor:
-    """Eqs. 17–19: binary cross-entropy over the K emotions, averaged over batch and classes
-    (the paper's sum up to a constant factor).
-
-    Inputs:
-        logits: (B, K); targets: (B, K) in {0, 1} (or soft labels in [0, 1]).
-    """
-    return F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype))
-
-
 def _logits(output: Any) -> Tensor:
     return output if isinstance(output, Tensor) else output.logits
+
+
+def _subset_loss(
+    model: Callable[..., Any], inputs: Mapping[str, Any], targets: Tensor, loss_fn: LossFn
+) -> Tensor:
+    logits = _logits(model(**inputs))
+    if logits.shape[0] == 0:  # the sum of no element: 0, with a zero gradient to the model
+        return logits.sum()
+    return loss_fn(logits, targets)
 
 
 def colearning_loss(
@@ -79,16 +122,27 @@ def colearning_loss(
 
     Args:
         model: called as ``model(**inputs)``; returns logits or an output with ``.logits``.
-        inputs: keyword inputs with every modality of ``subsets`` present.
+        inputs: keyword inputs with every name of ``modalities`` present.
         targets: what ``loss_fn`` compares the logits with, e.g. (B, K) multi-hot labels.
         subsets: the modality subsets to train on, each non-empty.
-        modalities: the droppable modalities; other keys of ``inputs`` always pass through.
-        loss_fn: ``(logits, targets) → scalar``; default :func:`multilabel_bce`.
+        modalities: the droppable modalities, each a key of ``inputs``; other keys of
+            ``inputs`` always pass through.
+        loss_fn: ``(logits, targets) → scalar``; default :func:`~emofuse.losses.multilabel_bce`.
     Returns:
-        (total loss, ``{subset_name: loss}``).
+        (total loss, ``{subset_name: loss}``). An empty batch (logits with B = 0) gives 0 for
+        every subset, with a zero, finite gradient, without calling ``loss_fn``.
+    Raises:
+        ValueError: when ``modalities`` are not distinct names that are all keys of ``inputs``
+            (the message lists the valid names), or a subset is empty or not within
+            ``modalities``.
     """
+    modalities = _check_modalities(modalities)
+    _check_subsets(subsets, modalities)
+    _check_inputs_hold(inputs, modalities)
     losses = {
-        subset_name(s): loss_fn(_logits(model(**drop_modalities(inputs, s, modalities))), targets)
+        subset_name(s): _subset_loss(
+            model, drop_modalities(inputs, s, modalities), targets, loss_fn
+        )
         for s in subsets
     }
     return torch.stack(list(losses.values())).sum(), losses
@@ -105,9 +159,12 @@ class CoLearning:
             one forward pass per subset).
         ``"conventional"``: the baseline of eq. 3: all modalities together only.
 
+    An empty batch (B = 0) gives a zero loss with a zero, finite gradient, whatever ``loss_fn``.
+
     Args:
-        modalities: the droppable modalities, e.g. ``("audio", "video")``; inputs for any
-            other keyword pass through untouched.
+        modalities: the droppable modalities, e.g. ``("audio", "video")``, each a key of the
+            inputs of every step (checked at each call, where the valid names are known);
+            inputs for any other keyword pass through untouched.
         mode: one of ``"sample"``, ``"sum"``, ``"conventional"``.
         subsets: the subsets to train on, each once; default :func:`modality_subsets` (all
             together, then each alone). ``"conventional"`` uses only the full one.
@@ -117,6 +174,12 @@ class CoLearning:
 
     Call ``colearning(model, inputs, targets)`` each step; it returns
     ``(loss, {subset_name: loss})`` with one entry per subset used in that step.
+
+    Raises:
+        ValueError: for an unknown ``mode``, ``modalities`` that are not distinct names,
+            ``subsets`` that are empty, repeated or not within ``modalities`` (or lack the full
+            set in ``"conventional"`` mode); at a call, for a name of ``modalities`` that is not a
+            key of the inputs (the message lists the valid names).
     """
 
     def __init__(
@@ -129,15 +192,11 @@ class CoLearning:
         seed: int = 0,
     ) -> None:
         check_choice("mode", mode, MODES)
-        self.modalities = tuple(modalities)
-        if not self.modalities:
-            raise ValueError("modalities: expected at least one modality name, got none")
+        self.modalities = _check_modalities(modalities)
+        if subsets is not None and isinstance(subsets, str):
+            raise ValueError(f"subsets: expected a list of modality subsets, got {subsets!r}")
+        _check_subsets(subsets or [], self.modalities)
         chosen = [tuple(s) for s in (subsets or modality_subsets(self.modalities))]
-        for s in chosen:
-            if not s or not set(s) <= set(self.modalities):
-                raise ValueError(
-                    f"subsets: expected non-empty subsets of {list(self.modalities)}, got {s}"
-                )
         if len({frozenset(s) for s in chosen}) < len(chosen):
             # eq. 20 has each term once; a repeat would be merged (same name) or doubled
             raise ValueError(f"subsets: expected each subset once, got {chosen}")
@@ -162,13 +221,8 @@ class CoLearning:
     def __call__(
         self, model: Callable[..., Any], inputs: Mapping[str, Any], targets: Tensor
     ) -> tuple[Tensor, dict[str, Tensor]]:
+        _check_inputs_hold(inputs, self.modalities)  # before a draw, so a bad step draws nothing
         subsets = self.next_subsets()
-        missing = sorted({m for s in subsets for m in s} - set(inputs))
-        if missing:
-            raise ValueError(
-                f"inputs: expected the modalities {missing} of subsets {subsets}, "
-                f"got keys {sorted(inputs)}"
-            )
         return colearning_loss(model, inputs, targets, subsets, self.modalities, self.loss_fn)
 
     def state_dict(self) -> dict[str, Any]:

@@ -5,6 +5,8 @@ import itertools
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
 
 import emofuse
 from emofuse.labels import RAVDESS_8, polarities
@@ -293,3 +295,62 @@ def test_all_mining_in_float32_stays_close_to_the_float64_reference() -> None:
     want, want_grad = _value_and_gradient(cubic_all_mining, emb.double(), labels, table, 0.2, 0.2)
     torch.testing.assert_close(got.double(), want, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(grad.double(), want_grad, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("module", [False, True])
+@pytest.mark.parametrize("mining", ["all", "hard"])
+def test_empty_batch_is_zero_with_a_zero_finite_gradient(mining: str, module: bool) -> None:
+    # issue #11.8: mining="hard" crashed in amax over an empty batch
+    emb = torch.zeros(0, 4, requires_grad=True)
+    labels = torch.zeros(0, dtype=torch.long)
+    if module:
+        loss = PolarityTripletLoss(label_names=RAVDESS_8, mining=mining)(emb, labels)
+    else:
+        loss = polarity_triplet_loss(emb, labels, polarities(RAVDESS_8), mining=mining)
+    loss.backward()
+    assert loss.shape == () and loss.item() == 0.0
+    assert emb.grad is not None and emb.grad.shape == (0, 4)
+
+
+@pytest.mark.parametrize("mining", ["all", "hard"])
+def test_runs_on_the_meta_device(mining: str) -> None:
+    emb = torch.randn(6, 4, device="meta", requires_grad=True)
+    labels = torch.zeros(6, dtype=torch.long, device="meta")
+    loss = polarity_triplet_loss(emb, labels, polarities(RAVDESS_8), mining=mining)
+    assert loss.device.type == "meta" and loss.shape == ()
+    module = PolarityTripletLoss(label_names=RAVDESS_8, mining=mining).to("meta")
+    assert module(emb, labels).device.type == "meta"
+    empty = polarity_triplet_loss(emb[:0], labels[:0], polarities(RAVDESS_8), mining=mining)
+    assert empty.device.type == "meta"
+
+
+def test_labels_on_another_device_than_the_embeddings_are_refused() -> None:
+    emb = torch.randn(4, 3, device="meta")
+    with pytest.raises(ValueError, match="labels: expected them on the embeddings' device meta"):
+        polarity_triplet_loss(emb, torch.tensor([0, 1, 1, 0]), (0, 1))
+
+
+class _LargestTensor(TorchDispatchMode):
+    """Records the most elements of any tensor an operator returns."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.largest = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for leaf in tree_leaves(out):
+            if isinstance(leaf, torch.Tensor):
+                self.largest = max(self.largest, leaf.numel())
+        return out
+
+
+@pytest.mark.parametrize("mining", ["all", "hard"])
+def test_memory_grows_as_b_squared_not_b_cubed(mining: str) -> None:
+    # issue #13.4: "all" built (B, B, B) tensors (B = 512: 35 s, GBs). Counted, not timed.
+    batch = 96
+    emb = torch.randn(batch, 8, requires_grad=True)
+    labels = torch.arange(batch) % 8
+    with _LargestTensor() as probe:
+        polarity_triplet_loss(emb, labels, polarities(RAVDESS_8), mining=mining).backward()
+    assert probe.largest <= 2 * batch * (batch + 1)

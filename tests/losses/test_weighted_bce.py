@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from emofuse.labels import IEMOCAP_6
-from emofuse.losses import bce_pos_weight
+from emofuse.losses import bce_pos_weight, multilabel_bce
 
 LABELS = torch.tensor([[1, 0, 1], [0, 0, 1], [1, 1, 1], [0, 0, 1], [0, 0, 1]])
 
@@ -57,3 +57,62 @@ def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="0/1"):  # class indices, not multi-hot
         bce_pos_weight(torch.tensor([[0], [3], [5]]))
     bce_pos_weight(torch.tensor([[True, False], [False, True]]))  # bool labels are fine
+
+
+@pytest.mark.parametrize("names", [IEMOCAP_6[:2], (*IEMOCAP_6, "calm")])
+def test_label_names_must_name_every_class(names) -> None:
+    # issue #11.8: too few names gave an IndexError while building the warning
+    with pytest.raises(ValueError, match=r"label_names: expected one name per class \(6\)"):
+        bce_pos_weight(torch.zeros(4, 6), label_names=names)
+    with pytest.raises(ValueError, match="label_names"):
+        bce_pos_weight(positives=[1, 2, 0, 0, 1, 1], total=4, label_names=names)
+    with pytest.raises(ValueError, match="label_names: expected a sequence"):
+        bce_pos_weight(torch.ones(2, 3), label_names="abc")
+
+
+@pytest.mark.parametrize("labels", [torch.zeros(5, 3), torch.zeros(0, 3)], ids=["zeros", "empty"])
+def test_all_zero_or_empty_labels_give_weight_one_per_class_with_a_warning(labels) -> None:
+    with pytest.warns(UserWarning, match=r"\['anger', 'excited', 'frustrated'\]"):
+        weights = bce_pos_weight(labels, label_names=IEMOCAP_6[:3])
+    assert weights.tolist() == [1.0, 1.0, 1.0]
+    with pytest.warns(UserWarning, match="no positive sample"):
+        assert bce_pos_weight(positives=[0, 0], total=0).tolist() == [1.0, 1.0]
+
+
+def test_weights_stay_on_the_input_device() -> None:
+    weights = bce_pos_weight(torch.zeros(4, 6, device="meta"), label_names=IEMOCAP_6)
+    assert weights.device.type == "meta" and weights.shape == (6,)
+    assert weights.dtype == torch.float32
+    counts = torch.zeros(6, device="meta")
+    assert bce_pos_weight(positives=counts, total=4).device.type == "meta"
+
+
+def test_total_must_be_a_sample_count() -> None:
+    for total in (-1, 2.5, True):
+        with pytest.raises(ValueError, match="total: expected the number of samples"):
+            bce_pos_weight(positives=[0, 0], total=total)
+
+
+def test_multilabel_bce_is_torchs_weighted_bce_on_a_batch() -> None:
+    logits, y = torch.randn(5, 3), LABELS.float()
+    weights = bce_pos_weight(LABELS)
+    want = torch.nn.BCEWithLogitsLoss(pos_weight=weights)(logits, y)
+    torch.testing.assert_close(multilabel_bce(logits, LABELS, weights), want)
+    plain = torch.nn.functional.binary_cross_entropy_with_logits(logits, y)
+    torch.testing.assert_close(multilabel_bce(logits, y), plain)
+
+
+def test_multilabel_bce_of_an_empty_batch_is_zero_with_a_zero_finite_gradient() -> None:
+    logits = torch.zeros(0, 3, requires_grad=True)
+    loss = multilabel_bce(logits, torch.zeros(0, 3), torch.ones(3))
+    loss.backward()
+    assert loss.item() == 0.0 and logits.grad is not None and logits.grad.shape == (0, 3)
+
+
+def test_multilabel_bce_runs_on_meta_and_names_bad_arguments() -> None:
+    loss = multilabel_bce(torch.randn(2, 3, device="meta"), torch.zeros(2, 3, device="meta"))
+    assert loss.device.type == "meta"
+    with pytest.raises(ValueError, match=r"targets: expected the shape of logits \(2, 3\)"):
+        multilabel_bce(torch.randn(2, 3), torch.zeros(2))
+    with pytest.raises(ValueError, match=r"pos_weight: expected \(3,\)"):
+        multilabel_bce(torch.randn(2, 3), torch.zeros(2, 3), torch.ones(2))

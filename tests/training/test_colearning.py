@@ -236,3 +236,66 @@ def test_trains_mer_sem_mbt_with_text_always_present() -> None:
             model(**drop_modalities(inputs, s, AV)).logits for s in (AV, ("audio",), ("video",))
         ]
     assert not torch.allclose(outs[0], outs[1]) and not torch.allclose(outs[1], outs[2])
+
+
+@pytest.mark.parametrize("mode", ["sample", "sum"])
+def test_a_misspelled_modality_is_an_error_not_a_pass_on_every_modality(mode: str) -> None:
+    # issue #11.6: with "vidoe", the "audio-only" pass kept the video input and trained on both
+    model = MiniCrossModal()
+    inputs, y = _batch()
+    colearning = CoLearning(("audio", "vidoe"), mode=mode, subsets=[("audio",)])
+    with pytest.raises(ValueError, match=r"modalities: \['vidoe'\].*\['audio', 'text', 'video'\]"):
+        colearning(model, inputs, y)
+    assert model.calls == []
+    with pytest.raises(ValueError, match="modalities"):
+        colearning_loss(model, inputs, y, [("audio",)], ("audio", "vidoe"))
+    with pytest.raises(ValueError, match=r"keep: expected names among the modalities"):
+        drop_modalities(inputs, ("audo",), AV)
+    with pytest.raises(ValueError, match="subsets"):
+        colearning_loss(model, inputs, y, [("audio", "text")], AV)
+    assert model.calls == []
+
+
+def test_modalities_must_be_distinct_names() -> None:
+    for bad in ("audio", (), ("audio", "audio"), ("audio", "video_mask"), ("audio", 3)):
+        with pytest.raises(ValueError, match="modalities: expected distinct modality names"):
+            CoLearning(bad)
+    with pytest.raises(ValueError, match="subsets"):
+        CoLearning(AV, subsets="audio")
+
+
+@pytest.mark.parametrize(
+    "loss_fn",
+    [multilabel_bce, lambda lg, t: F.cross_entropy(lg, t.argmax(1))],
+    ids=["default", "cross_entropy"],
+)
+@pytest.mark.parametrize("mode", ["sample", "sum", "conventional"])
+def test_empty_batch_is_zero_with_a_zero_finite_gradient(mode: str, loss_fn) -> None:
+    # issue #11.6: the mean loss over no sample was NaN
+    model = MiniCrossModal()
+    inputs, y = _batch(0)
+    loss, losses = CoLearning(AV, mode=mode, loss_fn=loss_fn)(model, inputs, y)
+    loss.backward()
+    assert loss.item() == 0.0 and all(v.item() == 0.0 for v in losses.values())
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert grads and all(g.isfinite().all() and not g.any() for g in grads)
+
+
+def test_runs_on_the_meta_device() -> None:
+    with torch.device("meta"):
+        model = MiniCrossModal()
+        inputs, y = _batch()
+    loss, losses = CoLearning(AV, mode="sum")(model, inputs, y)
+    assert loss.device.type == "meta" and set(losses) == {"audio+video", "audio", "video"}
+
+
+def test_an_all_padding_row_keeps_every_subset_loss_finite() -> None:
+    model = emofuse.build("colearning_transformer_tiny", num_classes=3).train()
+    inputs = model.example_inputs(batch_size=2)
+    inputs["audio_mask"][1] = False  # the audio-only pass sees nothing of sample 1
+    inputs["audio"][1] = torch.nan  # and what is padded never matters
+    y = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    loss, losses = CoLearning(AV, mode="sum")(model, inputs, y)
+    loss.backward()
+    assert all(v.isfinite() for v in losses.values())
+    assert all(p.grad.isfinite().all() for p in model.parameters() if p.grad is not None)
