@@ -127,8 +127,8 @@ def polarity_triplet_loss(
             f"got {labels.device}"
         )
     table = _as_polarity_table(polarities, embeddings.device)
-    if labels.numel() == 0:  # no triplet; the product keeps a (zero) gradient path to the input
-        return embeddings.sum() * 0.0
+    if labels.numel() == 0:  # no triplet: the sum of no element, 0 with a zero gradient
+        return embeddings.sum()
     # a meta tensor has no values to check
     if labels.device.type != "meta" and (labels.min() < 0 or labels.max() >= len(table)):
         raise ValueError(
@@ -186,7 +186,12 @@ class PolarityTripletLoss(nn.Module):
     Inputs:
         embeddings: (B, D); labels: (B,) class indices.
     Returns:
-        a scalar loss.
+        a scalar loss; 0 with a zero, finite gradient when the batch holds no valid triplet,
+        an empty batch (B = 0) included.
+    Raises:
+        ValueError: when not exactly one of ``polarities`` and ``label_names`` is given, for
+            values other than +1, −1, 0, an unknown ``mining``, and (at a call) as
+            :func:`polarity_triplet_loss` does.
     """
 
     def __init__(
