@@ -76,7 +76,7 @@ def _demo(args: argparse.Namespace) -> int:
             names = [str(i) for i in range(len(weights))]
         shown = ", ".join(f"{n}={w:.3f}" for n, w in zip(names, weights, strict=True))
         print(f"  decision weights (sample 0): {shown}")
-    task = model.task_of(model.config)
+    task = model.config.task
     probs = out.logits.sigmoid() if task == "multilabel" else out.logits.softmax(-1)
     names = model.config.label_names or [str(i) for i in range(model.config.num_classes)]
     if task != "regression":

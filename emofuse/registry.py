@@ -137,7 +137,7 @@ def model_info(name: str) -> dict[str, Any]:
         "model_class": f"{entry.model_class.__module__}.{entry.model_class.__qualname__}",
         "citation": asdict(entry.citation) if entry.citation else None,
         "modalities": [s.name for s in specs if s.needs is None],
-        "task": entry.model_class.task_of(config),
+        "task": config.task,
         "inputs": {s.name: s.layout for s in specs},
         "default_config": config.to_dict(),
     }

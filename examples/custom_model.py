@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 import emofuse
+from emofuse.config import Task
 from emofuse.layers import MLP, AttentivePooling, SinusoidalPositionalEncoding, TransformerEncoder
 from emofuse.models import EmotionModel, example_mask
 from emofuse.validation import TensorSpec, ensure_mask, modality
@@ -19,6 +20,7 @@ from emofuse.validation import TensorSpec, ensure_mask, modality
 
 @dataclass(frozen=True, kw_only=True)
 class AudioTransformerConfig(emofuse.ModelConfig):
+    task: Task = "multiclass"  # one softmax over the classes (the default is "multilabel")
     feature_dim: int = 40
     dim: int = 32
     heads: int = 4
@@ -29,7 +31,6 @@ class AudioTransformer(EmotionModel[AudioTransformerConfig]):
     """Acoustic features → transformer encoder → attentive pooling → emotion logits."""
 
     config_class = AudioTransformerConfig
-    task = "multiclass"
 
     def __init__(self, config: AudioTransformerConfig | None = None, *, pretrained: bool = False):
         super().__init__(config, pretrained=pretrained)

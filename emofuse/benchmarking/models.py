@@ -53,7 +53,7 @@ def _inputs(model: EmotionModel, batch_size: int, device: torch.device) -> dict[
 
 def _loss_fn(model: EmotionModel, batch_size: int, device: torch.device) -> Callable[..., Tensor]:
     """The loss that fits the model's task, on fixed targets."""
-    task, classes = model.task_of(model.config), model.config.num_classes
+    task, classes = model.config.task, model.config.num_classes
     index = torch.arange(batch_size, device=device) % classes
     if task == "multiclass":
         return lambda logits: F.cross_entropy(logits.float(), index)

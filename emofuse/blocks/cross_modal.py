@@ -17,6 +17,7 @@ Returns:
 from __future__ import annotations
 
 import math
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor, nn
@@ -299,7 +300,8 @@ def _full(mask: Tensor | None, x: Tensor) -> Tensor:
     return torch.ones(x.shape[:2], dtype=torch.bool, device=x.device) if mask is None else mask
 
 
-CROSS_MODAL_ENCODERS = ("mbt", "joint", "bicross", "none")
+CrossModalKind = Literal["mbt", "joint", "bicross", "none"]
+CROSS_MODAL_ENCODERS: tuple[CrossModalKind, ...] = get_args(CrossModalKind)
 
 
 def build_cross_modal(
@@ -330,6 +332,7 @@ __all__ = [
     "BiCrossAttention",
     "BottleneckTransformer",
     "BottleneckTransformerLayer",
+    "CrossModalKind",
     "CrossModalLayer",
     "JointTransformer",
     "build_cross_modal",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Literal, get_args
 
 import torch
 from einops import einsum, rearrange
@@ -24,8 +25,10 @@ from emofuse.config import check_choice
 from emofuse.layers import FeedForward, MultiHeadAttention, masked_softmax
 from emofuse.validation import ensure_mask
 
-SOURCE_UPDATES = ("sum", "sum_no_gate", "low_level", "ffn_only")
-STRUCTURES = ("parallel", "serial")
+SourceUpdateMode = Literal["sum", "sum_no_gate", "low_level", "ffn_only"]
+Structure = Literal["parallel", "serial"]
+SOURCE_UPDATES: tuple[SourceUpdateMode, ...] = get_args(SourceUpdateMode)
+STRUCTURES: tuple[Structure, ...] = get_args(Structure)
 
 
 def source_modalities(target: str, modalities: Sequence[str]) -> tuple[str, ...]:
@@ -437,5 +440,7 @@ __all__ = [
     "ModalityReinforcementLayer",
     "SelfCrossUnit",
     "SourceUpdate",
+    "SourceUpdateMode",
+    "Structure",
     "source_modalities",
 ]

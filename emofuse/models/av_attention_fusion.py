@@ -12,7 +12,7 @@ embedding (:class:`emofuse.losses.AVAttentionFusionLoss`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
 from einops import reduce
@@ -25,14 +25,14 @@ from emofuse.blocks import (
     SpatialAttention,
     TemporalAttention,
 )
-from emofuse.config import ModelConfig, check_choice
+from emofuse.config import ModelConfig, Task
 from emofuse.encoders import (
     ResNet3D,
     ResNetEncoder,
     set_gradient_checkpointing,
     torchvision_imagenet_state,
 )
-from emofuse.encoders.resnet3d import DEFAULT_WIDTHS, DEPTHS
+from emofuse.encoders.resnet3d import DEFAULT_WIDTHS, Stem
 from emofuse.layers import masked_mean, run_on_valid_steps
 from emofuse.models.base import EmotionModel, example_mask, trainable
 from emofuse.outputs import EmotionOutput
@@ -50,8 +50,11 @@ CITATION = Citation(
     doi="10.1016/j.imavis.2023.104676",
 )
 
-MODALITIES = ("audio", "video")
-AUDIO_BACKBONES = {"resnet18": 18, "resnet34": 34}
+Modality = Literal["audio", "video"]
+MODALITIES: tuple[Modality, ...] = get_args(Modality)
+VideoDepth = Literal[18, 34, 50, 101, 152]  # the depths ResNet3D builds
+AudioBackbone = Literal["resnet18", "resnet34"]
+AUDIO_BACKBONES: dict[AudioBackbone, int] = {"resnet18": 18, "resnet34": 34}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +62,7 @@ class AVAttentionFusionConfig(ModelConfig):
     """Configuration of :class:`AVAttentionFusion` (defaults: the paper, sec. 4.2).
 
     Args:
+        task: ``"multiclass"``: one softmax over the emotions (the paper's single-label task).
         modalities: ``("audio", "video")``, or one of them alone (then no fusion).
         num_snippets: N snippets / one-second audio segments (paper: 6; used by
             ``example_inputs``, any N is accepted).
@@ -89,15 +93,16 @@ class AVAttentionFusionConfig(ModelConfig):
     num_classes: int = 8
     label_names: tuple[str, ...] | None = emofuse.labels.RAVDESS_8
     dropout: float = 0.0  # the paper uses none
-    modalities: tuple[str, ...] = MODALITIES
+    task: Task = "multiclass"
+    modalities: tuple[Modality, ...] = MODALITIES
     num_snippets: int = 6
     frames_per_snippet: int = 16
     frame_size: int = 224
-    video_depth: int = 101
+    video_depth: VideoDepth = 101
     video_widths: tuple[int, ...] = DEFAULT_WIDTHS
-    video_stem: str = "hara"
+    video_stem: Stem = "hara"
     video_backbone_weights: str | None = None
-    audio_backbone: str = "resnet18"
+    audio_backbone: AudioBackbone = "resnet18"
     audio_backbone_weights: str | None = None
     audio_widths: tuple[int, ...] = DEFAULT_WIDTHS
     audio_size: int = 224
@@ -116,9 +121,6 @@ class AVAttentionFusionConfig(ModelConfig):
             raise ValueError(
                 f"modalities: expected a non-empty subset of {MODALITIES}, got {self.modalities}"
             )
-        check_choice("video_depth", self.video_depth, sorted(DEPTHS))
-        check_choice("video_stem", self.video_stem, ("hara", "r3d"))
-        check_choice("audio_backbone", self.audio_backbone, sorted(AUDIO_BACKBONES))
         for name in ("video_widths", "audio_widths"):
             widths = getattr(self, name)
             if len(widths) != 4 or min(widths) < 1:
@@ -153,7 +155,6 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
     """
 
     config_class = AVAttentionFusionConfig
-    task = "multiclass"
 
     def __init__(
         self, config: AVAttentionFusionConfig | None = None, *, pretrained: bool = False

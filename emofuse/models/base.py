@@ -24,13 +24,19 @@ ModelT = TypeVar("ModelT", bound="EmotionModel[Any]")
 class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
     """A paper model: wires encoders, fusion and heads; returns :class:`EmotionOutput`.
 
-    Subclasses set ``config_class`` and ``task``, build themselves from ``config`` in
-    ``__init__``, and implement ``input_specs``, ``example_inputs`` and ``forward``.
-    ``pretrained=True`` asks for the backbones' published weights.
+    Subclasses set ``config_class`` (whose ``task`` field says how the logits are read), build
+    themselves from ``config`` in ``__init__``, and implement ``input_specs``,
+    ``example_inputs`` and ``forward``. ``pretrained=True`` asks for the backbones' published
+    weights.
+
+    Attributes:
+        config_class: the model's :class:`~emofuse.config.ModelConfig` subclass.
+        fixed_lengths: ``True`` when the sequence inputs must have exactly the lengths of the
+            config (``input_specs`` gives them); otherwise any length is accepted.
     """
 
     config_class: ClassVar[type[ModelConfig]]
-    task: ClassVar[str] = "multilabel"  # "multilabel" | "multiclass" | "regression"
+    fixed_lengths: ClassVar[bool] = False
 
     def __init__(self, config: ConfigT | None = None, *, pretrained: bool = False) -> None:
         super().__init__()
@@ -47,10 +53,6 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
     @abstractmethod
     def input_specs(cls, config: ConfigT) -> list[TensorSpec]:
         """The layout of each keyword input for ``config`` (see :mod:`emofuse.validation`)."""
-
-    @classmethod
-    def task_of(cls, config: ConfigT) -> str:
-        return cls.task
 
     def check_inputs(self, **inputs: Any) -> dict[str, int]:
         """Validate ``forward``'s inputs; returns the named axis sizes (``"B"``, ...).

@@ -112,7 +112,6 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
     """
 
     config_class = ColearningTransformerConfig
-    task = "multilabel"
 
     def __init__(
         self, config: ColearningTransformerConfig | None = None, *, pretrained: bool = False

@@ -11,14 +11,14 @@ with BCE weighted per class by negatives over positives (eqs. 8–9, see
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import torch
 from einops import rearrange
 from torch import Tensor, nn
 
 from emofuse.blocks import EarlyFusion, EmotionQueryDecoder, GroupWiseLinear, TokenFusionEncoder
-from emofuse.config import ModelConfig, check_choice
+from emofuse.config import ModelConfig
 from emofuse.encoders import (
     FrameSequenceEncoder,
     HFTextEncoder,
@@ -88,14 +88,13 @@ class EmotionQueryTransformerConfig(ModelConfig):
     audio_encoder_layers: int = 2
     fusion_layers: int = 2
     decoder_layers: int = 2
-    fusion: str = "transformer"
+    fusion: Literal["transformer", "early"] = "transformer"
     emotion_queries: bool = True
     positional_encoding: bool = False
     gradient_checkpointing: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_choice("fusion", self.fusion, ("transformer", "early"))
         if len(self.vgg_widths) != 5:
             raise ValueError(f"vgg_widths: expected 5 stage widths, got {self.vgg_widths}")
         side = 2 ** len(self.vgg_widths)  # five 2×2 pools
@@ -127,7 +126,6 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
     """
 
     config_class = EmotionQueryTransformerConfig
-    task = "multilabel"
     # ALBERT's learning rate relative to the rest (sec. IV.B.2: 5e-5 vs 5e-4).
     text_lr_factor: ClassVar[float] = 0.1
 

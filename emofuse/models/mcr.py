@@ -9,19 +9,19 @@ MLP head. See ``docs/models/mcr.md``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
 from einops import rearrange
 from torch import Tensor, nn
 
 from emofuse.blocks.modality_reinforcement import (
-    SOURCE_UPDATES,
-    STRUCTURES,
     ModalityReinforcementLayer,
+    SourceUpdateMode,
+    Structure,
     source_modalities,
 )
-from emofuse.config import ModelConfig, check_choice
+from emofuse.config import ModelConfig
 from emofuse.labels import IEMOCAP_4
 from emofuse.layers import MLP, SinusoidalPositionalEncoding, TransformerEncoder, masked_mean
 from emofuse.models.base import EmotionModel, example_mask, trainable
@@ -43,8 +43,9 @@ CITATION = Citation(
     doi="10.1016/j.knosys.2023.110370",
 )
 
-MODALITIES = ("text", "video", "audio")  # the paper's L, V, A; every per-modality tuple's order
-TASKS = ("regression", "classification", "multilabel", "multiclass")
+Modality = Literal["text", "video", "audio"]
+MODALITIES: tuple[Modality, ...] = get_args(Modality)  # the paper's L, V, A; tuples' order
+MCRTask = Literal["regression", "classification", "multilabel", "multiclass"]
 _MEANING = {"text": "word features", "video": "facial features", "audio": "acoustic features"}
 
 
@@ -79,14 +80,16 @@ class MCRConfig(ModelConfig):
     num_layers: int = 4
     encoder_layers: int = 1
     ffn_dim: int | None = None
-    task: str = "regression"
-    modalities: tuple[str, ...] = MODALITIES
+    # one value more than ModelConfig.task: "classification" (the spec's name), stored as
+    # "multilabel" by __post_init__
+    task: MCRTask = "regression"  # type: ignore[assignment]
+    modalities: tuple[Modality, ...] = MODALITIES
     use_cmu: bool = True
     use_scu: bool = True
     mutual_attention: bool = True
     scu_attention_layer: bool = True
-    source_update: str = "sum"
-    structure: str = "parallel"
+    source_update: SourceUpdateMode = "sum"
+    structure: Structure = "parallel"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -105,7 +108,8 @@ class MCRConfig(ModelConfig):
                 f"num_layers, encoder_layers: expected >= 1 and >= 0, "
                 f"got {self.num_layers}, {self.encoder_layers}"
             )
-        check_choice("task", self.task, TASKS)
+        if self.task == "classification":
+            object.__setattr__(self, "task", "multilabel")
         if self.task == "regression" and self.num_classes != 1:
             raise ValueError(f"num_classes: regression has one output, got {self.num_classes}")
         if (
@@ -119,8 +123,6 @@ class MCRConfig(ModelConfig):
             )
         if not (self.use_cmu or self.use_scu):
             raise ValueError("use_cmu, use_scu: at least one target unit must be used")
-        check_choice("source_update", self.source_update, SOURCE_UPDATES)
-        check_choice("structure", self.structure, STRUCTURES)
 
     def per_modality(self, name: str) -> dict[str, int]:
         """``{modality: value}`` of the (text, video, audio) tuple ``name`` for the used
@@ -137,14 +139,11 @@ class MCR(EmotionModel[MCRConfig]):
     """
 
     config_class = MCRConfig
-    task = "regression"
     fixed_lengths = True
 
     def __init__(self, config: MCRConfig | None = None, *, pretrained: bool = False) -> None:
         super().__init__(config, pretrained=pretrained)
         c = self.config
-        # the task is the config's, not the class default: ``model.task`` must say so too
-        self.task = self.task_of(c)  # type: ignore[misc]
         dims, lens, kernels = (
             c.per_modality(n) for n in ("input_dims", "seq_lens", "kernel_sizes")
         )
@@ -180,10 +179,6 @@ class MCR(EmotionModel[MCRConfig]):
         self.head = MLP(c.dim, [c.dim], c.num_classes, dropout=c.dropout)
 
     @classmethod
-    def task_of(cls, config: MCRConfig) -> str:
-        return "multilabel" if config.task == "classification" else config.task
-
-    @classmethod
     def input_specs(cls, config: MCRConfig) -> list[TensorSpec]:
         dims, lens = config.per_modality("input_dims"), config.per_modality("seq_lens")
         return [
@@ -199,7 +194,7 @@ class MCR(EmotionModel[MCRConfig]):
     ) -> dict[str, Tensor]:
         c = self.config
         dims, lens = c.per_modality("input_dims"), c.per_modality("seq_lens")
-        inputs = {}
+        inputs: dict[str, Tensor] = {}
         for m in c.modalities:
             inputs[m] = torch.randn(batch_size, lens[m], dims[m], generator=generator)
             inputs[f"{m}_mask"] = example_mask(batch_size, lens[m])
@@ -239,7 +234,7 @@ class MCR(EmotionModel[MCRConfig]):
                 )
         self.check_inputs(**given, **{f"{m}_mask": v for m, v in masks_in.items()})
         masks = {m: ensure_mask(masks_in[m], given[m]) for m in self.config.modalities}
-        targets = {}
+        targets: dict[str, Tensor] = {}
         for m in self.config.modalities:
             # zero padded steps first so that the convolution never carries padding in
             x = given[m].masked_fill(~masks[m][..., None], 0.0)

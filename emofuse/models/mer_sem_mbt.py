@@ -21,8 +21,8 @@ import torch
 from torch import Tensor, nn
 
 from emofuse.blocks import AttentiveDecisionFusion, build_cross_modal
-from emofuse.blocks.cross_modal import CROSS_MODAL_ENCODERS
-from emofuse.config import ModelConfig, check_choice
+from emofuse.blocks.cross_modal import CrossModalKind
+from emofuse.config import ModelConfig
 from emofuse.encoders.checkpointing import set_gradient_checkpointing
 from emofuse.encoders.resnet2d import ResNetEncoder
 from emofuse.encoders.text import HFTextEncoder
@@ -87,7 +87,7 @@ class MerSemMbtConfig(ModelConfig):
     num_bottlenecks: int = 4
     mbt_heads: int = 8
     mbt_layers: int = 1
-    cross_modal: str = "mbt"
+    cross_modal: CrossModalKind = "mbt"
     use_sem: bool = True
     audio_sem_after: tuple[int, ...] = (2, 4)
     video_sem_after: tuple[int, ...] = (3, 5)
@@ -104,7 +104,6 @@ class MerSemMbtConfig(ModelConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_choice("cross_modal", self.cross_modal, CROSS_MODAL_ENCODERS)
         for name, groups, count in (
             ("audio_sem_after", self.audio_sem_after, 4),
             ("video_sem_after", self.video_sem_after, 5),
@@ -140,7 +139,6 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
     """
 
     config_class = MerSemMbtConfig
-    task = "multilabel"
 
     def __init__(self, config: MerSemMbtConfig | None = None, *, pretrained: bool = False) -> None:
         super().__init__(config, pretrained=pretrained)

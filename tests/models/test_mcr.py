@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from helpers import assert_outputs_close, scramble_padding
 
 import emofuse
 from emofuse.labels import IEMOCAP_4
-from emofuse.models.mcr import MCR, MCRConfig
+from emofuse.models.mcr import MCRConfig
 
 ABLATIONS = [
     {},
@@ -96,9 +98,9 @@ def test_padding_does_not_leak_through_the_convolution() -> None:
 
 
 def test_tasks_and_presets() -> None:
-    assert MCR.task_of(emofuse.default_config("mcr")) == "regression"
+    assert emofuse.default_config("mcr").task == "regression"
     iemocap = emofuse.default_config("mcr_iemocap")
-    assert MCR.task_of(iemocap) == "multilabel"
+    assert iemocap.task == "multilabel"
     assert iemocap.label_names == IEMOCAP_4 and iemocap.num_classes == 4
     assert iemocap.kernel_sizes == (3, 3, 5) and iemocap.num_heads == 10
     assert iemocap.seq_lens == (20, 500, 400) and iemocap.num_layers == 3
@@ -119,10 +121,11 @@ def test_tasks_and_presets() -> None:
     )
     model = emofuse.build("mcr_tiny", task="multiclass", num_classes=4).eval()
     assert model(**model.example_inputs()).logits.shape == (2, 4)
-    assert model.task == "multiclass" and emofuse.build("mcr_tiny").task == "regression"
-    spec_name = emofuse.build("mcr_tiny", task="classification", num_classes=4)
-    assert spec_name.task == MCR.task_of(spec_name.config) == "multilabel"
-    assert emofuse.build("mcr_iemocap", pretrained=False).task == "multilabel"
+    assert model.config.task == "multiclass"
+    assert emofuse.build("mcr_tiny").config.task == "regression"
+    spec_name = emofuse.default_config("mcr_tiny", task="classification", num_classes=4)
+    assert spec_name.task == "multilabel"
+    assert spec_name == MCRConfig.from_dict(json.loads(spec_name.to_json()))
     assert emofuse.model_info("mcr_iemocap")["task"] == "multilabel"
 
 
