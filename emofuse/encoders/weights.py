@@ -53,6 +53,13 @@ HF_ENDPOINT = "https://huggingface.co"
 REACHABILITY_TIMEOUT = 3.0
 
 WeightSource = str | os.PathLike[str] | None
+# The config fields through which a user names weights to load (see the module docstring).
+WEIGHT_SOURCE_FIELDS = (
+    "text_encoder",
+    "audio_backbone_weights",
+    "video_backbone_weights",
+    "frame_backbone_weights",
+)
 
 
 class WeightsUnavailableError(OSError):
@@ -578,6 +585,7 @@ __all__ = [
     "BACKBONES",
     "LOCAL_CONFIGS",
     "TORCHVGGISH_URL",
+    "WEIGHT_SOURCE_FIELDS",
     "BackboneWeights",
     "WeightsUnavailableError",
     "architecture_only",
