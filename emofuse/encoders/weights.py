@@ -48,7 +48,6 @@ from emofuse.hub import PathLike, load_remapped, load_state_dict_file
 TORCHVGGISH_URL = (
     "https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish-10086976.pth"
 )
-HF_ENDPOINT = "https://huggingface.co"
 # Seconds one reachability check may take before a host counts as offline.
 REACHABILITY_TIMEOUT = 3.0
 
@@ -104,6 +103,12 @@ def _hf_offline() -> bool:
     import huggingface_hub.constants
 
     return bool(huggingface_hub.constants.HF_HUB_OFFLINE)
+
+
+def _hf_endpoint() -> str:
+    import huggingface_hub.constants
+
+    return str(huggingface_hub.constants.ENDPOINT)
 
 
 def fetch_url_state(url: str, *, what: str, field: str, hint: str) -> dict[str, Tensor]:
@@ -383,7 +388,7 @@ def _timm_published(name: str, field: str) -> nn.Module:
     cfg = timm.models.get_pretrained_cfg(name)
     hub_id = (cfg.hf_hub_id if cfg else None) or name
     filename = (cfg.hf_hub_filename if cfg else None) or "model.safetensors"
-    where = f"{filename} of {HF_ENDPOINT}/{hub_id}"
+    where = f"{filename} of {_hf_endpoint()}/{hub_id}"
     unavailable = (
         f"{field.removesuffix('_weights')}: could not fetch timm's pretrained weights for "
         f"{name!r} ({where}). Offline, copy that file here and pass it as "
@@ -399,7 +404,7 @@ def _timm_published(name: str, field: str) -> nn.Module:
         return timm.create_model(
             name, pretrained=True, num_classes=0, pretrained_cfg_overlay={"file": cached}
         )
-    if _hf_offline() or not _reachable(HF_ENDPOINT):
+    if _hf_offline() or not _reachable(_hf_endpoint()):
         raise WeightsUnavailableError(unavailable)
     try:
         return timm.create_model(name, pretrained=True, num_classes=0)
@@ -541,13 +546,13 @@ def _from_folder(folder: Path, field: str) -> PreTrainedModel:
 def _from_hub(name: str, field: str) -> PreTrainedModel:
     unavailable = (
         f"{field}: could not load pretrained weights for {name!r}: not in the Hugging Face "
-        f"cache and {HF_ENDPOINT} cannot be reached. Offline, pass a local folder written by "
+        f"cache and {_hf_endpoint()} cannot be reached. Offline, pass a local folder written by "
         f"transformers' save_pretrained ({field}='/path/to/folder'), or use pretrained=False."
     )
     try:
         return _load(name, field, local_files_only=True)  # the cache: no network at all
     except OSError:
-        if _hf_offline() or not _reachable(HF_ENDPOINT):
+        if _hf_offline() or not _reachable(_hf_endpoint()):
             raise WeightsUnavailableError(unavailable) from None
     try:
         return _load(name, field)

@@ -8,6 +8,8 @@ MLP head. See ``docs/models/mcr.md``.
 
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +26,7 @@ from emofuse.blocks.modality_reinforcement import (
 from emofuse.config import ModelConfig, check_choice
 from emofuse.labels import IEMOCAP_4
 from emofuse.layers import MLP, SinusoidalPositionalEncoding, TransformerEncoder, masked_mean
+from emofuse.encoders.weights import loading_weights
 from emofuse.models.base import EmotionModel, example_mask, trainable
 from emofuse.outputs import EmotionOutput
 from emofuse.registry import Citation, register_model
@@ -143,6 +146,13 @@ class MCR(EmotionModel[MCRConfig]):
     def __init__(self, config: MCRConfig | None = None, *, pretrained: bool = False) -> None:
         super().__init__(config, pretrained=pretrained)
         c = self.config
+        if pretrained and loading_weights():
+            warnings.warn(
+                "pretrained=True: MCR has no pretrained backbone (it reads precomputed "
+                "features), so nothing is loaded; build with pretrained=False",
+                UserWarning,
+                stacklevel=2,
+            )
         # the task is the config's, not the class default: ``model.task`` must say so too
         self.task = self.task_of(c)  # type: ignore[misc]
         dims, lens, kernels = (
