@@ -9,7 +9,6 @@ MLP head. See ``docs/models/mcr.md``.
 from __future__ import annotations
 
 import warnings
-
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +23,9 @@ from emofuse.blocks.modality_reinforcement import (
     source_modalities,
 )
 from emofuse.config import ModelConfig, check_choice
+from emofuse.encoders.weights import loading_weights
 from emofuse.labels import IEMOCAP_4
 from emofuse.layers import MLP, SinusoidalPositionalEncoding, TransformerEncoder, masked_mean
-from emofuse.encoders.weights import loading_weights
 from emofuse.models.base import EmotionModel, example_mask, trainable
 from emofuse.outputs import EmotionOutput
 from emofuse.registry import Citation, register_model
@@ -137,6 +136,9 @@ class MCR(EmotionModel[MCRConfig]):
 
     Inputs are padded to the config's fixed ``seq_lens`` (the CMU's source-axis exchange maps
     between them), so the model cannot take other lengths: ``fixed_lengths = True``.
+
+    It has no pretrained backbone (its inputs are pre-extracted features): ``pretrained=True``
+    loads nothing and warns so (``UserWarning``).
     """
 
     config_class = MCRConfig
