@@ -22,7 +22,6 @@ then one reachability check per host decides (instead of the hubs' retries with 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import urllib.error
 import urllib.parse
@@ -81,11 +80,10 @@ def named_file(path: PathLike, field: str) -> Path:
     return path
 
 
-@functools.cache
 def _reachable(url: str) -> bool:
-    """Whether ``url``'s host answers at all (any HTTP status counts), within a few seconds.
-
-    Checked once per host and process; ``urllib`` honours the ``*_proxy`` variables."""
+    """Whether ``url``'s host answers at all (any HTTP status counts), within
+    :data:`REACHABILITY_TIMEOUT` seconds: one request instead of the hubs' retries with
+    back-off. ``urllib`` honours the ``*_proxy`` variables."""
     parts = urllib.parse.urlsplit(url)
     root = f"{parts.scheme}://{parts.netloc}/"
     try:
@@ -130,7 +128,7 @@ def fetch_url_state(url: str, *, what: str, field: str, hint: str) -> dict[str, 
         state = torch.hub.load_state_dict_from_url(
             url, map_location="cpu", progress=False, weights_only=True
         )
-    except (OSError, urllib.error.URLError) as error:  # network or disk: unavailable
+    except OSError as error:  # network (URLError, timeouts) or disk: unavailable
         raise WeightsUnavailableError(f"{unavailable} ({error})") from error
     return dict(state)
 

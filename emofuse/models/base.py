@@ -8,7 +8,7 @@ import json
 import warnings
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import safetensors.torch
 import torch
@@ -172,7 +172,7 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
                 f"{CONFIG_NAME} and {WEIGHTS_NAME}; {weights_file} does not exist"
             )
         if inspect.isabstract(cls):
-            cls = resolve_saved_class(directory, meta)  # type: ignore[assignment]
+            cls = cast("type[ModelT]", resolve_saved_class(directory, meta))
         elif meta.get("architecture", cls.__name__) != cls.__name__:
             raise ValueError(
                 f"pretrained: {directory} holds a {meta['architecture']}, not a {cls.__name__}"
@@ -224,8 +224,9 @@ def _check_token_ids(name: str, ids: Any, mask: Any, size: int) -> None:
 def _new_label_set(saved: ModelConfig, config: ModelConfig) -> bool:
     if config.num_classes != saved.num_classes:
         return True
-    named = saved.label_names is not None and config.label_names is not None
-    return named and tuple(saved.label_names) != tuple(config.label_names)  # type: ignore[arg-type]
+    if saved.label_names is None or config.label_names is None:
+        return False  # naming classes that had no names is not a new label set
+    return tuple(saved.label_names) != tuple(config.label_names)
 
 
 def _head_keys(
