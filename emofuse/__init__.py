@@ -14,6 +14,7 @@ from emofuse.registry import (
     build,
     default_config,
     list_models,
+    load,
     model_info,
     register_model,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "default_config",
     "labels",
     "list_models",
+    "load",
     "model_info",
     "register_model",
 ]

@@ -8,6 +8,7 @@ checkpoints (torchvggish ``.pth``, Hara et al.'s 3D-ResNet ``.pth``) are read wi
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -73,4 +74,20 @@ def load_remapped(
     module.load_state_dict(renamed)
 
 
-__all__ = ["CONFIG_NAME", "WEIGHTS_NAME", "load_remapped", "load_state_dict_file"]
+def atomic_write(path: PathLike, write: Callable[[Path], object]) -> None:
+    """Write ``path`` through ``write(tmp)`` into a temporary file beside it, then rename it
+    over ``path`` (``os.replace``, atomic on POSIX and Windows): an interrupted write never
+    leaves a half-written ``path``, and the previous file stays until the new one is complete.
+    """
+    path = Path(path)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+__all__ = ["CONFIG_NAME", "WEIGHTS_NAME", "atomic_write", "load_remapped", "load_state_dict_file"]

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import json
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from emofuse.config import ModelConfig
+from emofuse.hub import CONFIG_NAME
 
 if TYPE_CHECKING:
     from emofuse.models.base import EmotionModel
@@ -107,23 +110,101 @@ def build(
 
     Args:
         name: a name from :func:`list_models`.
-        pretrained: ``False`` for random init with no file or network access; ``True`` for the
-            backbones' published weights (fetched by torchvision, timm or transformers); or a
-            directory written by ``save_pretrained``.
+        pretrained: ``False``: random init, except the weight sources named in the config
+            (``text_encoder=<folder>``, ``*_backbone_weights=<file>``), which are always
+            loaded; with none named, no file or network is touched. ``True``: also the
+            published weights of every backbone with none named (fetched by torchvision,
+            timm, transformers or torch.hub). Or a directory written by ``save_pretrained``
+            from a model of this name.
         overrides: fields of the model's config dataclass (``num_classes``, ``dropout``, ...).
 
     Raises:
         TypeError: an override that is not a config field (the message lists the valid ones).
-        ValueError: an unknown model name, or an override value out of range.
+        ValueError: an unknown model name, an override value out of range, a weight file that
+            does not fit its backbone, or a saved directory of another model.
+        FileNotFoundError: a named weight source that does not exist (the field is named).
+        OSError: published weights that cannot be had (offline, not cached), as
+            ``emofuse.encoders.WeightsUnavailableError`` naming the fields that take local
+            files; it comes within seconds.
     """
     entry = _entry(name)
     if isinstance(pretrained, str | os.PathLike):
-        return entry.model_class.from_pretrained(pretrained, **overrides)
-    if not isinstance(pretrained, bool):
+        _, meta = read_saved_config(Path(pretrained))
+        saved = meta.get("registered_name")
+        if saved is not None and saved != name:
+            raise ValueError(
+                f"pretrained: {pretrained} holds a saved {saved!r}, not a {name!r}; load it with "
+                f"emofuse.build({saved!r}, pretrained=...) or emofuse.load(...)"
+            )
+        model = entry.model_class.from_pretrained(pretrained, **overrides)
+    elif isinstance(pretrained, bool):
+        config = entry.default_config().replace(**overrides)
+        model = entry.model_class(config, pretrained=pretrained)
+    else:
         raise TypeError(
             f"pretrained: expected a bool or a directory path, got {type(pretrained).__name__}"
         )
-    return entry.model_class(entry.default_config().replace(**overrides), pretrained=pretrained)
+    model.registered_name = name
+    return model
+
+
+# Keys of a saved config.json that are not config fields.
+SAVED_KEYS = ("architecture", "model_class", "registered_name", "text_encoder_configs")
+
+
+def read_saved_config(directory: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(config fields, saved metadata) of a folder written by ``save_pretrained``.
+
+    Raises:
+        FileNotFoundError: no ``config.json`` in ``directory``.
+        ValueError: ``config.json`` is not a JSON object.
+    """
+    file = Path(directory) / CONFIG_NAME
+    if not file.is_file():
+        raise FileNotFoundError(
+            f"pretrained: expected a folder written by save_pretrained with {CONFIG_NAME} and "
+            f"model.safetensors; {file} does not exist"
+        )
+    values = json.loads(file.read_text())
+    if not isinstance(values, dict):
+        raise ValueError(f"pretrained: {file} must hold a JSON object, got {type(values).__name__}")
+    meta = {k: values.pop(k) for k in SAVED_KEYS if k in values}
+    return values, meta
+
+
+def resolve_saved_class(directory: Path, meta: dict[str, Any]) -> type[EmotionModel]:
+    """The registered class of a saved model: by its registered name, else by its class path.
+
+    Raises:
+        LookupError: it is not registered in this process; the message names the module that
+            registers it (never imported here: reading a folder runs no code).
+    """
+    name, path = meta.get("registered_name"), meta.get("model_class")
+    if name in _REGISTRY:
+        return _REGISTRY[name].model_class
+    for entry in _REGISTRY.values():
+        cls = entry.model_class
+        if path == f"{cls.__module__}.{cls.__qualname__}":
+            return cls
+    module = path.rpartition(".")[0] if path else "the module that registers it"
+    kind = path or meta.get("architecture")
+    raise LookupError(
+        f"pretrained: {directory} holds the model {name!r} (class {kind}), which is not "
+        "registered in this process; import the module that registers it "
+        f"(import {module}) before loading"
+    )
+
+
+def load(directory: str | os.PathLike[str], **overrides: Any) -> EmotionModel:
+    """Rebuild any model saved by ``save_pretrained``, whatever its class (the registered name
+    in ``config.json`` picks it); ``overrides`` as in ``EmotionModel.from_pretrained``.
+
+    Raises:
+        LookupError: the saved model is not registered in this process (import its module).
+        FileNotFoundError, ValueError: see ``EmotionModel.from_pretrained``.
+    """
+    _, meta = read_saved_config(Path(directory))
+    return resolve_saved_class(Path(directory), meta).from_pretrained(directory, **overrides)
 
 
 def model_info(name: str) -> dict[str, Any]:
@@ -174,8 +255,11 @@ __all__ = [
     "get_entry",
     "library_models",
     "list_models",
+    "load",
     "markdown_table",
     "model_info",
+    "read_saved_config",
     "register_model",
+    "resolve_saved_class",
     "unregister_model",
 ]

@@ -84,8 +84,8 @@ def test_from_pretrained_rejects_another_architecture(tmp_path: Path) -> None:
 
 def test_from_pretrained_rejects_other_shapes(tmp_path: Path) -> None:
     emofuse.build("toy_fusion_tiny").save_pretrained(tmp_path)
-    with pytest.raises(RuntimeError, match="size mismatch"):
-        ToyFusion.from_pretrained(tmp_path, num_classes=2)
+    with pytest.raises(ValueError, match="shape mismatch"):
+        ToyFusion.from_pretrained(tmp_path, dim=8)
 
 
 def test_register_model_as_a_user_would() -> None:

@@ -45,6 +45,9 @@ class ToyFusion(EmotionModel[ToyConfig]):
         )
         self.head = MLP(2 * c.dim, [c.dim], c.num_classes, dropout=c.dropout)
 
+    def vocab_sizes(self) -> dict[str, int]:
+        return {"text": self.config.vocab_size}  # its own embedding: ids checked at the entrance
+
     @classmethod
     def input_specs(cls, config: ToyConfig) -> list[TensorSpec]:
         return [

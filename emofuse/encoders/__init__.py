@@ -1,14 +1,22 @@
-"""Modality encoders: CNN backbones, Hugging Face text encoders, subsamplers."""
+"""Modality encoders: CNN backbones, Hugging Face text encoders, subsamplers, and the one
+module that loads their weights (:mod:`emofuse.encoders.weights`)."""
 
 from emofuse.encoders.checkpointing import set_gradient_checkpointing
 from emofuse.encoders.frame_sequence import FrameSequenceEncoder
-from emofuse.encoders.resnet2d import ResNetEncoder, torchvision_imagenet_state
+from emofuse.encoders.resnet2d import ResNetEncoder
 from emofuse.encoders.resnet3d import DEFAULT_WIDTHS, DEPTHS, ResNet3D, hara_to_torchvision
 from emofuse.encoders.subsampling import ConvolutionPooling
-from emofuse.encoders.text import LOCAL_CONFIGS, HFTextEncoder, truncate_tokens
-from emofuse.encoders.timm_frames import TimmFrameEncoder, create_timm_backbone
+from emofuse.encoders.text import HFTextEncoder, truncate_tokens
+from emofuse.encoders.timm_frames import TimmFrameEncoder
 from emofuse.encoders.vgg import VGG19_CONVS, VGG_WIDTHS, VGGFeatures, vgg_layout
-from emofuse.encoders.vggish import EXAMPLE_FRAMES, MEL_BANDS, TORCHVGGISH_URL, VGGish
+from emofuse.encoders.vggish import EXAMPLE_FRAMES, MEL_BANDS, VGGish
+from emofuse.encoders.weights import (
+    LOCAL_CONFIGS,
+    TORCHVGGISH_URL,
+    WeightsUnavailableError,
+    create_timm_backbone,
+    load_backbones,
+)
 
 __all__ = [
     "DEFAULT_WIDTHS",
@@ -27,10 +35,11 @@ __all__ = [
     "TimmFrameEncoder",
     "VGGFeatures",
     "VGGish",
+    "WeightsUnavailableError",
     "create_timm_backbone",
     "hara_to_torchvision",
+    "load_backbones",
     "set_gradient_checkpointing",
-    "torchvision_imagenet_state",
     "truncate_tokens",
     "vgg_layout",
 ]

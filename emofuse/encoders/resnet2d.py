@@ -5,14 +5,13 @@ AffectNet weights load unchanged."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 from torchvision.models.resnet import BasicBlock, conv1x1
 
 from emofuse.blocks.semantic_enhancement import SemanticEnhancement, apply_sem
-from emofuse.hub import PathLike, load_remapped, load_state_dict_file
 from emofuse.layers import checkpoint_module
 
 DEPTHS: dict[int, tuple[int, int, int, int]] = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
@@ -124,47 +123,5 @@ class ResNetEncoder(nn.Module):
         x = torch.flatten(self.avgpool(x), 1)
         return (x, *maps) if maps is not None else x
 
-    def load_torchvision(self, state: Mapping[str, Tensor] | PathLike) -> None:
-        """Load a torchvision ResNet state dict (ImageNet, or e.g. an AffectNet ResNet-18), a
-        mapping or a file. Its classifier ``fc.*`` is dropped (any class count); for
-        ``in_channels != 3`` the RGB ``conv1`` is averaged over its three planes and repeated."""
-        if not isinstance(state, Mapping):
-            state = load_state_dict_file(state)
-        state = dict(state)
-        rgb = state.get("conv1.weight")
-        if rgb is not None and rgb.shape[1] == 3 and self.in_channels != 3:
-            state["conv1.weight"] = rgb.mean(1, keepdim=True).expand(-1, self.in_channels, -1, -1)
-        backbone = nn.ModuleDict(
-            {
-                n: m
-                for n, m in self.named_children()
-                if n not in ("sem", "relu", "maxpool", "avgpool")
-            }
-        )
-        load_remapped(
-            backbone,
-            state,
-            lambda key: None if key.startswith("fc.") else key,
-            source="ResNet state dict",
-        )
 
-
-def torchvision_imagenet_state(depth: int = 18) -> dict[str, Tensor]:
-    """torchvision's ImageNet ResNet-``depth`` weights (downloaded once, then cached).
-
-    Raises:
-        OSError: when they cannot be fetched (offline), saying how to pass a local file.
-    """
-    from torchvision.models import ResNet18_Weights, ResNet34_Weights
-
-    weights = {18: ResNet18_Weights, 34: ResNet34_Weights}[depth].IMAGENET1K_V1
-    try:
-        return weights.get_state_dict(progress=False)
-    except Exception as error:  # network or cache failure: one clear message
-        raise OSError(
-            f"could not fetch torchvision's resnet{depth} ImageNet weights ({error}); pass a "
-            "local torchvision ResNet state dict file instead, or use pretrained=False"
-        ) from error
-
-
-__all__ = ["ResNetEncoder", "torchvision_imagenet_state"]
+__all__ = ["ResNetEncoder"]

@@ -12,13 +12,12 @@ Kinetics-400 weights load for depth 18.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 from torch import Tensor, nn
 from torchvision.models.video.resnet import BasicBlock, Bottleneck, Conv3DSimple, VideoResNet
 
-from emofuse.hub import PathLike, load_remapped, load_state_dict_file
 from emofuse.layers import checkpoint_module
 
 DEPTHS: dict[int, tuple[type[BasicBlock | Bottleneck], tuple[int, int, int, int]]] = {
@@ -110,53 +109,6 @@ class ResNet3D(VideoResNet):
         for _ in range(3):
             t, s = halve(t), halve(s)
         return t, s, s
-
-    def load_hara_checkpoint(self, path: PathLike) -> None:
-        """Load a checkpoint of Hara et al.'s ``models/resnet.py`` (``{"state_dict": ...}``,
-        keys such as ``module.layer1.0.conv1.weight``); the classifier ``fc`` is dropped.
-
-        Their 2017 release predates PyTorch 0.4.1 and has no batch-norm ``num_batches_tracked``
-        counters; those start at zero (they only matter for ``momentum=None``)."""
-        if self.stem_kind != "hara":
-            raise ValueError("stem: Hara et al.'s checkpoints need stem='hara'")
-        state = {}
-        for key, value in load_state_dict_file(path).items():
-            new = hara_to_torchvision(key)
-            if new is not None:
-                state[new] = value
-        for key, value in self.state_dict().items():
-            if key.endswith(".num_batches_tracked"):
-                state.setdefault(key, value.new_zeros(()))
-        load_remapped(self, state, lambda k: k, source=f"3D-ResNet checkpoint {path}")
-
-    def load_torchvision_kinetics(self) -> None:
-        """torchvision's ``r3d_18`` Kinetics-400 weights (needs depth 18, default widths,
-        ``stem="r3d"``), downloaded by torchvision or read from its cache."""
-        from torchvision.models.video import R3D_18_Weights
-
-        self._check_r3d_18()
-        try:
-            state = R3D_18_Weights.KINETICS400_V1.get_state_dict(progress=False)
-        except Exception as error:  # network or cache failure: one clear message
-            raise OSError(
-                f"video_backbone: could not fetch torchvision's r3d_18 Kinetics weights ({error})."
-                " Offline, load a Hara et al. checkpoint file instead, or use pretrained=False."
-            ) from error
-        self.load_r3d_18_state(state)
-
-    def load_r3d_18_state(self, state: Mapping[str, Tensor]) -> None:
-        """Load a state dict of torchvision's ``r3d_18`` (its classifier ``fc`` dropped)."""
-        self._check_r3d_18()
-        load_remapped(self, state, lambda k: None if k.startswith("fc.") else k, source="r3d_18")
-
-    def _check_r3d_18(self) -> None:
-        if (self.depth, self.widths, self.stem_kind) != (18, DEFAULT_WIDTHS, "r3d"):
-            raise ValueError(
-                "video_backbone: torchvision publishes Kinetics weights only for r3d_18 "
-                "(depth 18, widths (64, 128, 256, 512), stem 'r3d'); got depth "
-                f"{self.depth}, widths {self.widths}, stem {self.stem_kind!r}. Load a "
-                "checkpoint of Hara et al. (github.com/kenshohara/3D-ResNets-PyTorch) instead."
-            )
 
 
 _HARA_STEM = {"conv1.": "stem.0.", "bn1.": "stem.1."}

@@ -2,90 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
-from transformers import AlbertConfig, AutoConfig, AutoModel, BertConfig, PretrainedConfig
 
-# Configs built locally, so that ``pretrained=False`` needs no file or network.
-LOCAL_CONFIGS: dict[str, Callable[[], PretrainedConfig]] = {
-    "bert-base-uncased": lambda: BertConfig(),  # 12 layers, 768 wide, 30522 word pieces
-    "albert-base-v2": lambda: AlbertConfig(
-        hidden_size=768,
-        num_attention_heads=12,
-        intermediate_size=3072,
-        embedding_size=128,
-        vocab_size=30000,
-    ),
-    # Small stand-ins of the same architectures, for the ``_tiny`` model variants.
-    "emofuse/bert-tiny": lambda: BertConfig(
-        vocab_size=1000,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-    ),
-    "emofuse/albert-tiny": lambda: AlbertConfig(
-        vocab_size=1000,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        embedding_size=16,
-        max_position_embeddings=128,
-    ),
-}
-
-
-def _build(name: str, pretrained: bool) -> nn.Module:
-    kwargs: dict[str, Any] = {"add_pooling_layer": False}  # the CLS pooler is never used
-    is_dir = Path(name).is_dir()
-    if pretrained:
-        try:
-            try:
-                return AutoModel.from_pretrained(name, **kwargs)
-            except TypeError:
-                return AutoModel.from_pretrained(name)
-        except OSError as error:
-            raise OSError(
-                f"text_encoder: could not load pretrained weights for {name!r} ({error}). "
-                "Offline, pass a local folder written by transformers' save_pretrained, e.g. "
-                "build(..., text_encoder='/path/to/bert-base-uncased'), or use pretrained=False."
-            ) from error
-    if name in LOCAL_CONFIGS:
-        config = LOCAL_CONFIGS[name]()
-    elif is_dir:
-        config = AutoConfig.from_pretrained(name)  # a local folder: its config, random weights
-    else:
-        raise ValueError(
-            f"text_encoder: with pretrained=False expected one of {sorted(LOCAL_CONFIGS)} or a "
-            f"local folder with a config.json, got {name!r}"
-        )
-    try:
-        return AutoModel.from_config(config, **kwargs)
-    except TypeError:
-        return AutoModel.from_config(config)
+from emofuse.encoders.weights import LOCAL_CONFIGS, build_text_model
 
 
 class HFTextEncoder(nn.Module):
     """A Hugging Face encoder returning its last hidden states, or the CLS vector.
 
     Args:
-        name_or_path: a name of :data:`LOCAL_CONFIGS`, a hub id or a local folder.
-        pretrained: load published weights (hub id or folder); otherwise random init from the
-            config (a local folder's ``config.json`` when a folder is given).
+        name_or_path: a name of :data:`LOCAL_CONFIGS`, a hub id or a local folder (a folder's
+            weights are always loaded; see :func:`emofuse.encoders.weights.build_text_model`).
+        pretrained: fetch a hub id's published weights; otherwise a name of
+            :data:`LOCAL_CONFIGS` is randomly initialised.
         output: ``"cls"`` for the first token's state (B, H); ``"tokens"`` for all states
             (B, L, H); ``"tokens_without_cls"`` drops the first (B, L-1, H).
-        max_len: keep at most this many tokens (CLS included); ``None`` keeps all. A longer
-            text keeps its last real token (the closing ``[SEP]``), as a tokenizer truncating
-            to ``max_length`` does; tokens are expected first, padding after.
+        max_len: keep at most this many tokens (CLS included); ``None`` keeps as many as the
+            encoder's position table holds (``max_position_embeddings``). A longer text keeps
+            its last real token (the closing ``[SEP]``), as a tokenizer truncating to
+            ``max_length`` does; tokens are expected first, padding after.
+        field: the config field that names the encoder, for error messages.
 
     Inputs:
-        input_ids: (B, L) int; mask: (B, L) bool, True = real token.
+        input_ids: (B, L) int, ids in [0, vocab_size) where ``mask`` is True (padded ids are
+        never read); mask: (B, L) bool, True = real token.
+
+    Raises:
+        ValueError: ``max_len`` longer than the encoder's position table; see
+            :func:`~emofuse.encoders.weights.build_text_model` for the loading errors.
     """
 
     def __init__(
@@ -95,10 +42,30 @@ class HFTextEncoder(nn.Module):
         pretrained: bool = False,
         output: Literal["cls", "tokens", "tokens_without_cls"] = "cls",
         max_len: int | None = None,
+        field: str = "text_encoder",
     ) -> None:
         super().__init__()
-        self.model = _build(str(name_or_path), pretrained)
-        self.output, self.max_len = output, max_len
+        self.name_or_path = str(name_or_path)
+        self.model = build_text_model(self.name_or_path, pretrained=pretrained, field=field)
+        self.output = output
+        self.max_len = self.check_max_len(max_len, "max_len")
+
+    @property
+    def max_positions(self) -> int | None:
+        """Length of the position table (``None``: the architecture has none)."""
+        value = getattr(self.model.config, "max_position_embeddings", None)
+        return int(value) if value is not None else None
+
+    def check_max_len(self, max_len: int | None, argument: str) -> int | None:
+        """``max_len`` if the position table holds it, else a ``ValueError`` naming
+        ``argument``."""
+        limit = self.max_positions
+        if max_len is not None and limit is not None and max_len > limit:
+            raise ValueError(
+                f"{argument}: expected at most {limit} tokens (the position table of "
+                f"{self.name_or_path!r}), got {max_len}"
+            )
+        return max_len
 
     @property
     def hidden_size(self) -> int:
@@ -113,8 +80,10 @@ class HFTextEncoder(nn.Module):
         text has any token), else (B, L', H) with its (B, L') mask."""
         if mask is None:
             mask = torch.ones_like(input_ids, dtype=torch.bool)
-        if self.max_len is not None and input_ids.shape[1] > self.max_len:
-            input_ids, mask = truncate_tokens(input_ids, mask, self.max_len)
+        limit = self.max_len if self.max_len is not None else self.max_positions
+        if limit is not None and input_ids.shape[1] > limit:
+            input_ids, mask = truncate_tokens(input_ids, mask, limit)
+        input_ids = torch.where(mask, input_ids, 0)  # a padded id is never looked up
         states = self.model(input_ids=input_ids, attention_mask=mask.long()).last_hidden_state
         if self.output == "cls":
             return states[:, 0], mask.any(1)

@@ -7,19 +7,13 @@ released state dict (``vggish-10086976.pth``) loads unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from einops import rearrange
 from torch import Tensor, nn
 
 from emofuse.blocks.semantic_enhancement import SemanticEnhancement, apply_sem
-from emofuse.hub import PathLike, load_remapped, load_state_dict_file
 from emofuse.layers import checkpoint_module
-
-# The released torchvggish weights (torch.hub URL of its hubconf).
-TORCHVGGISH_URL = (
-    "https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish-10086976.pth"
-)
 
 EXAMPLE_FRAMES, MEL_BANDS = 96, 64  # one example: 0.96 s of 10 ms frames × 64 mel bands
 
@@ -105,18 +99,5 @@ class VGGish(nn.Module):
         x = self.embeddings(rearrange(x, "n c h w -> n (h w c)"))
         return (x, *maps) if maps is not None else x
 
-    def load_torchvggish(self, state: Mapping[str, Tensor] | PathLike) -> None:
-        """Load torchvggish's state dict (keys ``features.0.weight`` … ``embeddings.4.bias``),
-        a mapping or a ``.pth`` file; its PCA post-processor (``pproc.*``) is not used."""
-        if not isinstance(state, Mapping):
-            state = load_state_dict_file(state)
-        backbone = nn.ModuleDict({"features": self.features, "embeddings": self.embeddings})
-        load_remapped(
-            backbone,
-            state,
-            lambda key: None if key.startswith("pproc.") else key,
-            source="torchvggish state dict",
-        )
 
-
-__all__ = ["EXAMPLE_FRAMES", "MEL_BANDS", "TORCHVGGISH_URL", "VGGish"]
+__all__ = ["EXAMPLE_FRAMES", "MEL_BANDS", "VGGish"]

@@ -26,13 +26,9 @@ from emofuse.blocks import (
     TemporalAttention,
 )
 from emofuse.config import ModelConfig, Task
-from emofuse.encoders import (
-    ResNet3D,
-    ResNetEncoder,
-    set_gradient_checkpointing,
-    torchvision_imagenet_state,
-)
+from emofuse.encoders import ResNet3D, ResNetEncoder, set_gradient_checkpointing
 from emofuse.encoders.resnet3d import DEFAULT_WIDTHS, Stem
+from emofuse.encoders.weights import WeightsUnavailableError, load_backbones, loading_weights
 from emofuse.layers import masked_mean, run_on_valid_steps
 from emofuse.models.base import EmotionModel, example_mask, trainable
 from emofuse.outputs import EmotionOutput
@@ -71,11 +67,13 @@ class AVAttentionFusionConfig(ModelConfig):
         video_depth: 3D ResNet depth (paper: 101; 18, 34, 50, 152 also build).
         video_widths: stage widths of the 3D ResNet (Hara et al.: 64, 128, 256, 512).
         video_stem: ``"hara"`` (7×7×7 conv + max-pool) or ``"r3d"`` (torchvision's r3d_18).
-        video_backbone_weights: a Hara et al. checkpoint file loaded when ``pretrained=True``.
+        video_backbone_weights: a Hara et al. checkpoint file, always loaded when given
+            (otherwise ``pretrained=True`` fetches torchvision's r3d_18 Kinetics weights,
+            published only for ``video_depth=18, video_stem="r3d"``).
         audio_backbone: ``"resnet18"`` (paper) or ``"resnet34"``.
-        audio_backbone_weights: a torchvision ResNet state dict file loaded when
-            ``pretrained=True`` (default: torchvision's ImageNet weights, conv1 averaged to one
-            plane).
+        audio_backbone_weights: a torchvision ResNet state dict file, always loaded when given
+            (otherwise ``pretrained=True`` fetches torchvision's ImageNet weights); conv1 is
+            averaged to one plane.
         audio_widths: stage widths of the 2D ResNet (torchvision: 64, 128, 256, 512).
         audio_size: side of the square spectrogram image per segment (paper: 224).
         heads: attention heads H (paper: 8).
@@ -161,7 +159,7 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
     ) -> None:
         super().__init__(config, pretrained=pretrained)
         c = self.config
-        if pretrained:
+        if pretrained and loading_weights():
             _check_video_weights_available(c)
         self.has_audio, self.has_video = "audio" in c.modalities, "video" in c.modalities
         branch_dims = []
@@ -186,22 +184,14 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
         self.embedding = nn.Linear(sum(branch_dims), c.embedding_dim)
         self.dropout = nn.Dropout(c.dropout)
         self.classifier = nn.Linear(c.embedding_dim, c.num_classes)
-        if pretrained:
-            self._load_backbone_weights()
+        backbones = {}
+        if self.has_video:
+            backbones["video_backbone_weights"] = (self.video_backbone, c.video_backbone_weights)
+        if self.has_audio:
+            backbones["audio_backbone_weights"] = (self.audio_backbone, c.audio_backbone_weights)
+        load_backbones(backbones, pretrained=pretrained)
         if c.gradient_checkpointing:
             set_gradient_checkpointing(self)
-
-    def _load_backbone_weights(self) -> None:
-        c = self.config
-        if self.has_video:
-            if c.video_backbone_weights is not None:
-                self.video_backbone.load_hara_checkpoint(c.video_backbone_weights)
-            else:
-                self.video_backbone.load_torchvision_kinetics()
-        if self.has_audio:
-            self.audio_backbone.load_torchvision(
-                c.audio_backbone_weights or torchvision_imagenet_state(self.audio_backbone.depth)
-            )
 
     @classmethod
     def input_specs(cls, config: AVAttentionFusionConfig) -> list[TensorSpec]:
@@ -350,8 +340,9 @@ def _temporal_module(dim: int, c: AVAttentionFusionConfig) -> nn.Module:
 def _check_video_weights_available(c: AVAttentionFusionConfig) -> None:
     if "video" not in c.modalities or c.video_backbone_weights is not None:
         return
+    # before building a large 3D ResNet that could not get its weights
     if (c.video_depth, tuple(c.video_widths), c.video_stem) != (18, DEFAULT_WIDTHS, "r3d"):
-        raise ValueError(
+        raise WeightsUnavailableError(
             f"pretrained: no published weights can be fetched for a {c.video_depth}-layer 3D "
             f"ResNet with the {c.video_stem!r} stem (torchvision has Kinetics weights only for "
             "r3d_18: video_depth=18, video_stem='r3d'). Download a Kinetics checkpoint of Hara "

@@ -3,18 +3,23 @@ inputs and input checking (after Hugging Face's ``PreTrainedModel``, without its
 
 from __future__ import annotations
 
+import inspect
 import json
+import warnings
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import safetensors.torch
 import torch
 from torch import Tensor, nn
 
 from emofuse.config import ModelConfig
-from emofuse.hub import CONFIG_NAME, WEIGHTS_NAME, PathLike
+from emofuse.encoders.text import HFTextEncoder
+from emofuse.encoders.weights import WEIGHT_SOURCE_FIELDS, architecture_only
+from emofuse.hub import CONFIG_NAME, WEIGHTS_NAME, PathLike, atomic_write
 from emofuse.outputs import EmotionOutput
+from emofuse.registry import read_saved_config, resolve_saved_class
 from emofuse.validation import TensorSpec, check_inputs
 
 ConfigT = TypeVar("ConfigT", bound=ModelConfig)
@@ -37,6 +42,8 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
 
     config_class: ClassVar[type[ModelConfig]]
     fixed_lengths: ClassVar[bool] = False
+    #: the registry name the model was built or loaded as (``None`` when built from its class)
+    registered_name: str | None = None
 
     def __init__(self, config: ConfigT | None = None, *, pretrained: bool = False) -> None:
         super().__init__()
@@ -63,6 +70,8 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
         """
         specs = self.input_specs(self.config)
         sizes = check_inputs(specs, inputs)
+        for name, size in self.vocab_sizes().items():
+            _check_token_ids(name, inputs.get(name), inputs.get(f"{name}_mask"), size)
         weight = next(self.parameters(), None)
         if weight is None:
             return sizes
@@ -82,6 +91,13 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
                 )
         return sizes
 
+    def vocab_sizes(self) -> dict[str, int]:
+        """How many token ids each int input takes (ids must lie in ``[0, size)`` at valid
+        positions; padded ones are never read). By default the vocabulary of a Hugging Face
+        ``text_encoder`` for the ``text`` input; a model with its own embedding overrides it."""
+        encoder = getattr(self, "text_encoder", None)
+        return {"text": encoder.vocab_size} if isinstance(encoder, HFTextEncoder) else {}
+
     @abstractmethod
     def example_inputs(
         self, batch_size: int = 2, *, generator: torch.Generator | None = None
@@ -99,44 +115,161 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
 
     # -- save / load --------------------------------------------------------------------------
     def save_pretrained(self, directory: PathLike) -> Path:
-        """Write ``config.json`` and ``model.safetensors`` to ``directory``."""
+        """Write ``config.json`` and ``model.safetensors`` to ``directory``.
+
+        ``model.safetensors`` holds every weight; ``config.json`` holds the config, the
+        registered name, the class, and the Hugging Face config of each text encoder, so that
+        :meth:`from_pretrained` rebuilds the model without the files it was built from. Each
+        file is written to a temporary file and then renamed over the old one, so an
+        interrupted save leaves the last complete file in place.
+        """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        meta = {"architecture": type(self).__name__, **self.config.to_dict()}
-        (directory / CONFIG_NAME).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        safetensors.torch.save_model(self, str(directory / WEIGHTS_NAME))
+        cls = type(self)
+        meta = {
+            "architecture": cls.__name__,
+            "model_class": f"{cls.__module__}.{cls.__qualname__}",
+            "registered_name": self.registered_name,
+            "text_encoder_configs": {
+                m.name_or_path: json.loads(m.model.config.to_json_string())
+                for m in self.modules()
+                if isinstance(m, HFTextEncoder)
+            },
+        }
+        atomic_write(
+            directory / WEIGHTS_NAME, lambda tmp: safetensors.torch.save_model(self, str(tmp))
+        )
+        text = json.dumps({**meta, **self.config.to_dict()}, indent=2, sort_keys=True) + "\n"
+        atomic_write(directory / CONFIG_NAME, lambda tmp: tmp.write_text(text))
         return directory
 
     @classmethod
     def from_pretrained(cls: type[ModelT], directory: PathLike, **overrides: Any) -> ModelT:
-        """Load a folder written by :meth:`save_pretrained`; ``overrides`` adjust the config
-        (e.g. ``dropout``), never the weights' shapes."""
+        """Load a folder written by :meth:`save_pretrained`, without the files it was built
+        from (every weight comes from ``model.safetensors``; no file or network is touched).
+
+        Called on :class:`EmotionModel` itself (or through :func:`emofuse.load`), the class
+        comes from the registered name saved in ``config.json``.
+
+        Args:
+            directory: a folder with ``config.json`` and ``model.safetensors``.
+            overrides: config fields to change (e.g. ``dropout``). A new label set
+                (``num_classes``, or other ``label_names``) re-initialises the heads (the
+                parameters whose shape follows the class count), with a warning that lists
+                them; every other weight must fit.
+
+        Raises:
+            FileNotFoundError: a file is missing.
+            ValueError: the folder holds another model class, an override of a weight source
+                (``text_encoder``, ``*_backbone_weights``), or weights that do not fit.
+            LookupError: the saved model is not registered in this process (the message names
+                the module to import).
+        """
         directory = Path(directory)
-        config_file, weights_file = directory / CONFIG_NAME, directory / WEIGHTS_NAME
-        for file in (config_file, weights_file):
-            if not file.is_file():
-                raise FileNotFoundError(
-                    f"pretrained: expected a folder written by save_pretrained with "
-                    f"{CONFIG_NAME} and {WEIGHTS_NAME}; {file} does not exist"
-                )
-        values = json.loads(config_file.read_text())
-        architecture = values.pop("architecture", cls.__name__)
-        if architecture != cls.__name__:
-            raise ValueError(
-                f"pretrained: {directory} holds a {architecture}, not a {cls.__name__}"
+        values, meta = read_saved_config(directory)
+        weights_file = directory / WEIGHTS_NAME
+        if not weights_file.is_file():
+            raise FileNotFoundError(
+                f"pretrained: expected a folder written by save_pretrained with "
+                f"{CONFIG_NAME} and {WEIGHTS_NAME}; {weights_file} does not exist"
             )
-        config = cls.config_class.from_dict(values).replace(**overrides)
-        model = cls(config)  # type: ignore[arg-type]
-        missing, unexpected = safetensors.torch.load_model(model, str(weights_file), strict=False)
-        if missing or unexpected:
+        if inspect.isabstract(cls):
+            cls = cast("type[ModelT]", resolve_saved_class(directory, meta))
+        elif meta.get("architecture", cls.__name__) != cls.__name__:
             raise ValueError(
-                f"pretrained: {weights_file} does not match {cls.__name__}: "
-                f"missing {sorted(missing)[:8]}, unexpected {sorted(unexpected)[:8]}"
+                f"pretrained: {directory} holds a {meta['architecture']}, not a {cls.__name__}"
             )
+        sources = sorted(set(overrides) & set(WEIGHT_SOURCE_FIELDS))
+        if sources:
+            raise ValueError(
+                f"{', '.join(sources)}: from_pretrained loads every weight from {weights_file}; "
+                "a weight source cannot be overridden (build a new model to change it)"
+            )
+        saved = cls.config_class.from_dict(values)
+        config = saved.replace(**overrides)
+        text_configs = meta.get("text_encoder_configs") or {}
+        with architecture_only(text_configs):
+            model = cls(config)  # type: ignore[arg-type]
+        state = safetensors.torch.load_file(str(weights_file))
+        heads: list[str] = []
+        if _new_label_set(saved, config):
+            heads = _head_keys(cls, saved, config, state, model, text_configs)
+            warnings.warn(
+                f"from_pretrained: a new label set ({saved.num_classes} classes "
+                f"{list(saved.label_names or [])} -> {config.num_classes} classes "
+                f"{list(config.label_names or [])}); re-initialised the heads: {heads}",
+                UserWarning,
+                stacklevel=2,
+            )
+        _load_checked(
+            model, {k: v for k, v in state.items() if k not in heads}, heads, weights_file
+        )
+        model.registered_name = meta.get("registered_name")
         return model
 
     @abstractmethod
     def forward(self, *, return_attentions: bool = False, **inputs: Any) -> EmotionOutput: ...
+
+
+def _check_token_ids(name: str, ids: Any, mask: Any, size: int) -> None:
+    if not isinstance(ids, Tensor) or ids.device.type == "meta" or ids.numel() == 0:
+        return
+    valid = ids if mask is None else torch.where(mask, ids, 0)
+    low, high = int(valid.min()), int(valid.max())
+    if low < 0 or high >= size:
+        raise ValueError(
+            f"{name}: expected token ids in [0, {size}) (the text encoder's vocabulary) at valid "
+            f"positions, got ids from {low} to {high}"
+        )
+
+
+def _new_label_set(saved: ModelConfig, config: ModelConfig) -> bool:
+    if config.num_classes != saved.num_classes:
+        return True
+    if saved.label_names is None or config.label_names is None:
+        return False  # naming classes that had no names is not a new label set
+    return tuple(saved.label_names) != tuple(config.label_names)
+
+
+def _head_keys(
+    cls: type[EmotionModel[Any]],
+    saved: ModelConfig,
+    config: ModelConfig,
+    state: dict[str, Tensor],
+    model: EmotionModel[Any],
+    text_configs: dict[str, Any],
+) -> list[str]:
+    """The state keys whose shape follows ``num_classes``: found by building the model with
+    one more class on the meta device (no memory, no files) and comparing shapes."""
+    own = model.state_dict()
+    if config.num_classes != saved.num_classes:
+        return sorted(k for k in state if k in own and own[k].shape != state[k].shape)
+    try:
+        probe_config = saved.replace(num_classes=saved.num_classes + 1)
+    except ValueError:  # a config with a fixed class count (regression)
+        return []
+    with architecture_only(text_configs), torch.device("meta"):
+        probe = cls(probe_config).state_dict()
+    return sorted(k for k in state if k in probe and probe[k].shape != state[k].shape)
+
+
+def _load_checked(
+    model: nn.Module, state: dict[str, Tensor], heads: list[str], source: Path
+) -> None:
+    own = model.state_dict()
+    loaded = {own[k].data_ptr() for k in state if k in own}
+    # safetensors stores a tensor shared by two names once: the other name is no loss
+    missing = sorted(
+        k for k in own if k not in state and k not in heads and own[k].data_ptr() not in loaded
+    )
+    unexpected = sorted(set(state) - set(own))
+    wrong = sorted(k for k in set(state) & set(own) if state[k].shape != own[k].shape)
+    if missing or unexpected or wrong:
+        raise ValueError(
+            f"pretrained: {source} does not match {type(model).__name__}: missing "
+            f"{missing[:8]}, unexpected {unexpected[:8]}, shape mismatch {wrong[:8]}"
+        )
+    model.load_state_dict(state, strict=False)
 
 
 def trainable(module: nn.Module) -> list[nn.Parameter]:

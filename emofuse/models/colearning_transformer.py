@@ -54,8 +54,8 @@ class ColearningTransformerConfig(ModelConfig):
         conv_layers, conv_kernel: convolution-and-pooling stages of the audio subsampler
             (2 stages → T/4) and their kernel size over time.
         frame_backbone: timm model name of the frame CNN (``"mobilenetv3_large_100"``).
-        frame_backbone_weights: a local state dict for the frame CNN, loaded instead of timm's
-            download when the model is built with ``pretrained=True``.
+        frame_backbone_weights: a local state dict for the frame CNN, always loaded when given
+            (otherwise ``pretrained=True`` fetches timm's published weights).
         frame_size: face crops are ``frame_size`` × ``frame_size`` (128).
         dropout: inside the transformer blocks (0.1; the paper puts none in the classifier).
         gradient_checkpointing: during training, recompute the activations of the frame CNN

@@ -138,11 +138,9 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
             num_heads=c.heads, ffn_dim=c.ffn_dim, dropout=c.dropout, positions=c.positional_encoding
         )
         self.text_encoder = HFTextEncoder(
-            c.text_encoder,
-            pretrained=pretrained,
-            output="tokens_without_cls",
-            max_len=c.text_max_len,
+            c.text_encoder, pretrained=pretrained, output="tokens_without_cls"
         )
+        self.text_encoder.max_len = self.text_encoder.check_max_len(c.text_max_len, "text_max_len")
         self.text_projection = MLP(self.text_encoder.hidden_size, [c.projection_dim], c.d_model)
         self.video_encoder, self.audio_encoder = (
             FrameSequenceEncoder(

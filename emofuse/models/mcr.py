@@ -8,6 +8,7 @@ MLP head. See ``docs/models/mcr.md``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -22,6 +23,7 @@ from emofuse.blocks.modality_reinforcement import (
     source_modalities,
 )
 from emofuse.config import ModelConfig
+from emofuse.encoders.weights import loading_weights
 from emofuse.labels import IEMOCAP_4
 from emofuse.layers import MLP, SinusoidalPositionalEncoding, TransformerEncoder, masked_mean
 from emofuse.models.base import EmotionModel, example_mask, trainable
@@ -136,6 +138,9 @@ class MCR(EmotionModel[MCRConfig]):
 
     Inputs are padded to the config's fixed ``seq_lens`` (the CMU's source-axis exchange maps
     between them), so the model cannot take other lengths: ``fixed_lengths = True``.
+
+    It has no pretrained backbone (its inputs are pre-extracted features): ``pretrained=True``
+    loads nothing and warns so (``UserWarning``).
     """
 
     config_class = MCRConfig
@@ -144,6 +149,13 @@ class MCR(EmotionModel[MCRConfig]):
     def __init__(self, config: MCRConfig | None = None, *, pretrained: bool = False) -> None:
         super().__init__(config, pretrained=pretrained)
         c = self.config
+        if pretrained and loading_weights():
+            warnings.warn(
+                "pretrained=True: MCR has no pretrained backbone (it reads precomputed "
+                "features), so nothing is loaded; build with pretrained=False",
+                UserWarning,
+                stacklevel=2,
+            )
         dims, lens, kernels = (
             c.per_modality(n) for n in ("input_dims", "seq_lens", "kernel_sizes")
         )

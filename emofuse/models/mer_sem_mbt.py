@@ -26,8 +26,8 @@ from emofuse.config import ModelConfig
 from emofuse.encoders.checkpointing import set_gradient_checkpointing
 from emofuse.encoders.resnet2d import ResNetEncoder
 from emofuse.encoders.text import HFTextEncoder
-from emofuse.encoders.vggish import EXAMPLE_FRAMES, MEL_BANDS, TORCHVGGISH_URL, VGGish
-from emofuse.hub import load_state_dict_file
+from emofuse.encoders.vggish import EXAMPLE_FRAMES, MEL_BANDS, VGGish
+from emofuse.encoders.weights import load_backbones
 from emofuse.labels import IEMOCAP_6
 from emofuse.layers import MLP, masked_mean, run_on_valid_steps
 from emofuse.models.base import EmotionModel, example_mask, trainable
@@ -54,7 +54,8 @@ class MerSemMbtConfig(ModelConfig):
 
     Args:
         text_encoder: BERT name (built from a local config when ``pretrained=False``), hub id
-            or local folder of a Hugging Face encoder; its CLS state is I_t.
+            (fetched with ``pretrained=True``) or local folder of a Hugging Face encoder
+            (always loaded); its CLS state is I_t.
         d_m: width of the cross-modal encoder (paper: 64).
         num_bottlenecks: N_b bottleneck tokens (paper: 4).
         mbt_heads, mbt_layers: heads and layers of the cross-modal encoder (paper: 8, 1).
@@ -71,10 +72,11 @@ class MerSemMbtConfig(ModelConfig):
         text_head_dim: hidden width of the text MLP (768 → 256 → M).
         freeze_backbone_layers: freeze VGGish conv1–2 and ResNet conv1 … conv3_x (the paper's
             recipe); frozen parameters get ``requires_grad=False``.
-        audio_backbone_weights: torchvggish state dict (``vggish-10086976.pth``) loaded when
-            ``pretrained=True``; default: fetched from torchvggish's release.
+        audio_backbone_weights: torchvggish state dict (``vggish-10086976.pth``), always loaded
+            when given; otherwise ``pretrained=True`` fetches torchvggish's release.
         video_backbone_weights: a torchvision ResNet-18 state dict (e.g. AffectNet, the
-            paper's) loaded when ``pretrained=True``; default: torchvision's ImageNet weights.
+            paper's), always loaded when given; otherwise ``pretrained=True`` fetches
+            torchvision's ImageNet weights.
         gradient_checkpointing: during training, recompute the activations of VGGish and
             ResNet-18 (stage by stage) and BERT (layer by layer) in the backward pass instead of
             keeping them (less memory, about one more backbone forward pass; same outputs and
@@ -143,10 +145,7 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
     def __init__(self, config: MerSemMbtConfig | None = None, *, pretrained: bool = False) -> None:
         super().__init__(config, pretrained=pretrained)
         c = self.config
-        states: dict[str, Any] = _pretrained_parts(c) if pretrained else {}
-        self.text_encoder: HFTextEncoder = (
-            states["text"] if "text" in states else HFTextEncoder(c.text_encoder, output="cls")
-        )
+        self.text_encoder = HFTextEncoder(c.text_encoder, pretrained=pretrained, output="cls")
         text_dim = self.text_encoder.hidden_size
         self.audio_encoder = VGGish(
             c.vggish_channels,
@@ -159,10 +158,13 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
             sem_after=c.video_sem_after if c.use_sem else (),
             text_dim=text_dim,
         )
-        if "audio" in states:
-            self.audio_encoder.load_torchvggish(states["audio"])
-        if "video" in states:
-            self.video_encoder.load_torchvision(states["video"])
+        load_backbones(
+            {
+                "audio_backbone_weights": (self.audio_encoder, c.audio_backbone_weights),
+                "video_backbone_weights": (self.video_encoder, c.video_backbone_weights),
+            },
+            pretrained=pretrained,
+        )
         if c.freeze_backbone_layers:
             for group in self.audio_encoder.conv_groups()[:FROZEN_AUDIO_GROUPS]:
                 group.requires_grad_(False)
@@ -336,53 +338,6 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
         rest = [p for p in trainable(self) if id(p) not in taken]
         groups.append({"name": "others", "params": rest, "lr": lr})
         return [g for g in groups if g["params"]]
-
-
-def _pretrained_parts(config: MerSemMbtConfig) -> dict[str, Any]:
-    """The backbones' published weights: VGGish (torchvggish), ResNet-18 (torchvision, or the
-    file given) and the text encoder (transformers). Everything that cannot be had is named in
-    one error, with the config fields that take local files."""
-    parts: dict[str, Any] = {}
-    errors: list[str] = []
-    try:
-        if config.audio_backbone_weights is not None:
-            parts["audio"] = load_state_dict_file(config.audio_backbone_weights)
-        else:
-            parts["audio"] = torch.hub.load_state_dict_from_url(
-                TORCHVGGISH_URL, map_location="cpu", progress=False
-            )
-    except (OSError, RuntimeError, ValueError) as error:
-        errors.append(
-            f"VGGish weights ({config.audio_backbone_weights or TORCHVGGISH_URL}): {error}; "
-            "pass audio_backbone_weights='/path/to/vggish-10086976.pth' (torchvggish's release)"
-        )
-    try:
-        if config.video_backbone_weights is not None:
-            parts["video"] = load_state_dict_file(config.video_backbone_weights)
-        else:
-            from torchvision.models import ResNet18_Weights
-
-            parts["video"] = ResNet18_Weights.IMAGENET1K_V1.get_state_dict(progress=False)
-    except (OSError, RuntimeError, ValueError) as error:
-        errors.append(
-            f"ResNet-18 weights ({config.video_backbone_weights or 'torchvision ImageNet'}): "
-            f"{error}; pass video_backbone_weights='/path/to/resnet18.pth' (a torchvision "
-            "ResNet-18 state dict, e.g. AffectNet-trained)"
-        )
-    try:
-        parts["text"] = HFTextEncoder(config.text_encoder, pretrained=True, output="cls")
-    except (OSError, ValueError) as error:
-        errors.append(
-            f"text encoder {config.text_encoder!r}: {error}; pass text_encoder='/path/to/folder' "
-            "(a folder written by transformers' save_pretrained)"
-        )
-    if errors:
-        raise OSError(
-            "pretrained=True: could not load the backbones' weights:\n  - "
-            + "\n  - ".join(errors)
-            + "\nPass local files through the config fields above, or use pretrained=False."
-        )
-    return parts
 
 
 @register_model(MerSemMbt, citation=CITATION)

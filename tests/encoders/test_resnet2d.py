@@ -7,6 +7,7 @@ import torch
 import torchvision
 
 from emofuse.encoders import ResNetEncoder
+from emofuse.encoders.weights import load_torchvision_resnet_state
 
 
 def test_default_equals_torchvision_resnet18_and_loads_an_affectnet_style_file(
@@ -17,7 +18,7 @@ def test_default_equals_torchvision_resnet18_and_loads_an_affectnet_style_file(
     torch.save({"state_dict": state}, tmp_path / "affectnet_resnet18.pth")
     ours = ResNetEncoder().eval()
     assert sum(p.numel() for p in ours.parameters()) == 11_176_512  # resnet18 without fc
-    ours.load_torchvision(tmp_path / "affectnet_resnet18.pth")
+    load_torchvision_resnet_state(ours, tmp_path / "affectnet_resnet18.pth")
     reference.fc = torch.nn.Identity()
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
@@ -34,7 +35,7 @@ def test_resnet34_layout_matches_torchvision() -> None:
 def test_one_channel_spectrogram_loads_imagenet_with_conv1_averaged_over_rgb() -> None:
     imagenet = torchvision.models.resnet18().eval()
     ours = ResNetEncoder(in_channels=1).eval()
-    ours.load_torchvision(imagenet.state_dict())
+    load_torchvision_resnet_state(ours, imagenet.state_dict())
     torch.testing.assert_close(ours.conv1.weight, imagenet.conv1.weight.mean(1, keepdim=True))
     torch.testing.assert_close(ours.layer4[1].conv2.weight, imagenet.layer4[1].conv2.weight)
     # a grey image through the averaged conv equals the RGB net on (x, x, x) / 3
@@ -52,7 +53,7 @@ def test_sem_slots_narrow_widths_and_groups() -> None:
     assert [m.shape for m in maps] == [(2, 32, 32), (2, 8, 8), (2, 2, 2)]
     assert len(ours.conv_groups()) == 5
     with pytest.raises(ValueError, match="ResNet state dict does not match"):
-        ours.load_torchvision(torchvision.models.resnet18().state_dict())
+        load_torchvision_resnet_state(ours, torchvision.models.resnet18().state_dict())
 
 
 def test_bad_arguments() -> None:

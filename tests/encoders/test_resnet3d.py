@@ -10,6 +10,7 @@ from torchvision.models.video import r3d_18
 from torchvision.models.video.resnet import BasicBlock, Bottleneck, VideoResNet
 
 from emofuse.encoders import ResNet3D, hara_to_torchvision
+from emofuse.encoders.weights import load_hara_checkpoint, load_r3d_18_state
 
 
 def test_hara_stem_and_blocks() -> None:
@@ -68,7 +69,7 @@ def test_loads_a_hara_checkpoint(depth: int, tmp_path: Path) -> None:
         saved
     )
     target = ResNet3D(depth, widths=(8, 16, 16, 32)).eval()
-    target.load_hara_checkpoint(path)
+    load_hara_checkpoint(target, path)
     for key, value in source.state_dict().items():
         torch.testing.assert_close(target.state_dict()[key], value, rtol=0, atol=0)
     x = torch.randn(1, 3, 4, 32, 32)
@@ -87,7 +88,7 @@ def test_loads_a_2017_checkpoint_without_batch_norm_counters(tmp_path: Path) -> 
     assert len(checkpoint["state_dict"]) < len(state)
     torch.save(checkpoint, path)
     target = ResNet3D(50, widths=(8, 8, 16, 16)).eval()
-    target.load_hara_checkpoint(path)
+    load_hara_checkpoint(target, path)
     for key, value in source.state_dict().items():
         torch.testing.assert_close(target.state_dict()[key], value, rtol=0, atol=0)
 
@@ -96,21 +97,21 @@ def test_wrong_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "r3d18.pth"
     save_hara_checkpoint(ResNet3D(18, widths=(8, 8, 8, 8)), path)
     with pytest.raises(ValueError, match="does not match ResNet3D"):
-        ResNet3D(50, widths=(8, 8, 8, 8)).load_hara_checkpoint(path)
+        load_hara_checkpoint(ResNet3D(50, widths=(8, 8, 8, 8)), path)
     with pytest.raises(ValueError, match="stem"):
-        ResNet3D(18, widths=(8, 8, 8, 8), stem="r3d").load_hara_checkpoint(path)
+        load_hara_checkpoint(ResNet3D(18, widths=(8, 8, 8, 8), stem="r3d"), path)
 
 
 def test_r3d_stem_takes_torchvision_kinetics_layout() -> None:
     with torch.device("meta"):  # keys and shapes only: the full-width nets are slow to build
         torchvision_model = r3d_18()
         model = ResNet3D(18, stem="r3d")
-        model.load_r3d_18_state(torchvision_model.state_dict())
+        load_r3d_18_state(model, torchvision_model.state_dict())
         stem = torchvision_model.stem
         assert [type(m) for m in model.stem] == [type(m) for m in stem]
         assert model.stem[0].kernel_size == stem[0].kernel_size == (3, 7, 7)
         with pytest.raises(ValueError, match="r3d_18"):
-            ResNet3D(18).load_r3d_18_state(torchvision_model.state_dict())
+            load_r3d_18_state(ResNet3D(18), torchvision_model.state_dict())
 
 
 def test_bad_arguments() -> None:

