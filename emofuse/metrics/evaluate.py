@@ -21,7 +21,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from emofuse.metrics.protocols import MetricTable, Protocol, protocol as get_protocol
+from emofuse.metrics.protocols import MetricTable, Protocol
+from emofuse.metrics.protocols import protocol as get_protocol
 from emofuse.metrics.samples import SampleMetric, ids_to_tensor
 from emofuse.metrics.thresholds import Thresholds
 from emofuse.outputs import EmotionOutput
@@ -214,11 +215,15 @@ def _collect(
         with torch.inference_mode():
             for batch in loader:
                 inputs, labels, ids = _split_batch(batch)
-                inputs = {k: v.to(device) if isinstance(v, Tensor) else v for k, v in inputs.items()}
+                inputs = {
+                    k: v.to(device) if isinstance(v, Tensor) else v for k, v in inputs.items()
+                }
                 first = next((v for v in inputs.values() if isinstance(v, Tensor)), labels)
                 id_tensor = ids_to_tensor(ids, first.shape[0])
                 for condition, collector in zip(conditions, collectors, strict=True):
-                    fed = inputs if condition is None else _apply(condition, model, inputs, id_tensor)
+                    fed = (
+                        inputs if condition is None else _apply(condition, model, inputs, id_tensor)
+                    )
                     scores = scores_from_output(model(**fed), task)
                     collector.update(scores, labels.to(device), id_tensor)
     finally:

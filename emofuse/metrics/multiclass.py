@@ -16,6 +16,8 @@ import torch
 from torch import Tensor
 from torchmetrics.functional.classification import (
     multiclass_accuracy as _tm_multiclass_accuracy,
+)
+from torchmetrics.functional.classification import (
     multiclass_confusion_matrix,
     multiclass_f1_score,
 )

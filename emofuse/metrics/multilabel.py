@@ -21,9 +21,11 @@ import torch
 from torch import Tensor
 from torchmetrics.functional.classification import (
     multiclass_f1_score,
-    multilabel_accuracy as _tm_multilabel_accuracy,
     multilabel_f1_score,
     multilabel_stat_scores,
+)
+from torchmetrics.functional.classification import (
+    multilabel_accuracy as _tm_multilabel_accuracy,
 )
 
 from emofuse.metrics.samples import SampleMetric

@@ -66,7 +66,7 @@ from emofuse.metrics.sentiment import (
     sentiment_acc7,
     sentiment_f1,
 )
-from emofuse.metrics.thresholds import Thresholds, check_multilabel
+from emofuse.metrics.thresholds import Thresholds
 
 
 class MetricTable(dict[str, float]):

@@ -49,9 +49,8 @@ def ids_to_tensor(ids: SampleIds, batch_size: int) -> Tensor:
         if all(isinstance(v, str) for v in values):
             return torch.tensor([_hash_id(v) for v in values], dtype=torch.int64)
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            raise ValueError(
-                f"ids: expected integers or strings, got {sorted({type(v).__name__ for v in values})}"
-            )
+            kinds = sorted({type(v).__name__ for v in values})
+            raise ValueError(f"ids: expected integers or strings, got {kinds}")
         out = torch.tensor(values, dtype=torch.int64)
     if (out < 0).any():
         raise ValueError(f"ids: expected non-negative integer ids, got {out.min().item()}")

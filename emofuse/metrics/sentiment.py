@@ -53,8 +53,7 @@ def check_sentiment(preds: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
         out.append(t.reshape(-1).to(torch.float64))
     if out[0].shape != out[1].shape:
         raise ValueError(
-            f"target: expected {out[0].shape[0]} values (one per prediction), got "
-            f"{out[1].shape[0]}"
+            f"target: expected {out[0].shape[0]} values (one per prediction), got {out[1].shape[0]}"
         )
     return out[0], out[1]
 

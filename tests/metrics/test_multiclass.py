@@ -43,7 +43,9 @@ def test_equal_sklearn(seed: int) -> None:
     scores, labels = _data(seed)
     y, p = labels.numpy(), scores.argmax(1).numpy()
     assert 5 in p  # the absent class is predicted: the case where conventions differ
-    assert multiclass_accuracy(scores, labels).item() == pytest.approx(accuracy_score(y, p), abs=1e-6)
+    assert multiclass_accuracy(scores, labels).item() == pytest.approx(
+        accuracy_score(y, p), abs=1e-6
+    )
     with pytest.warns(UserWarning):  # sklearn: y_pred contains classes not in y_true
         ua = balanced_accuracy_score(y, p)
     assert unweighted_accuracy(scores, labels).item() == pytest.approx(ua, abs=1e-12)

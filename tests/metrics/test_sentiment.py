@@ -113,7 +113,11 @@ def test_metric_over_batches_equals_function(metric, function, kwargs) -> None:
     preds, target = _data(2, n=50)
     m = metric(**kwargs)
     for start in range(0, 50, 9):
-        m.update(preds[start : start + 9, None], target[start : start + 9], ids=list(range(start, min(start + 9, 50))))
+        m.update(
+            preds[start : start + 9, None],
+            target[start : start + 9],
+            ids=list(range(start, min(start + 9, 50))),
+        )
     m.update(preds[:3], target[:3], ids=[0, 1, 2])  # repeated samples count once
     torch.testing.assert_close(m.compute(), function(preds, target, **kwargs))
 
