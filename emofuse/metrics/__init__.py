@@ -1,8 +1,7 @@
 """Evaluation as the papers report it: metrics on torchmetrics, threshold tuning on validation,
 the papers' protocols, distributed-safe and robustness evaluation.
 
->>> import emofuse, emofuse.metrics as M
->>> model = emofuse.build("mcr_tiny")
+>>> import emofuse.metrics as M
 >>> M.protocol("yang2023", dataset="mosi").keys
 ('Acc7', 'Acc2', 'F1', 'MAE', 'Corr')
 

@@ -261,9 +261,11 @@ def _resolve(proto: Protocol | str) -> Protocol:
     return proto if isinstance(proto, Protocol) else get_protocol(proto)
 
 
-def _label_names(model: nn.Module, label_names: Sequence[str] | None) -> Sequence[str] | None:
-    if label_names is not None:
-        return label_names
+def _label_names(
+    model: nn.Module, proto: Protocol, label_names: Sequence[str] | None
+) -> Sequence[str] | None:
+    if label_names is not None or proto.label_names is None:
+        return label_names  # a regression protocol rejects explicit names
     config = getattr(model, "config", None)
     return getattr(config, "label_names", None)
 
@@ -299,7 +301,7 @@ def evaluate(
         preds.scores,
         preds.labels,
         thresholds=thresholds,
-        label_names=_label_names(model, label_names),
+        label_names=_label_names(model, proto, label_names),
     )
 
 
@@ -332,7 +334,7 @@ def evaluate_robustness(
     if len(set(names)) != len(names) or "clean" in names:
         raise ValueError(f"conditions: expected distinct conditions, got {names}")
     preds = _collect(model, loader, proto.task, [None, *conditions])
-    names_out = _label_names(model, label_names)
+    names_out = _label_names(model, proto, label_names)
     result = RobustnessTable()
     for name, p in zip(["clean", *names], preds, strict=True):
         result[name] = proto.compute(

@@ -184,6 +184,11 @@ class Protocol:
         self, scores: Tensor, label_names: Sequence[str] | None, thresholds: Thresholds | None
     ) -> tuple[str, ...] | None:
         if self.label_names is None:
+            if label_names is not None:
+                raise ValueError(
+                    f"label_names: protocol {self.key} scores a {self.task} task without "
+                    f"classes, got {list(label_names)}"
+                )
             return None
         names = tuple(label_names) if label_names is not None else self.label_names
         k = scores.shape[1] if isinstance(scores, Tensor) and scores.dim() == 2 else None

@@ -188,6 +188,8 @@ def test_protocol_arguments_are_checked() -> None:
         protocol("xia2022", "iemocap").compute(PROBS, LABELS)
     with pytest.raises(ValueError, match="takes no thresholds"):
         protocol("yang2023", "mosi").compute(torch.zeros(3), torch.zeros(3), thresholds=HALF)
+    with pytest.raises(ValueError, match="label_names: protocol yang2023/mosi"):
+        protocol("yang2023", "mosi").compute(torch.zeros(3), torch.zeros(3), label_names=["a"])
     tuned_for = Thresholds(values=(0.5,) * 6, label_names=tuple("abcdef"))
     with pytest.raises(ValueError, match="thresholds: tuned for classes"):
         protocol("le2023", "iemocap").compute(PROBS, LABELS, thresholds=tuned_for)
