@@ -4,7 +4,8 @@ The loader yields dicts: the model's keyword inputs (``audio``, ``audio_mask``, 
 ``label`` (multi-hot (B, K), class indices (B,), or sentiment (B,)) and ``id`` (one sample id
 per row: integers or strings). In a distributed run give every process a
 ``DistributedSampler(dataset, shuffle=False)``; the padding it adds repeats samples, and the ids
-let every sample be counted exactly once. Every process returns the same table.
+let every sample be counted exactly once. Every process returns the same table; each needs at
+least one batch (a ``DistributedSampler`` gives every process a sample whenever N >= world size).
 
 Robustness (MultiBench, Liang et al. 2021; the MER2023 robustness track, Lian et al. 2023): the
 same protocol with one modality missing or with Gaussian noise added to it, all in one pass over
@@ -143,8 +144,11 @@ def _split_batch(batch: Any) -> tuple[dict[str, Any], Tensor, Any]:
             "loader: expected batches as dicts of the model's keyword inputs plus 'label' and "
             f"'id', got {got}"
         )
+    label = batch["label"]
+    if not isinstance(label, Tensor):
+        raise ValueError(f"label: expected a tensor per batch, got {type(label).__name__}")
     inputs = {k: v for k, v in batch.items() if k not in ("label", "id")}
-    return inputs, batch["label"], batch["id"]
+    return inputs, label, batch["id"]
 
 
 def _apply(
