@@ -28,8 +28,9 @@ Readings taken where a paper leaves a choice (each checked against the paper's o
   reading gives the table's numbers: for fear (8 % positive) an all-absent classifier scores
   wF1 ≈ 88 and mF1 ≈ 48, the table's 88.0 / 50.5; the positive-class F1 would be near 0.
 - Mocanu: the per-emotion columns are per-class accuracy (recall). RAVDESS's "Average" is the
-  overall accuracy (the neutral class has half the clips: table 1's rows reproduce 76.42 and
-  87.85 only with that weighting), CREMA-D's is the plain mean of the six columns (62.77, 81.71).
+  overall accuracy (the neutral class has half the clips; with that weighting the per-class
+  columns give the Average of all five rows of table 1 within 0.01, their plain mean does not),
+  CREMA-D's is the plain mean of the six columns (all five rows of table 2 within 0.015).
 - Yang: Acc2 and F1 follow MulT's evaluation that the paper compares against: zero labels left
   out, F1 support-weighted over the two classes; Acc7 clips to [-3, 3] and rounds. On IEMOCAP
   the F1 is MulT's support-weighted two-class F1 of each emotion.

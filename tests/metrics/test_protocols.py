@@ -202,3 +202,68 @@ def test_markdown() -> None:
     lines = table.to_markdown(digits=2).splitlines()
     assert lines[0] == "| Acc7 | Acc2 | F1 | MAE | Corr |"
     assert lines[2].startswith("| 66.67 | 66.67 |")
+
+
+def _with_class_accuracies(percent: list[float], counts: list[int]):
+    """Clips per class (in label order) of which round(percent · n / 100) are classified right,
+    the rest as the next class."""
+    return _multiclass(
+        [(n, round(p * n / 100)) for p, n in zip(percent, counts, strict=True)], len(counts)
+    )
+
+
+# Mocanu et al. 2023, tables 1–2: per-emotion accuracies (table order) and the "Average".
+RAVDESS_ROWS = [
+    ([88.75, 88.13, 68.75, 81.25, 91.88, 62.52, 66.88, 65.63], 76.42),
+    ([79.38, 86.88, 75.63, 65.02, 83.13, 86.56, 59.38, 78.13], 77.54),
+    ([82.51, 88.13, 77.52, 67.51, 84.38, 88.75, 60.01, 78.75], 79.17),
+    ([82.02, 87.51, 80.01, 75.25, 84.25, 92.51, 66.88, 84.38], 82.02),
+    ([86.88, 93.13, 86.88, 86.75, 91.01, 92.75, 78.25, 86.63], 87.85),
+]
+CREMA_D_ROWS = [
+    ([73.75, 50.63, 72.63, 49.63, 65.63, 64.38], 62.77),
+    ([84.94, 64.38, 76.25, 90.63, 63.13, 77.51], 76.14),
+    ([85.69, 62.56, 77.51, 91.88, 65.63, 79.38], 77.12),
+    ([87.94, 67.44, 80.44, 93.44, 65.25, 82.56], 79.51),
+    ([88.81, 70.25, 84.63, 93.69, 67.94, 84.94], 81.71),
+]
+
+
+@pytest.mark.parametrize(("columns", "average"), RAVDESS_ROWS)
+def test_mocanu2023_ravdess_reproduces_table1_averages(columns, average) -> None:
+    """RAVDESS has half as many neutral clips (no strong intensity): the overall accuracy of
+    the table's per-class figures gives its Average column; their plain mean does not."""
+    p = protocol("mocanu2023", "ravdess")
+    order = [label_sets.RAVDESS_8.index(c.split("/")[0]) for c in p.keys[:-1]]
+    percent = [0.0] * 8
+    for column, index in zip(columns, order, strict=True):
+        percent[index] = column
+    counts = [10_000 if name == "neutral" else 20_000 for name in label_sets.RAVDESS_8]
+    table = p.compute(*_with_class_accuracies(percent, counts))
+    assert [table[k] for k in p.keys[:-1]] == pytest.approx(columns, abs=1e-3)
+    assert table["Average"] == pytest.approx(average, abs=0.01)
+
+
+@pytest.mark.parametrize(("columns", "average"), CREMA_D_ROWS)
+def test_mocanu2023_crema_d_reproduces_table2_averages(columns, average) -> None:
+    p = protocol("mocanu2023", "crema_d")
+    order = [label_sets.CREMA_D_6.index(c.split("/")[0]) for c in p.keys[:-1]]
+    percent = [0.0] * 6
+    for column, index in zip(columns, order, strict=True):
+        percent[index] = column
+    counts = [1087 * 10 if name == "neutral" else 1271 * 10 for name in label_sets.CREMA_D_6]
+    table = p.compute(*_with_class_accuracies(percent, counts))
+    assert table["Average"] == pytest.approx(average, abs=0.015)
+
+
+def test_takashima2022_reading_gives_table2_scale() -> None:
+    """Fear: 385 of 4662 test clips (table 1). A classifier that never predicts fear scores
+    wF1 87.8 and mF1 47.8 under the two-outcome reading, the scale of table 2's fear columns
+    (87.4–88.0, 48.1–55.0); the positive-class F1 would be 0."""
+    fear = label_sets.CMU_MOSEI_6.index("fear")
+    labels = torch.zeros(4662, 6, dtype=torch.long)
+    labels[:385, fear] = 1
+    probs = torch.full((4662, 6), 0.1, dtype=torch.float64)
+    table = protocol("takashima2022").compute(probs, labels, thresholds=HALF)
+    assert table["fear/wF1"] == pytest.approx(87.8, abs=0.1)
+    assert table["fear/mF1"] == pytest.approx(47.8, abs=0.1)
