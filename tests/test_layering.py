@@ -1,5 +1,5 @@
 """A lower layer of the library never imports a higher one (spec: layers → blocks → encoders →
-models → losses, transforms, training, CLI)."""
+models → losses, metrics, transforms, training, CLI)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ RANK = {
     "encoders": 3,
     "models": 4,
     "losses": 5,
+    "metrics": 5,
     "transforms": 5,
     "training": 5,
     "benchmarking": 6,
