@@ -3,8 +3,12 @@ inputs and input checking (after Hugging Face's ``PreTrainedModel``, without its
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -14,6 +18,7 @@ from torch import Tensor, nn
 
 from emofuse.config import ModelConfig
 from emofuse.hub import CONFIG_NAME, WEIGHTS_NAME, PathLike
+from emofuse.layers.recording import record_attentions
 from emofuse.outputs import EmotionOutput
 from emofuse.validation import TensorSpec, check_inputs
 
@@ -27,10 +32,25 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
     Subclasses set ``config_class`` and ``task``, build themselves from ``config`` in
     ``__init__``, and implement ``input_specs``, ``example_inputs`` and ``forward``.
     ``pretrained=True`` asks for the backbones' published weights.
+
+    Every subclass's ``forward`` also takes ``return_attentions=False`` (added here, once): when
+    True the forward runs inside :func:`emofuse.layers.record_attentions` and
+    ``EmotionOutput.attentions`` holds every map its modules recorded, keyed by module path
+    (see :mod:`emofuse.layers.recording` for the layouts). A subclass's ``forward`` neither
+    takes nor handles the flag.
     """
 
     config_class: ClassVar[type[ModelConfig]]
     task: ClassVar[str] = "multilabel"  # "multilabel" | "multiclass" | "regression"
+    # Old state-dict key prefix → new one, for checkpoints written before a module moved.
+    legacy_state_dict_prefixes: ClassVar[Mapping[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        forward = cls.__dict__.get("forward")
+        # a forward that declares the flag itself handles it itself
+        if forward is not None and "return_attentions" not in inspect.signature(forward).parameters:
+            cls.forward = _with_return_attentions(forward)  # type: ignore[method-assign]
 
     def __init__(self, config: ConfigT | None = None, *, pretrained: bool = False) -> None:
         super().__init__()
@@ -41,6 +61,8 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
                 f"config: expected {self.config_class.__name__}, got {type(config).__name__}"
             )
         self.config: ConfigT = config  # type: ignore[assignment]
+        if self.legacy_state_dict_prefixes:
+            self.register_load_state_dict_pre_hook(_rename_legacy_keys)
 
     # -- inputs -------------------------------------------------------------------------------
     @classmethod
@@ -134,7 +156,49 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
         return model
 
     @abstractmethod
-    def forward(self, *, return_attentions: bool = False, **inputs: Any) -> EmotionOutput: ...
+    def forward(self, **inputs: Any) -> EmotionOutput:
+        """The model's outputs for keyword inputs by modality; ``return_attentions=True``
+        (handled by the base class) fills ``EmotionOutput.attentions``."""
+
+
+def _with_return_attentions(forward: Callable[..., EmotionOutput]) -> Callable[..., Any]:
+    """``forward`` with a keyword-only ``return_attentions`` flag that records its maps."""
+
+    @functools.wraps(forward)
+    def wrapper(
+        self: EmotionModel[Any], *args: Any, return_attentions: bool = False, **kwargs: Any
+    ) -> EmotionOutput:
+        if not return_attentions:
+            return forward(self, *args, **kwargs)
+        with record_attentions(self) as maps:
+            out = forward(self, *args, **kwargs)
+        return dataclasses.replace(out, attentions=dict(maps))
+
+    signature = inspect.signature(forward)
+    params = list(signature.parameters.values())
+    flag = inspect.Parameter(
+        "return_attentions", inspect.Parameter.KEYWORD_ONLY, default=False, annotation="bool"
+    )
+    at = next(
+        (i for i, p in enumerate(params) if p.kind is inspect.Parameter.VAR_KEYWORD), len(params)
+    )
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*params[:at], flag, *params[at:]]
+    )
+    return wrapper
+
+
+def _rename_legacy_keys(
+    module: nn.Module, state_dict: dict[str, Any], prefix: str, *args: Any
+) -> None:
+    """A load_state_dict pre-hook: keys of a checkpoint written before a module moved get the
+    module's new path (``legacy_state_dict_prefixes``)."""
+    renames = type(module).legacy_state_dict_prefixes  # type: ignore[attr-defined]
+    for key in list(state_dict):
+        for old, new in renames.items():
+            if key.startswith(prefix + old):
+                state_dict[prefix + new + key[len(prefix + old) :]] = state_dict.pop(key)
+                break
 
 
 def trainable(module: nn.Module) -> list[nn.Parameter]:
