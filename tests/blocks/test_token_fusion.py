@@ -28,9 +28,8 @@ def _fusion(positions: bool = False) -> TokenFusionEncoder:
 def test_layout_cls_first_and_concatenated_mask() -> None:
     fusion = _fusion()
     sequences, masks = _inputs()
-    with torch.no_grad():
-        with record_attentions(fusion) as maps:
-            fused, mask = fusion(sequences, masks)
+    with torch.no_grad(), record_attentions(fusion) as maps:
+        fused, mask = fusion(sequences, masks)
     n_s = 1 + sum(LENGTHS)
     assert list(maps) == ["encoder.layers.0.self_attn", "encoder.layers.1.self_attn"]
     weights = maps["encoder.layers.1.self_attn"]
