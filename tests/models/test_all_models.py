@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+import safetensors.torch
 import torch
 from helpers import append_padding, assert_outputs_close, masked_inputs, scramble_padding
 
@@ -169,6 +170,28 @@ def test_save_load_round_trip(name: str, tmp_path: Path) -> None:
         assert_outputs_close(model(**inputs), loaded(**inputs), atol=0, rtol=0)
     again = type(model).from_pretrained(tmp_path, dropout=0.0)
     assert again.config.dropout == 0.0
+
+
+# models whose modules moved into blocks in 0.2 (their 0.1 state-dict keys still load)
+MOVED = ["av_attention_fusion_tiny", "mcr_tiny", "mer_sem_mbt_tiny"]
+
+
+@pytest.mark.parametrize("name", MOVED)
+def test_checkpoints_written_before_a_module_moved_still_load(name: str, tmp_path: Path) -> None:
+    model = _eval_model(name)
+    renames = type(model).legacy_state_dict_prefixes
+    old_state = {}
+    for key, value in model.state_dict().items():
+        old = next((o for o, n in renames.items() if key.startswith(n)), None)
+        old_state[key if old is None else old + key[len(renames[old]) :]] = value.clone()
+    assert set(old_state) != set(model.state_dict()), "some keys must have moved"
+    model.save_pretrained(tmp_path)
+    safetensors.torch.save_file(old_state, str(tmp_path / "model.safetensors"))
+    loaded = emofuse.build(name, pretrained=tmp_path).eval()
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+    fresh = emofuse.build(name)
+    fresh.load_state_dict(old_state)  # strict: every old key finds its new place
 
 
 @pytest.mark.parametrize("name", TINY)

