@@ -69,8 +69,14 @@ def _demo(args: argparse.Namespace) -> int:
     print("  attentions (return_attentions=True):")
     for key, value in (out.attentions or {}).items():
         print(f"    {key:<24} {_shape(value)}")
-    if out.attentions and "decision_weights" in out.attentions:
-        weights = out.attentions["decision_weights"][0].tolist()
+    from emofuse.blocks import AttentiveDecisionFusion
+
+    # the attentive decision fusion's weights (B, K), where the model has one
+    decision = next(
+        (n for n, m in model.named_modules() if isinstance(m, AttentiveDecisionFusion)), None
+    )
+    if out.attentions and decision in out.attentions:
+        weights = out.attentions[decision][0].tolist()
         names = list(out.modality_logits or {})
         if len(names) != len(weights):
             names = [str(i) for i in range(len(weights))]

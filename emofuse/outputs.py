@@ -19,7 +19,13 @@ class EmotionOutput(Mapping[str, Any]):
         embedding: (B, D) pooled multimodal representation, or ``None``.
         modality_logits: per-modality decisions ``{"audio": (B, K), ...}`` where the model
             makes them, else ``None``.
-        attentions: attention maps and fusion weights, only when ``return_attentions=True``.
+        attentions: only when ``return_attentions=True``: every map the model's modules
+            recorded (:func:`emofuse.layers.record_attentions`), keyed by module path, plus a
+            short suffix where a module records more than one (``"cmu.text.alpha"``).
+            Attention maps are (B, heads, T_query, T_key), with the step axes first,
+            (B, T, heads, T_query, T_key), for maps made per frame or snippet; fusion weights
+            over modalities or branches are (B, M), pooling weights (B, T), SEM spatial maps
+            (B, T, H, W). Each model card lists its keys.
     """
 
     logits: Tensor

@@ -51,13 +51,12 @@ class AudioTransformer(EmotionModel[AudioTransformerConfig]):
             "audio_mask": example_mask(batch_size, 20),
         }
 
-    def forward(self, audio, audio_mask=None, *, return_attentions=False):  # type: ignore[override]
+    def forward(self, audio, audio_mask=None):  # type: ignore[override]
+        # return_attentions=True is added by EmotionModel: it records the maps of every layer
         self.check_inputs(audio=audio, audio_mask=audio_mask)
         mask = ensure_mask(audio_mask, audio)
-        x, _ = self.encoder(self.position(self.proj(audio)), mask)
-        pooled, weights = self.pool(x, mask)
-        attentions = {"pooling": weights} if return_attentions else None
-        return emofuse.EmotionOutput(self.head(pooled), embedding=pooled, attentions=attentions)
+        pooled = self.pool(self.encoder(self.position(self.proj(audio)), mask), mask)
+        return emofuse.EmotionOutput(self.head(pooled), embedding=pooled)
 
 
 @emofuse.register_model(AudioTransformer)

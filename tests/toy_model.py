@@ -5,7 +5,6 @@ model would, and stands for a user's own model registered with ``emofuse.registe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -72,22 +71,13 @@ class ToyFusion(EmotionModel[ToyConfig]):
         text: Tensor,
         audio_mask: Tensor | None = None,
         text_mask: Tensor | None = None,
-        *,
-        return_attentions: bool = False,
     ) -> EmotionOutput:
         self.check_inputs(audio=audio, text=text, audio_mask=audio_mask, text_mask=text_mask)
         audio_mask, text_mask = ensure_mask(audio_mask, audio), ensure_mask(text_mask, text)
-        a, a_maps = self.audio_encoder(
-            self.position(self.audio_proj(audio)), audio_mask, need_weights=return_attentions
-        )
-        t, _ = self.text_encoder(self.position(self.token_embedding(text)), text_mask)
+        a = self.audio_encoder(self.position(self.audio_proj(audio)), audio_mask)
+        t = self.text_encoder(self.position(self.token_embedding(text)), text_mask)
         embedding = torch.cat([masked_mean(a, audio_mask), masked_mean(t, text_mask)], dim=-1)
-        attentions: dict[str, Any] | None = None
-        if return_attentions and a_maps is not None:
-            attentions = {"audio_self_attention": a_maps[-1]}
-        return EmotionOutput(
-            logits=self.head(embedding), embedding=embedding, attentions=attentions
-        )
+        return EmotionOutput(logits=self.head(embedding), embedding=embedding)
 
 
 @emofuse.register_model(ToyFusion)

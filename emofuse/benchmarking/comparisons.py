@@ -25,7 +25,7 @@ from emofuse.benchmarking.measure import (
     time_calls,
 )
 from emofuse.benchmarking.models import COMPILE_SETTLE_CALLS
-from emofuse.blocks.cross_modal import build_cross_modal
+from emofuse.blocks.audio_visual_exchange import build_cross_modal
 from emofuse.encoders import set_gradient_checkpointing
 from emofuse.layers import MultiHeadAttention, TransformerEncoder, run_on_valid_steps
 from emofuse.registry import build
@@ -111,7 +111,7 @@ def attention_implementations(
                 x, x, x, key_padding_mask=None if m is None else ~m, need_weights=False
             )[0],
         ),
-        "emofuse MultiHeadAttention": (ours, lambda x, m: ours(x, key_padding_mask=m)[0]),
+        "emofuse MultiHeadAttention": (ours, lambda x, m: ours(x, key_padding_mask=m)),
         "plain matmul-softmax-matmul": (plain, lambda x, m: plain(x, m)),
     }
 

@@ -1,8 +1,6 @@
 """Paper building blocks (fusion modules and the like), each usable on its own."""
 
-from emofuse.blocks.axis_attention import ChannelAttention, SpatialAttention, TemporalAttention
-from emofuse.blocks.cross_correlation import CrossCorrelationFusion
-from emofuse.blocks.cross_modal import (
+from emofuse.blocks.audio_visual_exchange import (
     CROSS_MODAL_ENCODERS,
     BiCrossAttention,
     BottleneckTransformer,
@@ -11,11 +9,8 @@ from emofuse.blocks.cross_modal import (
     JointTransformer,
     build_cross_modal,
 )
-from emofuse.blocks.cross_modal_transformer import (
-    AttentiveSwishClassifier,
-    CrossModalTransformer,
-    ModalitySegmentEmbedding,
-)
+from emofuse.blocks.axis_attention import ChannelAttention, SpatialAttention, TemporalAttention
+from emofuse.blocks.cross_correlation import CrossCorrelationFusion
 from emofuse.blocks.decision_fusion import AttentiveDecisionFusion
 from emofuse.blocks.emotion_query import EmotionQueryDecoder, GroupWiseLinear
 from emofuse.blocks.modality_reinforcement import (
@@ -23,11 +18,18 @@ from emofuse.blocks.modality_reinforcement import (
     STRUCTURES,
     CrossMutualUnit,
     ModalityReinforcementLayer,
+    ModalityReinforcementStack,
     SelfCrossUnit,
     SourceUpdate,
     source_modalities,
 )
-from emofuse.blocks.semantic_enhancement import SemanticEnhancement, apply_sem
+from emofuse.blocks.modality_subset_transformer import (
+    AttentiveSwishClassifier,
+    CrossModalTransformer,
+    ModalitySegmentEmbedding,
+)
+from emofuse.blocks.semantic_enhancement import SemanticEnhancedBackbone, SemanticEnhancement
+from emofuse.blocks.snippet_attention_stream import SnippetAttentionStream
 from emofuse.blocks.token_fusion import EarlyFusion, TokenFusionEncoder
 
 __all__ = [
@@ -49,14 +51,16 @@ __all__ = [
     "GroupWiseLinear",
     "JointTransformer",
     "ModalityReinforcementLayer",
+    "ModalityReinforcementStack",
     "ModalitySegmentEmbedding",
     "SelfCrossUnit",
+    "SemanticEnhancedBackbone",
     "SemanticEnhancement",
+    "SnippetAttentionStream",
     "SourceUpdate",
     "SpatialAttention",
     "TemporalAttention",
     "TokenFusionEncoder",
-    "apply_sem",
     "build_cross_modal",
     "source_modalities",
 ]

@@ -38,7 +38,9 @@ class SpatialAttention(nn.Module):
     Inputs:
         x: (B, s, m) positions × channels.
     Returns:
-        (D_VS (B, s, m), weights (B, H, s, s) or None).
+        D_VS (B, s, m).
+    Records:
+        ``attention``: (B, H, s, s).
     """
 
     def __init__(self, dim: int, num_heads: int = 8, *, residual: bool = False) -> None:
@@ -46,9 +48,9 @@ class SpatialAttention(nn.Module):
         self.attention = _self_attention(dim, num_heads)
         self.residual = residual
 
-    def forward(self, x: Tensor, *, need_weights: bool = False) -> tuple[Tensor, Tensor | None]:
-        out, weights = self.attention(x, need_weights=need_weights)
-        return (x + out if self.residual else out), weights
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.attention(x)
+        return x + out if self.residual else out
 
 
 class ChannelAttention(nn.Module):
@@ -66,7 +68,9 @@ class ChannelAttention(nn.Module):
     Inputs:
         x: (B, s, m) positions × channels (the layout :class:`SpatialAttention` returns).
     Returns:
-        (D_VC transposed back to (B, s, m), weights (B, H, m, m) or None).
+        D_VC transposed back to (B, s, m).
+    Records:
+        ``attention``: (B, H, m, m).
     """
 
     def __init__(self, num_positions: int, num_heads: int = 8, *, residual: bool = False) -> None:
@@ -74,12 +78,12 @@ class ChannelAttention(nn.Module):
         self.attention = _self_attention(num_positions, num_heads)
         self.residual = residual
 
-    def forward(self, x: Tensor, *, need_weights: bool = False) -> tuple[Tensor, Tensor | None]:
+    def forward(self, x: Tensor) -> Tensor:
         channels = rearrange(x, "b s m -> b m s")
-        out, weights = self.attention(channels, need_weights=need_weights)
+        out = self.attention(channels)
         if self.residual:
             out = channels + out
-        return rearrange(out, "b m s -> b s m"), weights
+        return rearrange(out, "b m s -> b s m")
 
 
 class TemporalAttention(nn.Module):
@@ -97,7 +101,9 @@ class TemporalAttention(nn.Module):
     Inputs:
         x: (B, N, m); mask: (B, N) bool, True = valid snippet.
     Returns:
-        (D_T (B, N, m'), weights (B, H, N, N) or None).
+        D_T (B, N, m').
+    Records:
+        ``attention``: (B, H, N, N).
     """
 
     def __init__(
@@ -115,11 +121,9 @@ class TemporalAttention(nn.Module):
         self.attention = _self_attention(dim, num_heads, out_dim)
         self.residual = residual
 
-    def forward(
-        self, x: Tensor, mask: Tensor | None = None, *, need_weights: bool = False
-    ) -> tuple[Tensor, Tensor | None]:
-        out, weights = self.attention(x, key_padding_mask=mask, need_weights=need_weights)
-        return (x + out if self.residual else out), weights
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        out = self.attention(x, key_padding_mask=mask)
+        return x + out if self.residual else out
 
 
 __all__ = ["ChannelAttention", "SpatialAttention", "TemporalAttention"]

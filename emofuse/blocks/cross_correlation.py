@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from emofuse.layers import masked_softmax
+from emofuse.layers import masked_softmax, record
 from emofuse.validation import ensure_mask
 
 
@@ -26,9 +26,11 @@ class CrossCorrelationFusion(nn.Module):
         audio: D_AT (B, N, m'); video: D_VT (B, N, m'); audio_mask, video_mask: (B, N) bool,
         True = valid.
     Returns:
-        (D_Corr-AV (B, N, 2m') with video first, maps or None). ``maps`` holds ``corr``
-        (B, N_audio, N_video), ``audio_weights`` (B, N_video, N_audio): for each video step
-        its weights over the audio steps, and ``video_weights`` (B, N_audio, N_video).
+        D_Corr-AV (B, N, 2m') with video first.
+    Records:
+        ``corr``: the correlation scores (B, 1, N_audio, N_video); ``audio_weights``
+        (B, 1, N_video, N_audio): for each video step its weights over the audio steps; and
+        ``video_weights`` (B, 1, N_audio, N_video) (one head, the attention-map layout).
     """
 
     def __init__(self, dim: int) -> None:
@@ -42,9 +44,7 @@ class CrossCorrelationFusion(nn.Module):
         video: Tensor,
         audio_mask: Tensor | None = None,
         video_mask: Tensor | None = None,
-        *,
-        need_weights: bool = False,
-    ) -> tuple[Tensor, dict[str, Tensor] | None]:
+    ) -> Tensor:
         corr = audio @ self.weight @ video.transpose(1, 2)  # (B, Na, Nv), eq. 7
         pair_mask = None
         if audio_mask is not None or video_mask is not None:
@@ -57,10 +57,13 @@ class CrossCorrelationFusion(nn.Module):
         fused = torch.cat(
             [torch.tanh(video + attended_video), torch.tanh(audio + attended_audio)], dim=-1
         )
-        maps = None
-        if need_weights:
-            maps = {"corr": corr, "audio_weights": audio_weights, "video_weights": video_weights}
-        return fused, maps
+        for name, value in (
+            ("corr", corr),
+            ("audio_weights", audio_weights),
+            ("video_weights", video_weights),
+        ):
+            record(self, value[:, None], name)
+        return fused
 
 
 __all__ = ["CrossCorrelationFusion"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from einops import einsum
 from torch import Tensor, nn
 
+from emofuse.layers import record
+
 
 class AttentiveDecisionFusion(nn.Module):
     """Weigh per-modality decisions by learned attention and sum them (eqs. 4–6).
@@ -21,7 +23,9 @@ class AttentiveDecisionFusion(nn.Module):
     Inputs:
         decisions: (B, K, M), the K modality decisions (logits) stacked.
     Returns:
-        (fused logits (B, M), weights α (B, K), summing to one over K).
+        fused logits (B, M).
+    Records:
+        the weights α (B, K), summing to one over K.
     """
 
     def __init__(self, num_classes: int) -> None:
@@ -29,9 +33,10 @@ class AttentiveDecisionFusion(nn.Module):
         self.project = nn.Linear(num_classes, num_classes, bias=False)  # W_1
         self.score = nn.Linear(num_classes, 1, bias=False)  # w_2
 
-    def forward(self, decisions: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, decisions: Tensor) -> Tensor:
         weights = self.score(self.project(decisions).tanh()).squeeze(-1).softmax(dim=-1)
-        return einsum(decisions, weights, "b k m, b k -> b m"), weights
+        record(self, weights)
+        return einsum(decisions, weights, "b k m, b k -> b m")
 
 
 __all__ = ["AttentiveDecisionFusion"]

@@ -29,9 +29,11 @@ class EmotionQueryDecoder(nn.Module):
     Inputs:
         memory: (B, T, dim) fused sequence; memory_mask: (B, T) bool, True = valid, or None.
     Returns:
-        (E (B, C, dim), cross-attention of the last layer averaged over heads (B, C, T) when
-        ``need_weights`` else None). Padded memory steps never change ``E``; a row whose memory
-        is all padding gets finite vectors (the queries attend to nothing).
+        E (B, C, dim). Padded memory steps never change ``E``; a row whose memory is all
+        padding gets finite vectors (the queries attend to nothing).
+    Records:
+        ``decoder.layers.<i>.self_attn`` (B, heads, C, C) and ``decoder.layers.<i>.cross_attn``
+        (B, heads, C, T): each emotion query's attention over the memory.
     """
 
     def __init__(
@@ -58,16 +60,11 @@ class EmotionQueryDecoder(nn.Module):
             activation=activation,
         )
 
-    def forward(
-        self, memory: Tensor, memory_mask: Tensor | None = None, *, need_weights: bool = False
-    ) -> tuple[Tensor, Tensor | None]:
+    def forward(self, memory: Tensor, memory_mask: Tensor | None = None) -> Tensor:
         # a copy, not an expand view: under no_grad a view of a parameter still requires grad
         # without a grad_fn, which breaks module hooks such as FlopCounterMode's tracker
         queries = self.queries[None].repeat(memory.shape[0], 1, 1)
-        emotions, maps = self.decoder(
-            queries, memory, memory_mask=memory_mask, need_weights=need_weights
-        )
-        return emotions, maps[-1].mean(1) if maps else None
+        return self.decoder(queries, memory, memory_mask=memory_mask)
 
 
 class GroupWiseLinear(nn.Module):

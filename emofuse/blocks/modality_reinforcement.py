@@ -5,7 +5,8 @@ the cross-mutual unit :class:`CrossMutualUnit` (fine-grained, one attention per 
 attentions sharing information) and the self-cross unit :class:`SelfCrossUnit` (mixed-grained,
 attention to the concatenated sources beside self-attention). :class:`SourceUpdate` then updates
 every source copy from the same modality's reinforced target stream.
-:class:`ModalityReinforcementLayer` runs all of it for every target.
+:class:`ModalityReinforcementLayer` runs all of it for every target, and
+:class:`ModalityReinforcementStack` stacks the layers from their starting state.
 
 With a single modality, the modality's own source copy is its only source, so both units reduce
 to attention within the modality (sec. 4.5.1); with two modalities each target has one source.
@@ -22,7 +23,7 @@ from einops import einsum, rearrange
 from torch import Tensor, nn
 
 from emofuse.config import check_choice
-from emofuse.layers import FeedForward, MultiHeadAttention, masked_softmax
+from emofuse.layers import FeedForward, MultiHeadAttention, masked_softmax, record
 from emofuse.validation import ensure_mask
 
 SourceUpdateMode = Literal["sum", "sum_no_gate", "low_level", "ffn_only"]
@@ -77,9 +78,12 @@ class CrossMutualUnit(nn.Module):
         source_masks: one (B, T_s) bool per source, True = valid. Queries need no mask: a
         padded target step only produces an output that later steps ignore.
     Returns:
-        (Z_t,a (B, T_t, dim), α (B, T_s1 + T_s2) when the mutual term is used, else None).
-        Padded source steps change nothing; a sample with no valid source step gets
-        ``LN(Z_t)`` alone from the attention.
+        Z_t,a (B, T_t, dim). Padded source steps change nothing; a sample with no valid source
+        step gets ``LN(Z_t)`` alone from the attention.
+    Records:
+        ``attention_<i>``: the attention of the target over source i (B, heads, T_t, T_s_i),
+        i = 0, 1; ``alpha``: the selective weights α (B, T_s1 + T_s2) when the mutual term is
+        used.
     """
 
     def __init__(
@@ -120,7 +124,7 @@ class CrossMutualUnit(nn.Module):
         target: Tensor,
         sources: Sequence[Tensor],
         source_masks: Sequence[Tensor | None] | None = None,
-    ) -> tuple[Tensor, Tensor | None]:
+    ) -> Tensor:
         source_masks = source_masks or [None] * len(sources)
         masks = [ensure_mask(m, s) for m, s in zip(source_masks, sources, strict=True)]
         z_t = self.norm_target(target)
@@ -132,7 +136,6 @@ class CrossMutualUnit(nn.Module):
             values.append(rearrange(self.v_proj[i](z_s), "b s (h d) -> b h s d", h=self.num_heads))
             scores.append(einsum(q, k, "b h t d, b h s d -> b h t s") * self.scale)
         valid = [m[:, None, None, :] for m in masks]  # broadcast over heads and target steps
-        alpha = None
         if self.mutual:
             # Padded source steps hold arbitrary scores; they must not enter the exchange.
             hat = [
@@ -142,17 +145,19 @@ class CrossMutualUnit(nn.Module):
             alpha = masked_softmax(
                 torch.cat([s.sum(-1) for s in sources], dim=1), torch.cat(masks, dim=1)
             )
+            record(self, alpha, "alpha")
             a1, a2 = alpha.split([s.shape[1] for s in sources], dim=1)
             scores = [
                 scores[0] + a1[:, None, None, :] * hat[1],
                 scores[1] + a2[:, None, None, :] * hat[0],
             ]
         out = z_t
-        for e, v, m, proj in zip(scores, values, valid, self.out_proj, strict=True):
-            weights = self.attn_dropout(masked_softmax(e, m))
-            context = rearrange(weights @ v, "b h t d -> b t (h d)")
+        for i, (e, v, m, proj) in enumerate(zip(scores, values, valid, self.out_proj, strict=True)):
+            weights = masked_softmax(e, m)
+            record(self, weights, f"attention_{i}")
+            context = rearrange(self.attn_dropout(weights) @ v, "b h t d -> b t (h d)")
             out = out + self.dropout(proj(context))
-        return self.ffn(out), alpha
+        return self.ffn(out)
 
 
 class SelfCrossUnit(nn.Module):
@@ -177,7 +182,10 @@ class SelfCrossUnit(nn.Module):
         target: (B, T_t, dim); source: (B, T_ds, dim); target_mask: (B, T_t) bool;
         source_mask: (B, T_ds) bool; True = valid.
     Returns:
-        (Z_t,b (B, T_t, dim), γ (B, 2) as (cross, self) when ``attention_layer`` else None).
+        Z_t,b (B, T_t, dim).
+    Records:
+        ``gamma``: γ (B, 2) as (cross, self) when ``attention_layer``; and through its
+        attentions ``cross_attn`` (B, heads, T_t, T_ds) and ``self_attn`` (B, heads, T_t, T_t).
     """
 
     def __init__(
@@ -206,12 +214,11 @@ class SelfCrossUnit(nn.Module):
         source: Tensor,
         target_mask: Tensor | None = None,
         source_mask: Tensor | None = None,
-    ) -> tuple[Tensor, Tensor | None]:
+    ) -> Tensor:
         target_mask = ensure_mask(target_mask, target)
         z_t = self.norm_target(target)
-        cross, _ = self.cross_attn(z_t, self.norm_source(source), key_padding_mask=source_mask)
-        self_, _ = self.self_attn(z_t, key_padding_mask=target_mask)
-        gamma = None
+        cross = self.cross_attn(z_t, self.norm_source(source), key_padding_mask=source_mask)
+        self_ = self.self_attn(z_t, key_padding_mask=target_mask)
         if self.attention_layer:
             per_step = torch.stack(
                 [
@@ -222,10 +229,11 @@ class SelfCrossUnit(nn.Module):
             )  # (B, 2, T_t)
             beta = (per_step * target_mask[:, None]).sum(-1)
             gamma = beta.softmax(-1)
+            record(self, gamma, "gamma")
             fused = gamma[:, 0, None, None] * cross + gamma[:, 1, None, None] * self_
         else:
             fused = cross + self_
-        return self.ffn(self.dropout(fused)), gamma
+        return self.ffn(self.dropout(fused))
 
 
 class SourceUpdate(nn.Module):
@@ -333,8 +341,11 @@ class ModalityReinforcementLayer(nn.Module):
         targets, sources: {m: (B, T_m, dim)}; combined: {t: (B, Σ T_s, dim)} the SCU sources;
         masks: {m: (B, T_m) bool}, True = valid.
     Returns:
-        (targets, sources, combined, weights) where weights holds ``"<t>.cmu_alpha"`` (B,
-        T_s1 + T_s2) and ``"<t>.scu_gamma"`` (B, 2) where the units compute them.
+        (targets, sources, combined), updated as the inputs.
+    Records:
+        through its units: ``cmu.<t>.alpha``, ``cmu.<t>.attention_<i>``, ``scu.<t>.gamma``,
+        ``scu.<t>.cross_attn``, ``scu.<t>.self_attn`` (see :class:`CrossMutualUnit`,
+        :class:`SelfCrossUnit`).
     """
 
     def __init__(
@@ -405,32 +416,104 @@ class ModalityReinforcementLayer(nn.Module):
         sources: Mapping[str, Tensor],
         combined: Mapping[str, Tensor],
         masks: Mapping[str, Tensor],
-    ) -> tuple[dict[str, Tensor], dict[str, Tensor], dict[str, Tensor], dict[str, Tensor]]:
-        new_targets, weights = {}, {}
+    ) -> tuple[dict[str, Tensor], dict[str, Tensor], dict[str, Tensor]]:
+        new_targets = {}
         for t in self.modalities:
             srcs = self.sources_of[t]
             z_a = z_b = None
             if self.cmu is not None:
-                z_a, alpha = self.cmu[t](
-                    targets[t], [sources[s] for s in srcs], [masks[s] for s in srcs]
-                )
-                if alpha is not None:
-                    weights[f"{t}.cmu_alpha"] = alpha
+                z_a = self.cmu[t](targets[t], [sources[s] for s in srcs], [masks[s] for s in srcs])
             if self.scu is not None:
                 serial = self.structure == "serial" and z_a is not None
                 combined_mask = torch.cat([masks[s] for s in srcs], dim=1)
-                z_b, gamma = self.scu[t](
+                z_b = self.scu[t](
                     z_a if serial else targets[t], combined[t], masks[t], combined_mask
                 )
-                if gamma is not None:
-                    weights[f"{t}.scu_gamma"] = gamma
                 z_a = None if serial else z_a  # serially the SCU output is the layer's output
             present = [z for z in (z_a, z_b) if z is not None]
             new_targets[t] = present[0] if len(present) == 1 else present[0] + present[1]
         if self.update is None:
-            return new_targets, dict(sources), dict(combined), weights
+            return new_targets, dict(sources), dict(combined)
         new_sources, new_combined = self.update(sources, new_targets)
-        return new_targets, new_sources, new_combined, weights
+        return new_targets, new_sources, new_combined
+
+
+class ModalityReinforcementStack(nn.Module):
+    """The ``num_layers`` modality reinforcement layers of MCR with their starting state
+    (Yang et al. 2023, sec. 3.2–3.3, fig. 1b).
+
+    The source copies start as the embedded targets (sec. 3.3) and the SCU's combined sources
+    as their plain concatenation; each :class:`ModalityReinforcementLayer` reinforces every
+    target, then (all but the last) updates the sources with :class:`SourceUpdate`.
+
+    Args:
+        dim: width; num_heads: attention heads.
+        seq_lens: {modality: fixed length}, in concatenation order.
+        num_layers: reinforcement layers (paper: 3 or 4).
+        source_update: the :class:`SourceUpdate` mode between layers (paper: ``"sum"``).
+        ffn_dim, dropout, use_cmu, use_scu, mutual_attention, scu_attention_layer, structure:
+            as :class:`ModalityReinforcementLayer`, the same for every layer.
+
+    Inputs:
+        targets: {m: (B, T_m, dim)} the embedded sequences, one per modality of ``seq_lens``;
+        masks: {m: (B, T_m) bool}, True = valid.
+    Returns:
+        the reinforced targets {m: (B, T_m, dim)}, in ``seq_lens`` order. Padded steps never
+        reach a valid one.
+    Records:
+        ``layers.<i>.…``: the maps of each layer (see :class:`ModalityReinforcementLayer`).
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        seq_lens: Mapping[str, int],
+        *,
+        num_layers: int,
+        source_update: str = "sum",
+        ffn_dim: int | None = None,
+        dropout: float = 0.1,
+        use_cmu: bool = True,
+        use_scu: bool = True,
+        mutual_attention: bool = True,
+        scu_attention_layer: bool = True,
+        structure: str = "parallel",
+    ) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"num_layers: expected at least one layer, got {num_layers}")
+        self.modalities, self.use_scu = tuple(seq_lens), use_scu
+        self.layers = nn.ModuleList(
+            ModalityReinforcementLayer(
+                dim,
+                num_heads,
+                seq_lens,
+                ffn_dim=ffn_dim,
+                dropout=dropout,
+                use_cmu=use_cmu,
+                use_scu=use_scu,
+                mutual_attention=mutual_attention,
+                scu_attention_layer=scu_attention_layer,
+                structure=structure,
+                # the last layer's update would feed no later layer
+                source_update=source_update if i < num_layers - 1 else None,
+            )
+            for i in range(num_layers)
+        )
+
+    def forward(
+        self, targets: Mapping[str, Tensor], masks: Mapping[str, Tensor]
+    ) -> dict[str, Tensor]:
+        targets = {m: targets[m] for m in self.modalities}
+        sources = dict(targets)  # the source copies (sec. 3.3)
+        combined = {  # the SCU's sources before any update: plain concatenation
+            t: torch.cat([sources[s] for s in source_modalities(t, self.modalities)], dim=1)
+            for t in (self.modalities if self.use_scu else ())
+        }
+        for layer in self.layers:
+            targets, sources, combined = layer(targets, sources, combined, masks)
+        return targets
 
 
 __all__ = [
@@ -438,6 +521,7 @@ __all__ = [
     "STRUCTURES",
     "CrossMutualUnit",
     "ModalityReinforcementLayer",
+    "ModalityReinforcementStack",
     "SelfCrossUnit",
     "SourceUpdate",
     "SourceUpdateMode",

@@ -1,12 +1,16 @@
 """Semantic enhancement module (SEM): text-guided cross-attention on a CNN feature map
-(Xia et al. 2022, sec. 3.1.4, eqs. 1–3)."""
+(Xia et al. 2022, sec. 3.1.4, eqs. 1–3), and the wrapper that puts SEMs between the conv groups
+of any backbone."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from einops import einsum, rearrange
 from torch import Tensor, nn
+
+from emofuse.layers import checkpoint_module, record
 
 
 class SemanticEnhancement(nn.Module):
@@ -26,8 +30,9 @@ class SemanticEnhancement(nn.Module):
     Inputs:
         feature_map: (N, C, H, W); text: (N, d_t).
     Returns:
-        the enriched map (N, C, H, W); with ``return_attention=True`` also the spatial
-        attention ``a`` (N, H, W), which sums to one over (H, W).
+        the enriched map (N, C, H, W).
+    Records:
+        the spatial attention ``a`` (N, H, W), which sums to one over (H, W).
     """
 
     def __init__(self, channels: int, text_dim: int) -> None:
@@ -40,34 +45,77 @@ class SemanticEnhancement(nn.Module):
         self.relu = nn.ReLU()
         self.scale = 1.0 / math.sqrt(channels)
 
-    def forward(
-        self, feature_map: Tensor, text: Tensor, *, return_attention: bool = False
-    ) -> Tensor | tuple[Tensor, Tensor]:
+    def forward(self, feature_map: Tensor, text: Tensor) -> Tensor:
         h, w = feature_map.shape[-2:]
         query = rearrange(self.query(feature_map), "n c h w -> n (h w) c")
         scores = einsum(query, self.key(text), "n p c, n c -> n p") * self.scale
         weights = scores.softmax(dim=-1)
         enhanced = einsum(weights, self.value(text), "n p, n c -> n c p")
         enhanced = rearrange(enhanced, "n c (h w) -> n c h w", h=h, w=w)
-        out = self.relu(self.out(feature_map + self.norm(enhanced)))
-        if return_attention:
-            return out, rearrange(weights, "n (h w) -> n h w", h=h, w=w)
-        return out
+        record(self, rearrange(weights, "n (h w) -> n h w", h=h, w=w))
+        return self.relu(self.out(feature_map + self.norm(enhanced)))
 
 
-def apply_sem(
-    slots: nn.ModuleDict, group: int, x: Tensor, text: Tensor | None, maps: list[Tensor] | None
-) -> Tensor:
-    """Run the SEM in ``slots[str(group)]`` on ``x`` when there is one (a backbone's SEM slots
-    keyed by conv group), appending its attention map to ``maps`` when that is a list."""
-    key = str(group)
-    if key not in slots:
-        return x
-    if maps is None:
-        return slots[key](x, text)
-    x, attention = slots[key](x, text, return_attention=True)
-    maps.append(attention)
-    return x
+class SemanticEnhancedBackbone(nn.Module):
+    """A CNN backbone with a :class:`SemanticEnhancement` after some of its conv groups
+    (Xia et al. 2022, fig. 1: VGGish with SEMs after conv2 and conv4, ResNet-18 after conv3_x
+    and conv5_x).
+
+    Any backbone that exposes its stages works: ``conv_groups()`` (the conv groups in order),
+    ``group_channels`` (each group's output channels), ``forward_head(x)`` (what follows the
+    last group: pooling, FC layers) and ``out_dim``, as :class:`emofuse.encoders.VGGish` and
+    :class:`emofuse.encoders.ResNetEncoder` do. The backbone's ``gradient_checkpointing`` flag
+    is honoured group by group.
+
+    Args:
+        backbone: the CNN; its state-dict keys stay its own under ``backbone.``.
+        text_dim: d_t, the width of the text vector (768 for BERT-base).
+        sem_after: conv groups (1-based) each followed by a SEM; empty gives the plain
+            backbone (the MER-MBT ablation).
+
+    Inputs:
+        images: (N, C, H, W); text: (N, d_t), the sentence vector of each image's clip.
+    Returns:
+        (N, out_dim) features.
+    Records:
+        ``sem.<g>``: the spatial attention of the SEM after group g, (N, H_g, W_g); inside
+        :func:`emofuse.layers.run_on_valid_steps` (B, T, H_g, W_g).
+
+    Raises:
+        ValueError: a group number in ``sem_after`` that the backbone does not have.
+    """
+
+    def __init__(self, backbone: nn.Module, *, text_dim: int, sem_after: Sequence[int]) -> None:
+        super().__init__()
+        channels = tuple(backbone.group_channels)
+        if any(not 1 <= g <= len(channels) for g in sem_after):
+            raise ValueError(
+                f"sem_after: expected conv group numbers in 1..{len(channels)}, got "
+                f"{tuple(sem_after)}"
+            )
+        self.backbone = backbone
+        self.sem_after = tuple(sem_after)
+        self.sem = nn.ModuleDict(
+            {str(g): SemanticEnhancement(channels[g - 1], text_dim) for g in self.sem_after}
+        )
+
+    @property
+    def out_dim(self) -> int:
+        return int(self.backbone.out_dim)
+
+    def conv_groups(self) -> list[nn.Module]:
+        """The backbone's conv groups, for freezing and optimizer groups."""
+        return list(self.backbone.conv_groups())
+
+    def forward(self, images: Tensor, text: Tensor) -> Tensor:
+        x = images
+        checkpointed = bool(getattr(self.backbone, "gradient_checkpointing", False))
+        checkpointed = checkpointed and self.training
+        for group, layers in enumerate(self.backbone.conv_groups(), start=1):
+            x = checkpoint_module(layers, x, enabled=checkpointed)
+            if str(group) in self.sem:
+                x = self.sem[str(group)](x, text)
+        return self.backbone.forward_head(x)
 
 
-__all__ = ["SemanticEnhancement", "apply_sem"]
+__all__ = ["SemanticEnhancedBackbone", "SemanticEnhancement"]

@@ -28,8 +28,9 @@ class TokenFusionEncoder(nn.Module):
         sequences: M tensors (B, n_m, dim); masks: M bools (B, n_m), True = valid.
     Returns:
         (F (B, 1 + Σ n_m, dim) with the CLS token first, its mask (B, 1 + Σ n_m) with the CLS
-        always valid, self-attention of the last layer averaged over heads (B, n_s, n_s) when
-        ``need_weights`` else None).
+        always valid).
+    Records:
+        ``encoder.layers.<i>.self_attn``: (B, heads, n_s, n_s) over ``[CLS; modalities]``.
     """
 
     def __init__(
@@ -57,16 +58,15 @@ class TokenFusionEncoder(nn.Module):
         )
 
     def forward(
-        self, sequences: Sequence[Tensor], masks: Sequence[Tensor], *, need_weights: bool = False
-    ) -> tuple[Tensor, Tensor, Tensor | None]:
+        self, sequences: Sequence[Tensor], masks: Sequence[Tensor]
+    ) -> tuple[Tensor, Tensor]:
         if self.position is not None:
             sequences = [self.position(x) for x in sequences]
         batch = sequences[0].shape[0]
         cls = self.cls_token.expand(batch, -1, -1).to(sequences[0].dtype)
         tokens = torch.cat([cls, *sequences], dim=1)
         mask = torch.cat([masks[0].new_ones(batch, 1), *masks], dim=1)
-        fused, maps = self.encoder(tokens, mask, need_weights=need_weights)
-        return fused, mask, maps[-1].mean(1) if maps else None
+        return self.encoder(tokens, mask), mask
 
 
 class EarlyFusion(nn.Module):
@@ -78,15 +78,15 @@ class EarlyFusion(nn.Module):
         sequences: M tensors (B, n_m, dim); masks: M bools (B, n_m), True = valid.
     Returns:
         (the pooled modalities (B, M, dim), their mask (B, M), True where the modality has a
-        valid step, None). Flattened, the first output is the concatenated feature vector.
+        valid step). Flattened, the first output is the concatenated feature vector.
     """
 
     def forward(
-        self, sequences: Sequence[Tensor], masks: Sequence[Tensor], *, need_weights: bool = False
-    ) -> tuple[Tensor, Tensor, None]:
+        self, sequences: Sequence[Tensor], masks: Sequence[Tensor]
+    ) -> tuple[Tensor, Tensor]:
         pooled = torch.stack([masked_mean(x, m) for x, m in zip(sequences, masks, strict=True)], 1)
         present = torch.stack([m.any(1) for m in masks], 1)
-        return pooled, present, None
+        return pooled, present
 
 
 __all__ = ["EarlyFusion", "TokenFusionEncoder"]

@@ -24,8 +24,9 @@ class FrameSequenceEncoder(nn.Module):
     Inputs:
         x: (B, T, C, H, W); mask: (B, T) bool, True = valid, or None.
     Returns:
-        (features (B, T, dim), self-attention of the last layer averaged over heads (B, T, T)
-        when ``need_weights`` else None). Valid steps never depend on padded ones.
+        features (B, T, dim). Valid steps never depend on padded ones.
+    Records:
+        ``encoder.layers.<i>.self_attn`` (B, heads, T, T), and whatever the backbone records.
     """
 
     def __init__(
@@ -60,14 +61,11 @@ class FrameSequenceEncoder(nn.Module):
         """(N, C, H, W) → (N, dim): backbone and projection of single frames."""
         return self.projection(self.backbone(frames))
 
-    def forward(
-        self, x: Tensor, mask: Tensor | None = None, *, need_weights: bool = False
-    ) -> tuple[Tensor, Tensor | None]:
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         h = run_on_valid_steps(self.embed_frames, x, mask)
         if self.position is not None:
             h = self.position(h)
-        h, maps = self.encoder(h, mask, need_weights=need_weights)
-        return h, maps[-1].mean(1) if maps else None
+        return self.encoder(h, mask)
 
 
 __all__ = ["FrameSequenceEncoder"]

@@ -1,5 +1,6 @@
-"""2D ResNet encoders from torchvision's blocks: face frames (Xia et al. 2022, with semantic
-enhancement slots) and one-channel spectrogram images (Mocanu et al. 2023). With the default
+"""2D ResNet encoders from torchvision's blocks: face frames (Xia et al. 2022, who put semantic
+enhancement modules between its stages with :class:`emofuse.blocks.SemanticEnhancedBackbone`)
+and one-channel spectrogram images (Mocanu et al. 2023). With the default
 widths the state dict is torchvision's ``resnet18``/``resnet34`` without ``fc``, so ImageNet or
 AffectNet weights load unchanged."""
 
@@ -11,7 +12,6 @@ import torch
 from torch import Tensor, nn
 from torchvision.models.resnet import BasicBlock, conv1x1
 
-from emofuse.blocks.semantic_enhancement import SemanticEnhancement, apply_sem
 from emofuse.layers import checkpoint_module
 
 DEPTHS: dict[int, tuple[int, int, int, int]] = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
@@ -30,20 +30,20 @@ class ResNetEncoder(nn.Module):
         in_channels: input planes (3 for faces, 1 for spectrograms).
         widths: the four stages' channels (torchvision: 64, 128, 256, 512); narrower for tiny
             variants.
-        sem_after: conv groups (1–5) followed by a :class:`SemanticEnhancement` (Xia et al.
-            2022: ``(3, 5)``).
-        text_dim: d_t, the text vector's width (needed when ``sem_after`` is not empty).
 
     Attributes:
         gradient_checkpointing: recompute each conv group's activations in the backward pass
             instead of keeping them (training only; see
             :func:`emofuse.encoders.set_gradient_checkpointing`).
 
+    Stages (for :class:`emofuse.blocks.SemanticEnhancedBackbone`): ``conv_groups()``,
+    ``group_channels`` (widths[0], widths[0], widths[1], widths[2], widths[3]) and
+    ``forward_head`` (global average pooling).
+
     Inputs:
-        images: (N, in_channels, H, W); text: (N, d_t) or None.
+        images: (N, in_channels, H, W).
     Returns:
-        (N, widths[3]) pooled features; with ``return_attention=True`` also the SEM maps, one
-        (N, H_i, W_i) per slot in ``sem_after`` order.
+        (N, widths[3]) pooled features.
     """
 
     def __init__(
@@ -52,16 +52,12 @@ class ResNetEncoder(nn.Module):
         *,
         in_channels: int = 3,
         widths: Sequence[int] = DEFAULT_WIDTHS,
-        sem_after: Sequence[int] = (),
-        text_dim: int | None = None,
     ) -> None:
         super().__init__()
         if depth not in DEPTHS:
             raise ValueError(f"depth: expected one of {sorted(DEPTHS)}, got {depth}")
         if len(widths) != 4:
             raise ValueError(f"widths: expected 4 stage widths, got {tuple(widths)}")
-        if sem_after and text_dim is None:
-            raise ValueError("text_dim: required when sem_after is not empty")
         self.depth, self.in_channels, self.widths = depth, in_channels, tuple(widths)
         self.conv1 = nn.Conv2d(
             in_channels, widths[0], kernel_size=7, stride=2, padding=3, bias=False
@@ -85,11 +81,7 @@ class ResNetEncoder(nn.Module):
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self._init_like_torchvision()
-        group_channels = [widths[0], *widths]
-        self.sem_after = tuple(sem_after)
-        self.sem = nn.ModuleDict(
-            {str(g): SemanticEnhancement(group_channels[g - 1], text_dim) for g in self.sem_after}  # type: ignore[arg-type]
-        )
+        self.group_channels = (widths[0], *widths)
         self.out_dim = widths[-1]
         self.gradient_checkpointing = False
 
@@ -112,16 +104,15 @@ class ResNetEncoder(nn.Module):
             self.layer4,
         ]
 
-    def forward(
-        self, images: Tensor, text: Tensor | None = None, *, return_attention: bool = False
-    ) -> Tensor | tuple[Tensor, ...]:
-        maps: list[Tensor] | None = [] if return_attention else None
+    def forward_head(self, x: Tensor) -> Tensor:
+        """The conv5_x map (N, widths[3], h, w) → pooled features (N, widths[3])."""
+        return torch.flatten(self.avgpool(x), 1)
+
+    def forward(self, images: Tensor) -> Tensor:
         x, checkpointed = images, self.gradient_checkpointing and self.training
-        for group, layers in enumerate(self.conv_groups(), start=1):
+        for layers in self.conv_groups():
             x = checkpoint_module(layers, x, enabled=checkpointed)
-            x = apply_sem(self.sem, group, x, text, maps)
-        x = torch.flatten(self.avgpool(x), 1)
-        return (x, *maps) if maps is not None else x
+        return self.forward_head(x)
 
 
 __all__ = ["ResNetEncoder"]

@@ -1,4 +1,5 @@
-"""Generic layers: attention, transformer layers, positional encodings, pooling, MLPs."""
+"""Generic layers: attention, transformer layers, positional encodings, pooling, MLPs, and the
+recording of attention maps."""
 
 from emofuse.layers.attention import MultiHeadAttention
 from emofuse.layers.checkpoint import checkpoint_module
@@ -6,6 +7,7 @@ from emofuse.layers.functional import masked_mean, masked_softmax, run_on_valid_
 from emofuse.layers.mlp import ACTIVATIONS, MLP, FeedForward, get_activation
 from emofuse.layers.pooling import AttentivePooling, MaskedMeanPool
 from emofuse.layers.positional import SinusoidalPositionalEncoding
+from emofuse.layers.recording import is_recording, record, record_attentions
 from emofuse.layers.transformer import (
     TransformerDecoder,
     TransformerDecoderLayer,
@@ -27,7 +29,10 @@ __all__ = [
     "TransformerEncoderLayer",
     "checkpoint_module",
     "get_activation",
+    "is_recording",
     "masked_mean",
     "masked_softmax",
+    "record",
+    "record_attentions",
     "run_on_valid_steps",
 ]

@@ -9,13 +9,17 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
+from emofuse.layers.recording import is_recording, record
+
 
 class MultiHeadAttention(nn.Module):
     """Scaled dot-product attention with several heads (Vaswani et al. 2017, eq. 1 and sec. 3.2.2).
 
     Query and key lengths may differ; key and value widths may differ from the query's. The
-    fused ``scaled_dot_product_attention`` kernel runs unless weights are asked for. Given the
-    same weights it equals ``torch.nn.MultiheadAttention`` (see ``load_torch_weights``).
+    fused ``scaled_dot_product_attention`` kernel runs unless a
+    :func:`~emofuse.layers.record_attentions` context is active; then the weights are computed
+    explicitly and recorded (B, heads, Tq, Tk). Given the same weights it equals
+    ``torch.nn.MultiheadAttention`` (see ``load_torch_weights``).
 
     Args:
         dim: query width.
@@ -32,8 +36,10 @@ class MultiHeadAttention(nn.Module):
         default ``key``; key_padding_mask: (B, Tk) bool, True = valid; attn_mask: bool,
         broadcastable to (B, heads, Tq, Tk), True = may attend.
     Returns:
-        (output (B, Tq, out_dim), weights (B, heads, Tq, Tk) or None). A query whose keys are
-        all masked attends to nothing: its context is zero and its weights are zero.
+        output (B, Tq, out_dim). A query whose keys are all masked attends to nothing: its
+        context is zero (and its recorded weights are zero).
+    Records:
+        the attention weights (B, heads, Tq, Tk), before dropout.
     """
 
     def __init__(
@@ -70,8 +76,7 @@ class MultiHeadAttention(nn.Module):
         *,
         key_padding_mask: Tensor | None = None,
         attn_mask: Tensor | None = None,
-        need_weights: bool = False,
-    ) -> tuple[Tensor, Tensor | None]:
+    ) -> Tensor:
         key = query if key is None else key
         value = key if value is None else value
         q, k, v = (
@@ -86,20 +91,20 @@ class MultiHeadAttention(nn.Module):
             empty = ~mask.any(-1, keepdim=True)
             mask = mask | empty
         dropout = self.dropout if self.training else 0.0
-        weights = None
-        if need_weights:
+        if is_recording():
             scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)
             if mask is not None:
                 scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
             weights = scores.softmax(-1)
             if empty is not None:
                 weights = weights.masked_fill(empty, 0.0)
+            record(self, weights)
             context = F.dropout(weights, dropout, self.training) @ v
         else:
             context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
         if empty is not None:
             context = context.masked_fill(empty, 0.0)
-        return self.out_proj(rearrange(context, "b h t d -> b t (h d)")), weights
+        return self.out_proj(rearrange(context, "b h t d -> b t (h d)"))
 
     @torch.no_grad()
     def load_torch_weights(self, mha: nn.MultiheadAttention) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import torch
 from torch import Tensor
+
+from emofuse.layers.recording import is_recording, unpacking_steps
 
 
 def masked_softmax(scores: Tensor, mask: Tensor | None, dim: int = -1) -> Tensor:
@@ -35,8 +36,8 @@ def masked_mean(x: Tensor, mask: Tensor | None, dim: int = 1) -> Tensor:
 
 
 def run_on_valid_steps(
-    fn: Callable[..., Any], x: Tensor, mask: Tensor | None, *per_sample: Tensor
-) -> Any:
+    fn: Callable[..., Tensor], x: Tensor, mask: Tensor | None, *per_sample: Tensor
+) -> Tensor:
     """Apply ``fn`` to the valid steps of ``x`` only, all of them in one call.
 
     Frame CNNs use this so that padded frames cost nothing: the valid steps of every sample are
@@ -50,29 +51,31 @@ def run_on_valid_steps(
         per_sample: tensors (B, ...) repeated to each valid step of their sample and passed
             to ``fn`` after the packed steps (e.g. a clip's text vector for every frame).
     Returns:
-        (B, T, ...out), zeros at padded steps; a tuple of such tensors when ``fn`` returns a
-        tuple (e.g. features and attention maps).
+        (B, T, ...out), zeros at padded steps. Maps that ``fn``'s modules record
+        (:func:`emofuse.layers.record_attentions`) get the same (B, T) step axes back.
     """
     b, t = x.shape[:2]
     if mask is None:
         extras = [e.repeat_interleave(t, dim=0) for e in per_sample]
-        out = fn(x.flatten(0, 1), *extras)
-        if isinstance(out, tuple):
-            return tuple(o.unflatten(0, (b, t)) for o in out)
-        return out.unflatten(0, (b, t))
+        if not is_recording():
+            return fn(x.flatten(0, 1), *extras).unflatten(0, (b, t))
+        with unpacking_steps(lambda packed: packed.unflatten(0, (b, t))):
+            return fn(x.flatten(0, 1), *extras).unflatten(0, (b, t))
     # Integer indices, found once: boolean indexing would search the mask again in the
     # scatter and in its backward, where torch.compile cannot trace a data-dependent shape.
     index = mask.flatten().nonzero().squeeze(1)
     sample = torch.div(index, t, rounding_mode="floor")
-    out = fn(
-        x.flatten(0, 1).index_select(0, index), *(e.index_select(0, sample) for e in per_sample)
-    )
 
     def scatter(packed: Tensor) -> Tensor:
         full = packed.new_zeros(b * t, *packed.shape[1:]).index_copy(0, index, packed)
         return full.unflatten(0, (b, t))
 
-    return tuple(scatter(o) for o in out) if isinstance(out, tuple) else scatter(out)
+    packed = x.flatten(0, 1).index_select(0, index)
+    extras = [e.index_select(0, sample) for e in per_sample]
+    if not is_recording():
+        return scatter(fn(packed, *extras))
+    with unpacking_steps(scatter):
+        return scatter(fn(packed, *extras))
 
 
 __all__ = ["masked_mean", "masked_softmax", "run_on_valid_steps"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from emofuse.layers.functional import masked_mean, masked_softmax
+from emofuse.layers.recording import record
 
 
 class MaskedMeanPool(nn.Module):
@@ -26,7 +27,9 @@ class AttentivePooling(nn.Module):
     Inputs:
         x: (B, T, dim); mask: (B, T) bool, True = valid.
     Returns:
-        (pooled (B, dim), weights (B, T)); an all-padding row gives zeros for both.
+        pooled (B, dim); an all-padding row gives zeros.
+    Records:
+        the pooling weights a (B, T), zeros at padded steps.
     """
 
     def __init__(self, dim: int, hidden_dim: int | None = None) -> None:
@@ -38,9 +41,10 @@ class AttentivePooling(nn.Module):
                 nn.Linear(dim, hidden_dim), nn.Tanh(), nn.Linear(hidden_dim, 1)
             )
 
-    def forward(self, x: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         weights = masked_softmax(self.score(x).squeeze(-1), mask, dim=-1)
-        return (weights.unsqueeze(-1) * x).sum(1), weights
+        record(self, weights)
+        return (weights.unsqueeze(-1) * x).sum(1)
 
 
 __all__ = ["AttentivePooling", "MaskedMeanPool"]

@@ -26,8 +26,9 @@ class TransformerEncoderLayer(nn.Module):
     Inputs:
         x: (B, T, dim); mask: (B, T) bool, True = valid.
     Returns:
-        (x (B, T, dim), attention weights (B, heads, T, T) when ``need_weights`` else None).
-        Outputs at valid steps do not depend on padded steps.
+        x (B, T, dim). Outputs at valid steps do not depend on padded steps.
+    Records:
+        ``self_attn``: (B, heads, T, T).
     """
 
     def __init__(
@@ -49,19 +50,14 @@ class TransformerEncoderLayer(nn.Module):
         self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)
 
-    def forward(
-        self, x: Tensor, mask: Tensor | None = None, *, need_weights: bool = False
-    ) -> tuple[Tensor, Tensor | None]:
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         if self.norm_first:
-            h = self.norm1(x)
-            h, weights = self.self_attn(h, key_padding_mask=mask, need_weights=need_weights)
-            x = x + self.dropout1(h)
+            x = x + self.dropout1(self.self_attn(self.norm1(x), key_padding_mask=mask))
             x = x + self.dropout2(self.ffn(self.norm2(x)))
         else:
-            h, weights = self.self_attn(x, key_padding_mask=mask, need_weights=need_weights)
-            x = self.norm1(x + self.dropout1(h))
+            x = self.norm1(x + self.dropout1(self.self_attn(x, key_padding_mask=mask)))
             x = self.norm2(x + self.dropout2(self.ffn(x)))
-        return x, weights
+        return x
 
 
 class TransformerDecoderLayer(nn.Module):
@@ -73,7 +69,9 @@ class TransformerDecoderLayer(nn.Module):
         x: (B, Tq, dim); memory: (B, Tm, dim); mask: (B, Tq) bool or None;
         memory_mask: (B, Tm) bool, True = valid.
     Returns:
-        (x (B, Tq, dim), cross-attention weights (B, heads, Tq, Tm) when ``need_weights``).
+        x (B, Tq, dim).
+    Records:
+        ``self_attn`` (B, heads, Tq, Tq) and ``cross_attn`` (B, heads, Tq, Tm).
     """
 
     def __init__(
@@ -102,29 +100,22 @@ class TransformerDecoderLayer(nn.Module):
         memory: Tensor,
         mask: Tensor | None = None,
         memory_mask: Tensor | None = None,
-        *,
-        need_weights: bool = False,
-    ) -> tuple[Tensor, Tensor | None]:
+    ) -> Tensor:
         def self_block(h: Tensor) -> Tensor:
-            return self.dropout1(self.self_attn(h, key_padding_mask=mask)[0])
+            return self.dropout1(self.self_attn(h, key_padding_mask=mask))
 
-        def cross_block(h: Tensor) -> tuple[Tensor, Tensor | None]:
-            out, w = self.cross_attn(
-                h, memory, key_padding_mask=memory_mask, need_weights=need_weights
-            )
-            return self.dropout2(out), w
+        def cross_block(h: Tensor) -> Tensor:
+            return self.dropout2(self.cross_attn(h, memory, key_padding_mask=memory_mask))
 
         if self.norm_first:
             x = x + self_block(self.norm1(x))
-            h, weights = cross_block(self.norm2(x))
-            x = x + h
+            x = x + cross_block(self.norm2(x))
             x = x + self.dropout3(self.ffn(self.norm3(x)))
         else:
             x = self.norm1(x + self_block(x))
-            h, weights = cross_block(x)
-            x = self.norm2(x + h)
+            x = self.norm2(x + cross_block(x))
             x = self.norm3(x + self.dropout3(self.ffn(x)))
-        return x, weights
+        return x
 
 
 class TransformerEncoder(nn.Module):
@@ -138,7 +129,9 @@ class TransformerEncoder(nn.Module):
     Inputs:
         x: (B, T, dim); mask: (B, T) bool, True = valid.
     Returns:
-        (x (B, T, dim), per-layer attention weights when ``need_weights`` else None).
+        x (B, T, dim).
+    Records:
+        ``layers.<i>.self_attn`` (B, heads, T, T) for every layer.
     """
 
     def __init__(
@@ -160,15 +153,10 @@ class TransformerEncoder(nn.Module):
         final_norm = norm_first if final_norm is None else final_norm
         self.norm = nn.LayerNorm(dim) if final_norm and num_layers else nn.Identity()
 
-    def forward(
-        self, x: Tensor, mask: Tensor | None = None, *, need_weights: bool = False
-    ) -> tuple[Tensor, list[Tensor] | None]:
-        maps = []
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         for layer in self.layers:
-            x, w = layer(x, mask, need_weights=need_weights)
-            if w is not None:
-                maps.append(w)
-        return self.norm(x), maps if need_weights else None
+            x = layer(x, mask)
+        return self.norm(x)
 
 
 class TransformerDecoder(nn.Module):
@@ -176,7 +164,10 @@ class TransformerDecoder(nn.Module):
     :class:`TransformerEncoder`.
 
     Returns:
-        (x (B, Tq, dim), per-layer cross-attention weights when ``need_weights`` else None).
+        x (B, Tq, dim).
+    Records:
+        ``layers.<i>.self_attn`` (B, heads, Tq, Tq) and ``layers.<i>.cross_attn``
+        (B, heads, Tq, Tm) for every layer.
     """
 
     def __init__(
@@ -204,15 +195,10 @@ class TransformerDecoder(nn.Module):
         memory: Tensor,
         mask: Tensor | None = None,
         memory_mask: Tensor | None = None,
-        *,
-        need_weights: bool = False,
-    ) -> tuple[Tensor, list[Tensor] | None]:
-        maps = []
+    ) -> Tensor:
         for layer in self.layers:
-            x, w = layer(x, memory, mask, memory_mask, need_weights=need_weights)
-            if w is not None:
-                maps.append(w)
-        return self.norm(x), maps if need_weights else None
+            x = layer(x, memory, mask, memory_mask)
+        return self.norm(x)
 
 
 __all__ = [

@@ -11,25 +11,20 @@ embedding (:class:`emofuse.losses.AVAttentionFusionLoss`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 import torch
-from einops import reduce
 from torch import Tensor, nn
 
 import emofuse.labels
-from emofuse.blocks import (
-    ChannelAttention,
-    CrossCorrelationFusion,
-    SpatialAttention,
-    TemporalAttention,
-)
+from emofuse.blocks import CrossCorrelationFusion, SnippetAttentionStream
 from emofuse.config import ModelConfig, Task
 from emofuse.encoders import ResNet3D, ResNetEncoder, set_gradient_checkpointing
 from emofuse.encoders.resnet3d import DEFAULT_WIDTHS, Stem
 from emofuse.encoders.weights import WeightsUnavailableError, load_backbones, loading_weights
-from emofuse.layers import masked_mean, run_on_valid_steps
+from emofuse.layers import masked_mean
 from emofuse.models.base import EmotionModel, example_mask, trainable
 from emofuse.outputs import EmotionOutput
 from emofuse.registry import Citation, register_model
@@ -146,13 +141,23 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
         paper); video_mask, audio_mask: (B, N) bool, True = valid snippet / segment.
     Returns:
         :class:`EmotionOutput` with logits (B, num_classes), embedding (B, embedding_dim) and,
-        when asked, attentions: ``video_spatial`` (B, N, H, s, s), ``video_channel``
-        (B, N, H, m, m), ``video_temporal`` / ``audio_temporal`` (B, H, N, N),
-        ``cross_correlation`` (B, N, N) and ``fusion_audio_weights`` /
-        ``fusion_video_weights`` (B, N, N).
+        with ``return_attentions=True``, attentions:
+        ``video_stream.spatial_attention.attention`` (B, N, H, s, s),
+        ``video_stream.channel_attention.attention`` (B, N, H, m, m) (zeros at padded
+        snippets), ``video_stream.temporal.attention`` / ``audio_stream.temporal.attention``
+        (B, H, N, N), and the cross-correlation fusion's ``fusion.corr`` (B, 1, N, N) scores
+        and ``fusion.audio_weights`` / ``fusion.video_weights`` (B, 1, N, N).
     """
 
     config_class = AVAttentionFusionConfig
+    legacy_state_dict_prefixes: ClassVar[Mapping[str, str]] = {
+        "video_backbone.": "video_stream.backbone.",
+        "spatial_attention.": "video_stream.spatial_attention.",
+        "channel_attention.": "video_stream.channel_attention.",
+        "video_temporal.": "video_stream.temporal.",
+        "audio_backbone.": "audio_stream.backbone.",
+        "audio_temporal.": "audio_stream.temporal.",
+    }
 
     def __init__(
         self, config: AVAttentionFusionConfig | None = None, *, pretrained: bool = False
@@ -163,21 +168,31 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
             _check_video_weights_available(c)
         self.has_audio, self.has_video = "audio" in c.modalities, "video" in c.modalities
         branch_dims = []
+        attention = dict(
+            out_dim=c.fused_dim,
+            num_heads=c.heads,
+            use_temporal=c.use_temporal,
+            residual=c.attention_residual,
+        )
         if self.has_video:
-            self.video_backbone = ResNet3D(c.video_depth, widths=c.video_widths, stem=c.video_stem)
-            m = self.video_backbone.out_channels
-            _, h, w = self.video_backbone.output_size(c.frames_per_snippet, c.frame_size)
-            residual = c.attention_residual
-            if c.use_spatial:
-                self.spatial_attention = SpatialAttention(m, c.heads, residual=residual)
-            if c.use_channel:
-                self.channel_attention = ChannelAttention(h * w, c.heads, residual=residual)
-            self.video_temporal = _temporal_module(m, c)
+            video = ResNet3D(c.video_depth, widths=c.video_widths, stem=c.video_stem)
+            _, h, w = video.output_size(c.frames_per_snippet, c.frame_size)
+            self.video_stream = SnippetAttentionStream(
+                video,
+                video.out_channels,
+                num_positions=h * w,
+                use_spatial=c.use_spatial,
+                use_channel=c.use_channel,
+                **attention,
+            )
             branch_dims.append(c.fused_dim)
         if self.has_audio:
-            depth = AUDIO_BACKBONES[c.audio_backbone]
-            self.audio_backbone = ResNetEncoder(depth, in_channels=1, widths=c.audio_widths)
-            self.audio_temporal = _temporal_module(self.audio_backbone.out_dim, c)
+            audio = ResNetEncoder(
+                AUDIO_BACKBONES[c.audio_backbone], in_channels=1, widths=c.audio_widths
+            )
+            self.audio_stream = SnippetAttentionStream(
+                audio, audio.out_dim, use_spatial=False, use_channel=False, **attention
+            )
             branch_dims.append(c.fused_dim)
         if self.has_audio and self.has_video:
             self.fusion = CrossCorrelationFusion(c.fused_dim)
@@ -192,6 +207,16 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
         load_backbones(backbones, pretrained=pretrained)
         if c.gradient_checkpointing:
             set_gradient_checkpointing(self)
+
+    @property
+    def video_backbone(self) -> ResNet3D:
+        """The 3D ResNet of the video stream."""
+        return self.video_stream.backbone  # type: ignore[return-value]
+
+    @property
+    def audio_backbone(self) -> ResNetEncoder:
+        """The 2D ResNet of the audio stream."""
+        return self.audio_stream.backbone  # type: ignore[return-value]
 
     @classmethod
     def input_specs(cls, config: AVAttentionFusionConfig) -> list[TensorSpec]:
@@ -231,110 +256,28 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
         video: Tensor | None = None,
         audio_mask: Tensor | None = None,
         video_mask: Tensor | None = None,
-        *,
-        return_attentions: bool = False,
     ) -> EmotionOutput:
         self.check_inputs(audio=audio, video=video, audio_mask=audio_mask, video_mask=video_mask)
-        maps: dict[str, Tensor] = {}
         # (D_T (B, N, m'), its mask) per stream, video first
         branches: list[tuple[Tensor, Tensor | None]] = []
         if self.has_video:
-            branches.append(
-                (self._video_stream(video, video_mask, maps, return_attentions), video_mask)
-            )
+            branches.append((self.video_stream(video, video_mask), video_mask))
         if self.has_audio:
-            branches.append(
-                (self._audio_stream(audio, audio_mask, maps, return_attentions), audio_mask)
-            )
+            branches.append((self.audio_stream(audio, audio_mask), audio_mask))
         if self.has_audio and self.has_video:
             (d_vt, _), (d_at, _) = branches
-            fused, fusion_maps = self.fusion(
-                d_at, d_vt, audio_mask, video_mask, need_weights=return_attentions
-            )
+            fused = self.fusion(d_at, d_vt, audio_mask, video_mask)
             # [V'; A'] (eq. 11): each half averaged over its own modality's valid steps
             half = d_vt.shape[-1]
             branches = [(fused[..., :half], video_mask), (fused[..., half:], audio_mask)]
-            if fusion_maps is not None:
-                maps["cross_correlation"] = fusion_maps["corr"]
-                maps["fusion_audio_weights"] = fusion_maps["audio_weights"]
-                maps["fusion_video_weights"] = fusion_maps["video_weights"]
         pooled = torch.cat([masked_mean(x, mask) for x, mask in branches], dim=-1)
         embedding = self.embedding(pooled)
-        return EmotionOutput(
-            logits=self.classifier(self.dropout(embedding)),
-            embedding=embedding,
-            attentions=(maps or None) if return_attentions else None,
-        )
-
-    def _video_stream(
-        self, video: Tensor, mask: Tensor | None, maps: dict[str, Tensor], need_weights: bool
-    ) -> Tensor:
-        """Snippets (B, N, 3, k, S, S) → D_VT (B, N, m') (sec. 3.1)."""
-        c = self.config
-        names = [
-            n
-            for n, on in (("video_spatial", c.use_spatial), ("video_channel", c.use_channel))
-            if on
-        ]
-
-        def snippet_descriptor(clips: Tensor) -> Tensor | tuple[Tensor, ...]:
-            # the conv5 map keeps a short time axis: average it before the spatial attention
-            x = reduce(self.video_backbone(clips), "n m t h w -> n (h w) m", "mean")
-            snippet_maps = []
-            if c.use_spatial:
-                x, w = self.spatial_attention(x, need_weights=need_weights)
-                snippet_maps.append(w)
-            if c.use_channel:
-                x, w = self.channel_attention(x, need_weights=need_weights)
-                snippet_maps.append(w)
-            x = x.mean(1)  # spatial average pooling (sec. 3.1, temporal attention)
-            return (x, *snippet_maps) if need_weights else x
-
-        out = run_on_valid_steps(snippet_descriptor, video, mask)
-        if not need_weights:
-            out = (out,)
-        descriptors, *snippet_maps = out
-        maps.update(zip(names, snippet_maps, strict=False))
-        return self._temporal(
-            self.video_temporal, descriptors, mask, maps, "video_temporal", need_weights
-        )
-
-    def _audio_stream(
-        self, audio: Tensor, mask: Tensor | None, maps: dict[str, Tensor], need_weights: bool
-    ) -> Tensor:
-        """Spectrogram segments (B, N, 1, F, T) → D_AT (B, N, m') (sec. 3.2)."""
-
-        descriptors = run_on_valid_steps(self.audio_backbone, audio, mask)
-        return self._temporal(
-            self.audio_temporal, descriptors, mask, maps, "audio_temporal", need_weights
-        )
-
-    def _temporal(
-        self,
-        module: nn.Module,
-        x: Tensor,
-        mask: Tensor | None,
-        maps: dict[str, Tensor],
-        key: str,
-        need_weights: bool,
-    ) -> Tensor:
-        if not self.config.use_temporal:
-            return module(x)  # the ablation's linear map to m'
-        out, weights = module(x, mask, need_weights=need_weights)
-        if weights is not None:
-            maps[key] = weights
-        return out
+        return EmotionOutput(logits=self.classifier(self.dropout(embedding)), embedding=embedding)
 
     def param_groups(self, lr: float) -> list[dict[str, Any]]:
         """The paper's recipe (sec. 4.2): Adam (lr 1e-4, β₁ 0.9) on every parameter, end to
         end, backbones included."""
         return [{"name": "all", "params": trainable(self), "lr": lr}]
-
-
-def _temporal_module(dim: int, c: AVAttentionFusionConfig) -> nn.Module:
-    if c.use_temporal:
-        return TemporalAttention(dim, c.heads, out_dim=c.fused_dim, residual=c.attention_residual)
-    return nn.Linear(dim, c.fused_dim)
 
 
 def _check_video_weights_available(c: AVAttentionFusionConfig) -> None:

@@ -3,10 +3,13 @@ inputs and input checking (after Hugging Face's ``PreTrainedModel``, without its
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import inspect
 import json
 import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
@@ -18,6 +21,7 @@ from emofuse.config import ModelConfig
 from emofuse.encoders.text import HFTextEncoder
 from emofuse.encoders.weights import WEIGHT_SOURCE_FIELDS, architecture_only
 from emofuse.hub import CONFIG_NAME, WEIGHTS_NAME, PathLike, atomic_write
+from emofuse.layers.recording import record_attentions
 from emofuse.outputs import EmotionOutput
 from emofuse.registry import read_saved_config, resolve_saved_class
 from emofuse.validation import TensorSpec, check_inputs
@@ -34,16 +38,32 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
     ``example_inputs`` and ``forward``. ``pretrained=True`` asks for the backbones' published
     weights.
 
+    Every subclass's ``forward`` also takes ``return_attentions=False`` (added here, once): when
+    True the forward runs inside :func:`emofuse.layers.record_attentions` and
+    ``EmotionOutput.attentions`` holds every map its modules recorded, keyed by module path
+    (see :mod:`emofuse.layers.recording` for the layouts). A subclass's ``forward`` neither
+    takes nor handles the flag.
+
     Attributes:
         config_class: the model's :class:`~emofuse.config.ModelConfig` subclass.
         fixed_lengths: ``True`` when the sequence inputs must have exactly the lengths of the
             config (``input_specs`` gives them); otherwise any length is accepted.
+        legacy_state_dict_prefixes: old state-dict key prefix → new one, for checkpoints
+            written before a module moved.
     """
 
     config_class: ClassVar[type[ModelConfig]]
     fixed_lengths: ClassVar[bool] = False
+    legacy_state_dict_prefixes: ClassVar[Mapping[str, str]] = {}
     #: the registry name the model was built or loaded as (``None`` when built from its class)
     registered_name: str | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        forward = cls.__dict__.get("forward")
+        # a forward that declares the flag itself handles it itself
+        if forward is not None and "return_attentions" not in inspect.signature(forward).parameters:
+            cls.forward = _with_return_attentions(forward)  # type: ignore[method-assign]
 
     def __init__(self, config: ConfigT | None = None, *, pretrained: bool = False) -> None:
         super().__init__()
@@ -54,6 +74,8 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
                 f"config: expected {self.config_class.__name__}, got {type(config).__name__}"
             )
         self.config: ConfigT = config  # type: ignore[assignment]
+        if self.legacy_state_dict_prefixes:
+            self.register_load_state_dict_pre_hook(_rename_legacy_keys)
 
     # -- inputs -------------------------------------------------------------------------------
     @classmethod
@@ -208,7 +230,49 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
         return model
 
     @abstractmethod
-    def forward(self, *, return_attentions: bool = False, **inputs: Any) -> EmotionOutput: ...
+    def forward(self, **inputs: Any) -> EmotionOutput:
+        """The model's outputs for keyword inputs by modality; ``return_attentions=True``
+        (handled by the base class) fills ``EmotionOutput.attentions``."""
+
+
+def _with_return_attentions(forward: Callable[..., EmotionOutput]) -> Callable[..., Any]:
+    """``forward`` with a keyword-only ``return_attentions`` flag that records its maps."""
+
+    @functools.wraps(forward)
+    def wrapper(
+        self: EmotionModel[Any], *args: Any, return_attentions: bool = False, **kwargs: Any
+    ) -> EmotionOutput:
+        if not return_attentions:
+            return forward(self, *args, **kwargs)
+        with record_attentions(self) as maps:
+            out = forward(self, *args, **kwargs)
+        return dataclasses.replace(out, attentions=dict(maps))
+
+    signature = inspect.signature(forward)
+    params = list(signature.parameters.values())
+    flag = inspect.Parameter(
+        "return_attentions", inspect.Parameter.KEYWORD_ONLY, default=False, annotation="bool"
+    )
+    at = next(
+        (i for i, p in enumerate(params) if p.kind is inspect.Parameter.VAR_KEYWORD), len(params)
+    )
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*params[:at], flag, *params[at:]]
+    )
+    return wrapper
+
+
+def _rename_legacy_keys(
+    module: nn.Module, state_dict: dict[str, Any], prefix: str, *args: Any
+) -> None:
+    """A load_state_dict pre-hook: keys of a checkpoint written before a module moved get the
+    module's new path (``legacy_state_dict_prefixes``)."""
+    renames = type(module).legacy_state_dict_prefixes  # type: ignore[attr-defined]
+    for key in list(state_dict):
+        for old, new in renames.items():
+            if key.startswith(prefix + old):
+                state_dict[prefix + new + key[len(prefix + old) :]] = state_dict.pop(key)
+                break
 
 
 def _check_token_ids(name: str, ids: Any, mask: Any, size: int) -> None:

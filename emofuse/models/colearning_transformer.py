@@ -15,7 +15,10 @@ import timm
 import torch
 from torch import Tensor
 
-from emofuse.blocks.cross_modal_transformer import AttentiveSwishClassifier, CrossModalTransformer
+from emofuse.blocks.modality_subset_transformer import (
+    AttentiveSwishClassifier,
+    CrossModalTransformer,
+)
 from emofuse.config import ModelConfig
 from emofuse.encoders.checkpointing import set_gradient_checkpointing
 from emofuse.encoders.subsampling import ConvolutionPooling
@@ -162,20 +165,15 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
             "video_mask": example_mask(batch_size, t_v),
         }
 
-    def encode_audio(
-        self, audio: Tensor, mask: Tensor, *, need_weights: bool = False
-    ) -> tuple[Tensor, Tensor, list[Tensor] | None]:
+    def encode_audio(self, audio: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         """Eqs. 4–6: (B, T_a, audio_dim) → (B, T_a', d) with its (B, T_a') mask."""
         a, mask = self.subsampler(audio, mask)
-        a, maps = self.audio_encoder(self.position(a), mask, need_weights=need_weights)
-        return a, mask, maps
+        return self.audio_encoder(self.position(a), mask), mask
 
-    def encode_video(
-        self, video: Tensor, mask: Tensor, *, need_weights: bool = False
-    ) -> tuple[Tensor, list[Tensor] | None]:
+    def encode_video(self, video: Tensor, mask: Tensor) -> Tensor:
         """Eqs. 8–10: (B, T_v, 3, H, W) → (B, T_v, d)."""
         v = self.frame_encoder(video, mask)
-        return self.video_encoder(self.position(v), mask, need_weights=need_weights)
+        return self.video_encoder(self.position(v), mask)
 
     def forward(  # type: ignore[override]
         self,
@@ -183,8 +181,6 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
         video: Tensor | None = None,
         audio_mask: Tensor | None = None,
         video_mask: Tensor | None = None,
-        *,
-        return_attentions: bool = False,
     ) -> EmotionOutput:
         """Emotion logits from audio, video or both.
 
@@ -195,8 +191,10 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
             At least one of ``audio`` and ``video`` must be given.
         Returns:
             EmotionOutput with logits (B, num_classes), embedding (B, d_model) = the pooled
-            vector o of eq. 14, and, when asked, attentions: the last self-attention map of
-            each encoder used (B, heads, T, T) and the pooling weights (B, T_z).
+            vector o of eq. 14, and, with ``return_attentions=True``, attentions: every
+            self-attention map of the encoders used, ``audio_encoder.layers.<i>.self_attn``,
+            ``video_encoder.layers.<i>.self_attn`` and ``cross_modal.encoder.layers.<i>.self_attn``
+            (B, heads, T, T), and the pooling weights ``classifier.pool`` (B, T_z).
         """
         self.check_inputs(audio=audio, video=video, audio_mask=audio_mask, video_mask=video_mask)
         if audio is None and video is None:
@@ -205,27 +203,13 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
                 "video (B, T_v, 3, H, W), got neither"
             )
         streams: dict[str, tuple[Tensor, Tensor]] = {}
-        attentions: dict[str, Tensor] = {}
         if audio is not None:
-            audio_mask = ensure_mask(audio_mask, audio)
-            a, a_mask, maps = self.encode_audio(audio, audio_mask, need_weights=return_attentions)
-            streams["audio"] = (a, a_mask)
-            if maps:
-                attentions["audio_self_attention"] = maps[-1]
+            streams["audio"] = self.encode_audio(audio, ensure_mask(audio_mask, audio))
         if video is not None:
             video_mask = ensure_mask(video_mask, video)
-            v, maps = self.encode_video(video, video_mask, need_weights=return_attentions)
-            streams["video"] = (v, video_mask)
-            if maps:
-                attentions["video_self_attention"] = maps[-1]
-        z, z_mask, maps = self.cross_modal(streams, need_weights=return_attentions)
-        logits, pooled, weights = self.classifier(z, z_mask)
-        if maps:
-            attentions["cross_modal_attention"] = maps[-1]
-        attentions["pooling"] = weights
-        return EmotionOutput(
-            logits=logits, embedding=pooled, attentions=attentions if return_attentions else None
-        )
+            streams["video"] = (self.encode_video(video, video_mask), video_mask)
+        logits, pooled = self.classifier(*self.cross_modal(streams))
+        return EmotionOutput(logits=logits, embedding=pooled)
 
     def param_groups(self, lr: float) -> list[dict[str, Any]]:
         """One learning rate for all parts, as the paper fine-tunes everything together; the

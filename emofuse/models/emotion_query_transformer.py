@@ -211,8 +211,6 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
         text_mask: Tensor | None = None,
         video_mask: Tensor | None = None,
         audio_mask: Tensor | None = None,
-        *,
-        return_attentions: bool = False,
     ) -> EmotionOutput:
         """Inputs:
             text: (B, L) token ids (CLS first, as the tokenizer writes it), text_mask (B, L);
@@ -222,10 +220,12 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
         Returns:
             EmotionOutput: logits (B, C); embedding = mean of the C emotion vectors (B, d), or
             the CLS state (B, d) / concatenated modalities (B, 3d) without emotion queries;
-            attentions when asked: ``"video"`` (B, N_i, N_i) and ``"audio"`` (B, N_a, N_a)
-            last-layer self-attention, ``"fusion"`` (B, n_s, n_s) over ``[CLS; text; video;
-            audio]`` and ``"emotion_queries"`` (B, C, n_s) the last decoder layer's
-            cross-attention, all averaged over heads.
+            with ``return_attentions=True``, attentions (B, heads, T_query, T_key) of every
+            layer: ``video_encoder.encoder.layers.<i>.self_attn`` (N_i × N_i),
+            ``audio_encoder.encoder.layers.<i>.self_attn`` (N_a × N_a),
+            ``fusion.encoder.layers.<i>.self_attn`` (n_s × n_s over ``[CLS; text; video;
+            audio]``), ``emotion_decoder.decoder.layers.<i>.self_attn`` (C × C) and
+            ``.cross_attn`` (C × n_s).
         """
         self.check_inputs(
             text=text,
@@ -242,16 +242,11 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
         words, word_mask = self.text_encoder(text, text_mask)
         # zero the padded word states so nothing of the padding reaches later layers
         t = self.text_projection(words).masked_fill(~word_mask[..., None], 0.0)
-        i, video_map = self.video_encoder(video, video_mask, need_weights=return_attentions)
-        a, audio_map = self.audio_encoder(audio, audio_mask, need_weights=return_attentions)
-        fused, fused_mask, fusion_map = self.fusion(
-            [t, i, a], [word_mask, video_mask, audio_mask], need_weights=return_attentions
-        )
-        query_map = None
+        i = self.video_encoder(video, video_mask)
+        a = self.audio_encoder(audio, audio_mask)
+        fused, fused_mask = self.fusion([t, i, a], [word_mask, video_mask, audio_mask])
         if self.config.emotion_queries:
-            emotions, query_map = self.emotion_decoder(
-                fused, fused_mask, need_weights=return_attentions
-            )
+            emotions = self.emotion_decoder(fused, fused_mask)
             logits, embedding = self.head(emotions), emotions.mean(1)
         else:
             if self.config.fusion == "transformer":
@@ -259,16 +254,7 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
             else:
                 embedding = rearrange(fused, "b m d -> b (m d)")
             logits = self.head(embedding)
-        attentions = None
-        if return_attentions:
-            maps = {
-                "video": video_map,
-                "audio": audio_map,
-                "fusion": fusion_map,
-                "emotion_queries": query_map,
-            }
-            attentions = {k: v for k, v in maps.items() if v is not None}
-        return EmotionOutput(logits=logits, embedding=embedding, attentions=attentions)
+        return EmotionOutput(logits=logits, embedding=embedding)
 
     def param_groups(self, lr: float) -> list[dict[str, Any]]:
         """Adam groups of sec. IV.B.2: ``"text_encoder"`` (ALBERT) at ``lr × 0.1`` (5e-5 when

@@ -9,18 +9,18 @@ MLP head. See ``docs/models/mcr.md``.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 import torch
 from einops import rearrange
 from torch import Tensor, nn
 
 from emofuse.blocks.modality_reinforcement import (
-    ModalityReinforcementLayer,
+    ModalityReinforcementStack,
     SourceUpdateMode,
     Structure,
-    source_modalities,
 )
 from emofuse.config import ModelConfig
 from emofuse.encoders.weights import loading_weights
@@ -145,6 +145,7 @@ class MCR(EmotionModel[MCRConfig]):
 
     config_class = MCRConfig
     fixed_lengths = True
+    legacy_state_dict_prefixes: ClassVar[Mapping[str, str]] = {"layers.": "reinforcement.layers."}
 
     def __init__(self, config: MCRConfig | None = None, *, pretrained: bool = False) -> None:
         super().__init__(config, pretrained=pretrained)
@@ -168,22 +169,19 @@ class MCR(EmotionModel[MCRConfig]):
         )
         self.position = SinusoidalPositionalEncoding(c.dim, max_len=max(lens.values()))
         self.embed_dropout = nn.Dropout(c.dropout)
-        self.layers = nn.ModuleList(
-            ModalityReinforcementLayer(
-                c.dim,
-                c.num_heads,
-                lens,
-                ffn_dim=ffn_dim,
-                dropout=c.dropout,
-                use_cmu=c.use_cmu,
-                use_scu=c.use_scu,
-                mutual_attention=c.mutual_attention,
-                scu_attention_layer=c.scu_attention_layer,
-                structure=c.structure,
-                # the last layer's update would feed no later layer
-                source_update=c.source_update if i < c.num_layers - 1 else None,
-            )
-            for i in range(c.num_layers)
+        self.reinforcement = ModalityReinforcementStack(
+            c.dim,
+            c.num_heads,
+            lens,
+            num_layers=c.num_layers,
+            source_update=c.source_update,
+            ffn_dim=ffn_dim,
+            dropout=c.dropout,
+            use_cmu=c.use_cmu,
+            use_scu=c.use_scu,
+            mutual_attention=c.mutual_attention,
+            scu_attention_layer=c.scu_attention_layer,
+            structure=c.structure,
         )
         self.encoder = TransformerEncoder(
             c.encoder_layers, c.dim, c.num_heads, ffn_dim, dropout=c.dropout
@@ -225,17 +223,19 @@ class MCR(EmotionModel[MCRConfig]):
         text_mask: Tensor | None = None,
         video_mask: Tensor | None = None,
         audio_mask: Tensor | None = None,
-        *,
-        return_attentions: bool = False,
     ) -> EmotionOutput:
         """Inputs:
             text: (B, T_L, d_L); video: (B, T_V, d_V); audio: (B, T_A, d_A) feature sequences
             padded to ``seq_lens``, for the modalities in ``config.modalities``; ``<m>_mask``:
             (B, T_m) bool, True = valid step (default: all valid).
         Returns:
-            EmotionOutput with logits (B, num_classes), embedding (B, dim) and, when asked,
-            attentions ``"layer<i>.<m>.cmu_alpha"`` (B, T_s1 + T_s2) and
-            ``"layer<i>.<m>.scu_gamma"`` (B, 2) (cross, self).
+            EmotionOutput with logits (B, num_classes), embedding (B, dim) and, with
+            ``return_attentions=True``, attentions for every layer i and target m, under
+            ``reinforcement.layers.<i>.``: ``cmu.<m>.attention_<j>`` (B, heads, T_m, T_s_j)
+            over its j-th source, ``cmu.<m>.alpha`` (B, T_s1 + T_s2) the selective weights,
+            ``scu.<m>.cross_attn`` (B, heads, T_m, ΣT_s), ``scu.<m>.self_attn``
+            (B, heads, T_m, T_m) and ``scu.<m>.gamma`` (B, 2) (cross, self); and
+            ``encoder.layers.<i>.self_attn`` (B, heads, ΣT, ΣT).
         """
         given = {"text": text, "video": video, "audio": audio}
         masks_in = {"text": text_mask, "video": video_mask, "audio": audio_mask}
@@ -252,24 +252,11 @@ class MCR(EmotionModel[MCRConfig]):
             x = given[m].masked_fill(~masks[m][..., None], 0.0)
             z = rearrange(self.front[m](rearrange(x, "b t c -> b c t")), "b d t -> b t d")
             targets[m] = self.embed_dropout(self.position(z))
-        sources = dict(targets)  # the source copies (sec. 3.3)
-        combined = {  # the SCU's sources before any update: plain concatenation
-            t: torch.cat([sources[s] for s in source_modalities(t, self.config.modalities)], 1)
-            for t in (self.config.modalities if self.config.use_scu else ())
-        }
-        attentions: dict[str, Tensor] = {}
-        for i, layer in enumerate(self.layers):
-            targets, sources, combined, weights = layer(targets, sources, combined, masks)
-            attentions.update({f"layer{i}.{k}": v for k, v in weights.items()})
+        targets = self.reinforcement(targets, masks)
         fused = torch.cat(list(targets.values()), dim=1)
         fused_mask = torch.cat(list(masks.values()), dim=1)
-        fused, _ = self.encoder(fused, fused_mask)
-        embedding = masked_mean(fused, fused_mask)
-        return EmotionOutput(
-            logits=self.head(embedding),
-            embedding=embedding,
-            attentions=attentions if return_attentions else None,
-        )
+        embedding = masked_mean(self.encoder(fused, fused_mask), fused_mask)
+        return EmotionOutput(logits=self.head(embedding), embedding=embedding)
 
 
 @register_model(MCR, citation=CITATION)

@@ -13,15 +13,15 @@ fusion (Xia, Zhao and Jiang 2022, Frontiers in Neuroscience 16:1086380).
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
-from emofuse.blocks import AttentiveDecisionFusion, build_cross_modal
-from emofuse.blocks.cross_modal import CrossModalKind
+from emofuse.blocks import AttentiveDecisionFusion, SemanticEnhancedBackbone, build_cross_modal
+from emofuse.blocks.audio_visual_exchange import CrossModalKind
 from emofuse.config import ModelConfig
 from emofuse.encoders.checkpointing import set_gradient_checkpointing
 from emofuse.encoders.resnet2d import ResNetEncoder
@@ -141,27 +141,37 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
     """
 
     config_class = MerSemMbtConfig
+    # the backbones moved under the SEM wrapper (``<stream>_encoder.backbone``)
+    legacy_state_dict_prefixes: ClassVar[Mapping[str, str]] = {
+        **{
+            f"audio_encoder.{n}.": f"audio_encoder.backbone.{n}."
+            for n in ("features", "embeddings")
+        },
+        **{
+            f"video_encoder.{n}.": f"video_encoder.backbone.{n}."
+            for n in ("conv1", "bn1", "layer1", "layer2", "layer3", "layer4")
+        },
+    }
 
     def __init__(self, config: MerSemMbtConfig | None = None, *, pretrained: bool = False) -> None:
         super().__init__(config, pretrained=pretrained)
         c = self.config
         self.text_encoder = HFTextEncoder(c.text_encoder, pretrained=pretrained, output="cls")
         text_dim = self.text_encoder.hidden_size
-        self.audio_encoder = VGGish(
-            c.vggish_channels,
-            c.vggish_fc_dims,
+        self.audio_encoder = SemanticEnhancedBackbone(
+            VGGish(c.vggish_channels, c.vggish_fc_dims),
+            text_dim=text_dim,
             sem_after=c.audio_sem_after if c.use_sem else (),
-            text_dim=text_dim,
         )
-        self.video_encoder = ResNetEncoder(
-            widths=[c.resnet_width * 2**i for i in range(4)],
-            sem_after=c.video_sem_after if c.use_sem else (),
+        self.video_encoder = SemanticEnhancedBackbone(
+            ResNetEncoder(widths=[c.resnet_width * 2**i for i in range(4)]),
             text_dim=text_dim,
+            sem_after=c.video_sem_after if c.use_sem else (),
         )
         load_backbones(
             {
-                "audio_backbone_weights": (self.audio_encoder, c.audio_backbone_weights),
-                "video_backbone_weights": (self.video_encoder, c.video_backbone_weights),
+                "audio_backbone_weights": (self.audio_encoder.backbone, c.audio_backbone_weights),
+                "video_backbone_weights": (self.video_encoder.backbone, c.video_backbone_weights),
             },
             pretrained=pretrained,
         )
@@ -226,8 +236,6 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
         text_mask: Tensor | None = None,
         audio_mask: Tensor | None = None,
         video_mask: Tensor | None = None,
-        *,
-        return_attentions: bool = False,
     ) -> EmotionOutput:
         """Inputs:
             text: (B, L) token ids; audio: (B, T_a, 1, 96, 64) log-mel examples; video:
@@ -235,10 +243,15 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
             bool, True = valid. ``audio`` or ``video`` may be omitted, not both.
         Returns:
             EmotionOutput: logits (B, M); embedding (B, 2·d_m + d_t) = [audio; video; I_t]
-            pooled (zeros for a missing modality); modality_logits S_a, S_v, S_t; attentions
-            (when asked) ``decision_weights`` (B, K) over the fused modalities in the order
-            audio, video, text (those present), SEM maps ``{audio,video}_sem_<group>``
-            (B, T, H, W) and the cross-modal encoder's maps (``mbt_*``, ...).
+            pooled (zeros for a missing modality); modality_logits S_a, S_v, S_t; with
+            ``return_attentions=True``, attentions: ``fusion`` (B, K) the decision weights over
+            the fused modalities in the order audio, video, text (those present); the SEM maps
+            ``{audio,video}_encoder.sem.<group>`` (B, T, H, W); and the cross-modal encoder's
+            maps (B, heads, T_query, T_key) of every layer: for MBT
+            ``cross_modal.layers.<i>.branches.<m>.compress`` (N_b × T_m) and ``.expand``
+            (T_m × N_b); for joint attention ``cross_modal.encoder.layers.<i>.self_attn``; for
+            bi-cross attention ``cross_modal.audio_from_video.<i>.attention`` and
+            ``cross_modal.video_from_audio.<i>.attention``.
         """
         self.check_inputs(
             text=text,
@@ -254,7 +267,6 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
                 "(B, T_v, 3, H, W); text alone is not a MER-SEM-MBT input, got neither"
             )
         text_vec, _ = self.text_encoder(text, text_mask)
-        attentions: dict[str, Tensor] = {}
         streams: dict[str, Tensor] = {}
         masks: dict[str, Tensor] = {}
         for name, x, mask, encoder, proj in (
@@ -264,75 +276,35 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
             if x is None:
                 continue
             masks[name] = ensure_mask(mask, x)
-            features = self._encode(
-                name, encoder, x, masks[name], text_vec, attentions, return_attentions
-            )
-            streams[name] = proj(features)
+            # the frame CNN on the valid steps only, the clip's text vector on each for the SEMs
+            streams[name] = proj(run_on_valid_steps(encoder, x, masks[name], text_vec))
         if self.cross_modal is not None and len(streams) == 2:
-            streams["audio"], streams["video"], maps = self.cross_modal(
-                streams["audio"],
-                streams["video"],
-                masks["audio"],
-                masks["video"],
-                need_weights=return_attentions,
-            )
-            attentions.update(
-                {f"{self.config.cross_modal}_{k}": v for k, v in (maps or {}).items()}
+            streams["audio"], streams["video"] = self.cross_modal(
+                streams["audio"], streams["video"], masks["audio"], masks["video"]
             )
         pooled = {m: masked_mean(x, masks[m]) for m, x in streams.items()}
         heads = {"audio": self.audio_head, "video": self.video_head}
         decisions = {m: heads[m](p) for m, p in pooled.items()}
         if self.text_head is not None:
             decisions["text"] = self.text_head(text_vec)
-        logits, weights = self.fusion(torch.stack(list(decisions.values()), dim=1))
+        logits = self.fusion(torch.stack(list(decisions.values()), dim=1))
         zeros = text_vec.new_zeros(text_vec.shape[0], self.config.d_m)
         embedding = torch.cat(
             [pooled.get("audio", zeros), pooled.get("video", zeros), text_vec], dim=-1
         )
-        if return_attentions:
-            attentions["decision_weights"] = weights
-        return EmotionOutput(
-            logits=logits,
-            embedding=embedding,
-            modality_logits=decisions,
-            attentions=attentions if return_attentions else None,
-        )
-
-    def _encode(
-        self,
-        name: str,
-        encoder: nn.Module,
-        x: Tensor,
-        mask: Tensor,
-        text_vec: Tensor,
-        attentions: dict[str, Tensor],
-        return_attentions: bool,
-    ) -> Tensor:
-        """Run a frame CNN on the valid steps of the batch in one call, the clip's text vector
-        repeated to each of its steps for the SEMs."""
-        with_maps = return_attentions and bool(encoder.sem_after)
-        fn = functools.partial(encoder, return_attention=with_maps)
-        out = run_on_valid_steps(fn, x, mask, text_vec)
-        if not with_maps:
-            return out
-        features, *maps = out
-        attentions.update(
-            {f"{name}_sem_{g}": m for g, m in zip(encoder.sem_after, maps, strict=True)}
-        )
-        return features
+        return EmotionOutput(logits=logits, embedding=embedding, modality_logits=decisions)
 
     def param_groups(self, lr: float) -> list[dict[str, Any]]:
         """The paper's recipe (sec. 4.3): frozen backbone layers excluded (``requires_grad``
         False), the rest of VGGish and ResNet-18 at ``lr × 0.1``, everything else (SEMs, BERT,
         cross-modal encoder, heads, fusion) at ``lr``."""
-        sems = {id(p) for e in (self.audio_encoder, self.video_encoder) for p in e.sem.parameters()}
         groups = []
         taken: set[int] = set()
         for name, encoder in (
             ("audio_backbone", self.audio_encoder),
             ("video_backbone", self.video_encoder),
         ):
-            params = [p for p in trainable(encoder) if id(p) not in sems]
+            params = trainable(encoder.backbone)  # the SEMs train at the full rate
             taken |= {id(p) for p in params}
             groups.append({"name": name, "params": params, "lr": lr * BACKBONE_LR_SCALE})
         rest = [p for p in trainable(self) if id(p) not in taken]

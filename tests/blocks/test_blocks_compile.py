@@ -28,14 +28,17 @@ from emofuse.blocks import (
     GroupWiseLinear,
     JointTransformer,
     ModalityReinforcementLayer,
+    ModalityReinforcementStack,
     SelfCrossUnit,
+    SemanticEnhancedBackbone,
     SemanticEnhancement,
+    SnippetAttentionStream,
     SourceUpdate,
     SpatialAttention,
     TemporalAttention,
     TokenFusionEncoder,
 )
-from emofuse.encoders import ConvolutionPooling
+from emofuse.encoders import ConvolutionPooling, ResNetEncoder
 
 B, D = 3, 8
 
@@ -55,12 +58,27 @@ Case = Callable[[], tuple[nn.Module, Callable[[nn.Module], Any]]]
 
 def _two_streams(block: nn.Module) -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     a, v, am, vm = _x(5), _x(4), _mask(5), _mask(4)
-    return block, lambda m: (m(a, v, am, vm), m(a, v, am, vm, need_weights=True))
+    return block, lambda m: m(a, v, am, vm)
 
 
 def _semantic_enhancement() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     fmap, text = torch.randn(B, 4, 5, 5), torch.randn(B, 6)
-    return SemanticEnhancement(4, 6), lambda m: m(fmap, text, return_attention=True)
+    return SemanticEnhancement(4, 6), lambda m: m(fmap, text)
+
+
+def _semantic_enhanced_backbone() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
+    images, text = torch.randn(B, 3, 32, 32), torch.randn(B, 6)
+    backbone = ResNetEncoder(widths=(4, 4, 8, 8))
+    return SemanticEnhancedBackbone(backbone, text_dim=6, sem_after=(3, 5)), lambda m: m(
+        images, text
+    )
+
+
+def _snippet_attention_stream() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
+    snippets = torch.randn(B, 2, 3, 8, 8)  # (B, N, C, H, W); a conv gives a 4×4 map
+    backbone = nn.Conv2d(3, 6, 3, stride=2, padding=1)
+    stream = SnippetAttentionStream(backbone, 6, out_dim=D, num_heads=2, num_positions=16)
+    return stream, lambda m: m(snippets)
 
 
 def _decision_fusion() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
@@ -70,25 +88,22 @@ def _decision_fusion() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
 
 def _spatial() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     x = _x(5, 6)  # 6 channels over 4 heads: ceil(6 / 4) per head
-    return SpatialAttention(6, 4, residual=True), lambda m: m(x, need_weights=True)
+    return SpatialAttention(6, 4, residual=True), lambda m: m(x)
 
 
 def _channel() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     x = _x(5, 6)
-    return ChannelAttention(5, 2), lambda m: (m(x), m(x, need_weights=True))
+    return ChannelAttention(5, 2), lambda m: m(x)
 
 
 def _temporal() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     x, mask = _x(5, 6), _mask(5)
-    return TemporalAttention(6, 2, out_dim=4), lambda m: (
-        m(x, mask),
-        m(x, mask, need_weights=True),
-    )
+    return TemporalAttention(6, 2, out_dim=4), lambda m: (m(x, mask), m(x))
 
 
 def _cross_correlation() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     a, v, mask = _x(5), _x(5), _mask(5)
-    return CrossCorrelationFusion(D), lambda m: m(a, v, mask, mask, need_weights=True)
+    return CrossCorrelationFusion(D), lambda m: m(a, v, mask, mask)
 
 
 def _cross_mutual() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
@@ -119,10 +134,17 @@ def _reinforcement_layer() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     return layer, lambda m: m(targets, sources, combined, masks)
 
 
+def _reinforcement_stack() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
+    targets = {m: _x(t) for m, t in MODALITIES.items()}
+    masks = {m: _mask(t) for m, t in MODALITIES.items()}
+    stack = ModalityReinforcementStack(D, 2, MODALITIES, num_layers=2)
+    return stack, lambda m: m(targets, masks)
+
+
 def _emotion_queries() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     memory, mask = _x(5), _mask(5)
     decoder = EmotionQueryDecoder(3, D, 1, 2, 16)
-    return decoder, lambda m: (m(memory, mask), m(memory, mask, need_weights=True))
+    return decoder, lambda m: (m(memory, mask), m(memory))
 
 
 def _group_wise_linear() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
@@ -133,7 +155,7 @@ def _group_wise_linear() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
 def _token_fusion() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     xs, masks = [_x(5), _x(4), _x(6)], [_mask(5), _mask(4), _mask(6)]
     encoder = TokenFusionEncoder(D, 1, 2, 16, positions=True)
-    return encoder, lambda m: (m(xs, masks), m(xs, masks, need_weights=True))
+    return encoder, lambda m: m(xs, masks)
 
 
 def _early_fusion() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
@@ -145,7 +167,7 @@ def _cross_modal_transformer() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     streams = {"audio": (_x(5), _mask(5)), "video": (_x(4), _mask(4))}
     block = CrossModalTransformer(("audio", "video"), D, 2, 16, 1)
     return block, lambda m: (
-        m(streams, need_weights=True),
+        m(streams),
         m({"video": streams["video"]}),  # one modality alone: the same weights
     )
 
@@ -162,6 +184,8 @@ def _convolution_pooling() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
 
 CASES: dict[str, Case] = {
     "SemanticEnhancement": _semantic_enhancement,
+    "SemanticEnhancedBackbone": _semantic_enhanced_backbone,
+    "SnippetAttentionStream": _snippet_attention_stream,
     "BottleneckTransformer": lambda: _two_streams(BottleneckTransformer(D, 2, 2)),
     "JointTransformer": lambda: _two_streams(JointTransformer(D, 2)),
     "BiCrossAttention": lambda: _two_streams(BiCrossAttention(D, 2)),
@@ -174,6 +198,7 @@ CASES: dict[str, Case] = {
     "SelfCrossUnit": _self_cross,
     "SourceUpdate": _source_update,
     "ModalityReinforcementLayer": _reinforcement_layer,
+    "ModalityReinforcementStack": _reinforcement_stack,
     "EmotionQueryDecoder": _emotion_queries,
     "GroupWiseLinear": _group_wise_linear,
     "TokenFusionEncoder": _token_fusion,

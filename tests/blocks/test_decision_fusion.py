@@ -4,13 +4,20 @@ import pytest
 import torch
 
 from emofuse.blocks import AttentiveDecisionFusion
+from emofuse.layers import record_attentions
+
+
+def _fuse(fusion: AttentiveDecisionFusion, decisions: torch.Tensor) -> tuple:
+    with record_attentions(fusion) as maps:
+        logits = fusion(decisions)
+    return logits, maps["AttentiveDecisionFusion"]
 
 
 @pytest.mark.parametrize("modalities", [2, 3])
 def test_weights_sum_to_one_and_mix_the_decisions(modalities: int) -> None:
     fusion = AttentiveDecisionFusion(6)
     decisions = torch.randn(4, modalities, 6)
-    logits, weights = fusion(decisions)
+    logits, weights = _fuse(fusion, decisions)
     assert logits.shape == (4, 6) and weights.shape == (4, modalities)
     torch.testing.assert_close(weights.sum(-1), torch.ones(4))
     torch.testing.assert_close(logits, (decisions * weights[..., None]).sum(1))
@@ -21,7 +28,7 @@ def test_equations_four_to_six_by_hand() -> None:
     s_con = torch.randn(2, 3, 3)  # (B, modalities, M)
     w1, w2 = fusion.project.weight, fusion.score.weight[0]
     alpha = torch.softmax(torch.tanh(s_con @ w1.T) @ w2, dim=-1)
-    logits, weights = fusion(s_con)
+    logits, weights = _fuse(fusion, s_con)
     torch.testing.assert_close(weights, alpha)
     torch.testing.assert_close(logits, torch.einsum("bkm,bk->bm", s_con, alpha))
     assert sum(p.numel() for p in fusion.parameters()) == 3 * 3 + 3  # W_1 (M×M) and w_2 (M)

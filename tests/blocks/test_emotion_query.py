@@ -3,6 +3,7 @@ from __future__ import annotations
 import torch
 
 from emofuse.blocks import EmotionQueryDecoder, GroupWiseLinear
+from emofuse.layers import record_attentions
 
 MASK = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]], dtype=torch.bool)
 
@@ -31,7 +32,7 @@ def test_matches_torch_post_norm_decoder() -> None:
     memory = torch.randn(2, 6, 16)
     with torch.no_grad():
         expected = ref(ours.queries.expand(2, -1, -1), memory, memory_key_padding_mask=~MASK)
-        got, _ = ours(memory, MASK)
+        got = ours(memory, MASK)
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-4)
 
 
@@ -39,17 +40,21 @@ def test_shapes_attention_and_padding_invariance() -> None:
     decoder = _decoder()
     memory = torch.randn(2, 6, 16)
     with torch.no_grad():
-        emotions, weights = decoder(memory, MASK, need_weights=True)
+        with record_attentions(decoder) as maps:
+            emotions = decoder(memory, MASK)
         noisy = torch.where(MASK[..., None], memory, 100 * torch.randn_like(memory))
         padded = torch.cat([noisy, torch.randn(2, 3, 16)], 1)
         padded_mask = torch.cat([MASK, torch.zeros(2, 3, dtype=torch.bool)], 1)
-        emotions_padded, weights_padded = decoder(padded, padded_mask, need_weights=True)
-        no_weights = decoder(memory, MASK)
-    assert emotions.shape == (2, 4, 16) and weights.shape == (2, 4, 6)
-    assert no_weights[1] is None
-    torch.testing.assert_close(no_weights[0], emotions, atol=1e-5, rtol=1e-4)
-    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 4))
-    assert (weights[1, :, 3:] == 0).all()
+        with record_attentions(decoder) as maps_padded:
+            emotions_padded = decoder(padded, padded_mask)
+        fused = decoder(memory, MASK)
+    key = "decoder.layers.1.cross_attn"  # each emotion query over the memory, last layer
+    weights, weights_padded = maps[key], maps_padded[key]
+    assert emotions.shape == (2, 4, 16) and weights.shape == (2, 2, 4, 6)
+    assert maps["decoder.layers.0.self_attn"].shape == (2, 2, 4, 4)
+    torch.testing.assert_close(fused, emotions, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 2, 4))
+    assert (weights[1, :, :, 3:] == 0).all()
     torch.testing.assert_close(emotions_padded, emotions, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(weights_padded[..., :6], weights, atol=1e-5, rtol=1e-4)
 
@@ -58,7 +63,7 @@ def test_empty_memory_row_is_finite_and_queries_learn() -> None:
     decoder = _decoder().train()
     mask = MASK.clone()
     mask[1] = False
-    emotions, _ = decoder(torch.randn(2, 6, 16), mask)
+    emotions = decoder(torch.randn(2, 6, 16), mask)
     assert emotions.isfinite().all()
     emotions.square().sum().backward()
     assert decoder.queries.grad is not None and decoder.queries.grad.abs().sum() > 0

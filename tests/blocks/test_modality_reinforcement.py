@@ -9,14 +9,22 @@ from torch import nn
 from emofuse.blocks import (
     CrossMutualUnit,
     ModalityReinforcementLayer,
+    ModalityReinforcementStack,
     SelfCrossUnit,
     SourceUpdate,
     source_modalities,
 )
-from emofuse.layers import MultiHeadAttention
+from emofuse.layers import MultiHeadAttention, record_attentions
 
 DIM, HEADS = 8, 2
 T_T, T_1, T_2 = 4, 5, 6
+
+
+def _run(unit: nn.Module, *args: object) -> tuple:
+    """The unit's output and the maps it records."""
+    with record_attentions(unit) as maps:
+        out = unit(*args)
+    return out, maps
 
 
 def _mask(batch: int, length: int, lengths: list[int]) -> torch.Tensor:
@@ -59,9 +67,9 @@ def test_cmu_without_mutual_term_is_layer_norm_plus_two_attentions() -> None:
         mha.v_proj.load_state_dict(cmu.v_proj[i].state_dict())
         mha.out_proj.load_state_dict(cmu.out_proj[i].state_dict())
         z_s = cmu.norm_sources[i](source)
-        expected = expected + mha(cmu.norm_target(target), z_s, key_padding_mask=mask)[0]
-    out, alpha = cmu(target, sources, masks)
-    assert alpha is None
+        expected = expected + mha(cmu.norm_target(target), z_s, key_padding_mask=mask)
+    out, maps = _run(cmu, target, sources, masks)
+    assert "alpha" not in maps and maps["attention_1"].shape == (2, HEADS, T_T, T_2)
     torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-4)
 
 
@@ -70,7 +78,8 @@ def test_cmu_mutual_term_matches_a_per_head_reference() -> None:
     cmu = CrossMutualUnit(DIM, HEADS, (T_1, T_2), dropout=0.0).eval()
     _silence_ffn(cmu)
     target, sources, masks = _cmu_inputs()
-    out, alpha = cmu(target, sources, masks)
+    out, maps = _run(cmu, target, sources, masks)
+    alpha = maps["alpha"]
     hd = DIM // HEADS
     z_t = cmu.norm_target(target)
     q = cmu.q_proj(z_t)
@@ -94,6 +103,7 @@ def test_cmu_mutual_term_matches_a_per_head_reference() -> None:
             scores = [e[0] + a_full[0] * hat[1], e[1] + a_full[1] * hat[0]]
             for i in range(2):
                 w = torch.softmax(scores[i].masked_fill(~valid[i], -1e9), -1)
+                torch.testing.assert_close(maps[f"attention_{i}"][b, h], w)
                 contexts[i].append(w @ vs[i][b, :, sl])
         for i in range(2):
             expected = expected + cmu.out_proj[i](torch.cat(contexts[i], -1))
@@ -107,20 +117,21 @@ def test_cmu_mutual_term_changes_the_output_and_zero_exchange_removes_it() -> No
     plain.load_state_dict(cmu.state_dict(), strict=False)
     target, sources, masks = _cmu_inputs()
     # same masks on both sides: only the α ⊙ Ê term may differ
-    assert not torch.allclose(cmu(target, sources, masks)[0], plain(target, sources, masks)[0])
+    assert not torch.allclose(cmu(target, sources, masks), plain(target, sources, masks))
     with torch.no_grad():
         for ex in cmu.exchange:
             ex.weight.zero_()
             ex.bias.zero_()
-    torch.testing.assert_close(cmu(target, sources, masks)[0], plain(target, sources, masks)[0])
+    torch.testing.assert_close(cmu(target, sources, masks), plain(target, sources, masks))
 
 
 def test_cmu_padding_invariance_and_alpha() -> None:
     cmu = CrossMutualUnit(DIM, HEADS, (T_1, T_2)).eval()
     target, sources, masks = _cmu_inputs()
-    out, alpha = cmu(target, sources, masks)
+    out, maps = _run(cmu, target, sources, masks)
     scrambled = [_scramble(s, m) for s, m in zip(sources, masks, strict=True)]
-    out2, alpha2 = cmu(target, scrambled, masks)
+    out2, maps2 = _run(cmu, target, scrambled, masks)
+    alpha, alpha2 = maps["alpha"], maps2["alpha"]
     torch.testing.assert_close(out2, out)
     torch.testing.assert_close(alpha2, alpha)
     valid = torch.cat(masks, 1)
@@ -132,12 +143,12 @@ def test_cmu_all_padded_sources_and_single_source_are_finite() -> None:
     cmu = CrossMutualUnit(DIM, HEADS, (T_1, T_2)).eval()
     target, sources, masks = _cmu_inputs()
     empty = [torch.zeros_like(m) for m in masks]
-    out, alpha = cmu(target, sources, empty)
-    assert out.isfinite().all() and alpha.isfinite().all()
+    out, maps = _run(cmu, target, sources, empty)
+    assert out.isfinite().all() and all(m.isfinite().all() for m in maps.values())
     single = CrossMutualUnit(DIM, HEADS, (T_1,))
     assert not single.mutual
-    out, alpha = single(target, sources[:1], masks[:1])
-    assert out.shape == target.shape and alpha is None
+    out, maps = _run(single, target, sources[:1], masks[:1])
+    assert out.shape == target.shape and "alpha" not in maps
     out.sum().backward()
     assert all(p.grad is not None for p in single.parameters())
 
@@ -154,10 +165,12 @@ def test_scu_gamma_is_softmax_of_branch_scores() -> None:
     _silence_ffn(scu)
     target, source = torch.randn(2, T_T, DIM), torch.randn(2, T_1 + T_2, DIM)
     t_mask, s_mask = _mask(2, T_T, [4, 2]), _mask(2, T_1 + T_2, [11, 7])
-    out, gamma = scu(target, source, t_mask, s_mask)
+    out, maps = _run(scu, target, source, t_mask, s_mask)
+    gamma = maps["gamma"]
+    assert maps["cross_attn"].shape == (2, HEADS, T_T, T_1 + T_2)
     z_t = scu.norm_target(target)
-    cross = scu.cross_attn(z_t, scu.norm_source(source), key_padding_mask=s_mask)[0]
-    self_ = scu.self_attn(z_t, key_padding_mask=t_mask)[0]
+    cross = scu.cross_attn(z_t, scu.norm_source(source), key_padding_mask=s_mask)
+    self_ = scu.self_attn(z_t, key_padding_mask=t_mask)
     beta = torch.stack(
         [
             (scu.branch_score(proj(x)).squeeze(-1) * t_mask).sum(-1)
@@ -174,10 +187,10 @@ def test_scu_without_attention_layer_sums_branches() -> None:
     scu = SelfCrossUnit(DIM, HEADS, attention_layer=False, dropout=0.0).eval()
     _silence_ffn(scu)
     target, source = torch.randn(2, T_T, DIM), torch.randn(2, T_1, DIM)
-    out, gamma = scu(target, source)
+    out, maps = _run(scu, target, source)
     z_t = scu.norm_target(target)
-    expected = scu.cross_attn(z_t, scu.norm_source(source))[0] + scu.self_attn(z_t)[0]
-    assert gamma is None
+    expected = scu.cross_attn(z_t, scu.norm_source(source)) + scu.self_attn(z_t)
+    assert "gamma" not in maps
     torch.testing.assert_close(out, expected)
 
 
@@ -185,15 +198,16 @@ def test_scu_padding_invariance_with_appended_steps() -> None:
     scu = SelfCrossUnit(DIM, HEADS).eval()
     target, source = torch.randn(2, T_T, DIM), torch.randn(2, T_1, DIM)
     t_mask, s_mask = _mask(2, T_T, [4, 2]), _mask(2, T_1, [5, 3])
-    out, gamma = scu(target, source, t_mask, s_mask)
+    out, maps = _run(scu, target, source, t_mask, s_mask)
     pad = torch.zeros(2, 3, dtype=torch.bool)
-    out2, gamma2 = scu(
+    out2, maps2 = _run(
+        scu,
         torch.cat([_scramble(target, t_mask), torch.randn(2, 3, DIM)], 1),
         torch.cat([_scramble(source, s_mask), torch.randn(2, 3, DIM)], 1),
         torch.cat([t_mask, pad], 1),
         torch.cat([s_mask, pad], 1),
     )
-    torch.testing.assert_close(gamma2, gamma)
+    torch.testing.assert_close(maps2["gamma"], maps["gamma"])
     torch.testing.assert_close(out2[:, :T_T][t_mask], out[t_mask])
 
 
@@ -291,13 +305,13 @@ def test_layer_runs_every_structure(structure: str, units: tuple[bool, bool]) ->
         DIM, HEADS, lens, structure=structure, use_cmu=units[0], use_scu=units[1]
     ).eval()
     targets, sources, combined, masks = _layer_inputs()
-    new_t, new_s, _, weights = layer(targets, sources, combined, masks)
+    (new_t, new_s, _), weights = _run(layer, targets, sources, combined, masks)
     for m in MODS:
         assert new_t[m].shape == targets[m].shape and new_s[m].shape == sources[m].shape
-    assert ("text.cmu_alpha" in weights) == units[0]
-    assert ("audio.scu_gamma" in weights) == units[1]
+    assert ("cmu.text.alpha" in weights) == units[0]
+    assert ("scu.audio.gamma" in weights) == units[1]
     if units[0]:
-        assert weights["text.cmu_alpha"].shape == (2, LENS["video"] + LENS["audio"])
+        assert weights["cmu.text.alpha"].shape == (2, LENS["video"] + LENS["audio"])
 
 
 def test_serial_structure_feeds_cmu_into_scu() -> None:
@@ -310,13 +324,13 @@ def test_serial_structure_feeds_cmu_into_scu() -> None:
     targets, sources, combined, masks = _layer_inputs()
     out_p = parallel(targets, sources, combined, masks)[0]["text"]
     out_s, new_sources = serial(targets, sources, combined, masks)[:2]
-    z_a, _ = parallel.cmu["text"](
+    z_a = parallel.cmu["text"](
         targets["text"],
         [sources["video"], sources["audio"]],
         [masks["video"], masks["audio"]],
     )
     mask = torch.cat([masks["video"], masks["audio"]], 1)
-    expected = parallel.scu["text"](z_a, combined["text"], masks["text"], mask)[0]
+    expected = parallel.scu["text"](z_a, combined["text"], masks["text"], mask)
     torch.testing.assert_close(out_s["text"], expected)
     assert not torch.allclose(out_s["text"], out_p)
     assert new_sources["text"] is sources["text"]  # no update configured
@@ -327,12 +341,12 @@ def test_parallel_layer_sums_units_and_updates_sources_from_new_targets() -> Non
     lens = {m: LENS[m] for m in MODS}
     layer = ModalityReinforcementLayer(DIM, HEADS, lens, dropout=0.0).eval()
     targets, sources, combined, masks = _layer_inputs()
-    new_t, new_s, new_c, _ = layer(targets, sources, combined, masks)
+    new_t, new_s, new_c = layer(targets, sources, combined, masks)
     for t in MODS:
         srcs = source_modalities(t, MODS)
-        z_a = layer.cmu[t](targets[t], [sources[s] for s in srcs], [masks[s] for s in srcs])[0]
+        z_a = layer.cmu[t](targets[t], [sources[s] for s in srcs], [masks[s] for s in srcs])
         mask = torch.cat([masks[s] for s in srcs], 1)
-        z_b = layer.scu[t](targets[t], combined[t], masks[t], mask)[0]
+        z_b = layer.scu[t](targets[t], combined[t], masks[t], mask)
         torch.testing.assert_close(new_t[t], z_a + z_b)
     expected_s, expected_c = layer.update(sources, new_t)
     for m in MODS:
@@ -345,11 +359,11 @@ def test_parallel_layer_sums_units_and_updates_sources_from_new_targets() -> Non
 def test_layer_with_one_modality_attends_within_it() -> None:
     layer = ModalityReinforcementLayer(DIM, HEADS, {"audio": LENS["audio"]}).eval()
     targets, sources, combined, masks = _layer_inputs(("audio",))
-    new_t, _, new_c, weights = layer(targets, sources, combined, masks)
+    (new_t, _, new_c), weights = _run(layer, targets, sources, combined, masks)
     assert new_t["audio"].shape == targets["audio"].shape
     assert new_c["audio"].shape == sources["audio"].shape
-    assert "audio.cmu_alpha" not in weights  # one source: no partner to exchange with
-    assert weights["audio.scu_gamma"].shape == (2, 2)
+    assert "cmu.audio.alpha" not in weights  # one source: no partner to exchange with
+    assert weights["scu.audio.gamma"].shape == (2, 2)
 
 
 def test_layer_needs_a_unit() -> None:
@@ -357,3 +371,24 @@ def test_layer_needs_a_unit() -> None:
         ModalityReinforcementLayer(DIM, HEADS, LENS, use_cmu=False, use_scu=False)
     with pytest.raises(ValueError, match="structure"):
         ModalityReinforcementLayer(DIM, HEADS, LENS, structure="zigzag")
+
+
+def test_stack_starts_sources_as_the_targets_and_updates_all_but_the_last_layer() -> None:
+    """The starting state (sec. 3.3): source copies = the targets, SCU sources = their plain
+    concatenation; then layer after layer, the last without a source update."""
+    lens = {m: LENS[m] for m in MODS}
+    stack = ModalityReinforcementStack(DIM, HEADS, lens, num_layers=3, dropout=0.0).eval()
+    assert [layer.update is None for layer in stack.layers] == [False, False, True]
+    targets, _, _, masks = _layer_inputs()
+    sources = dict(targets)
+    combined = {t: torch.cat([sources[s] for s in source_modalities(t, MODS)], 1) for t in MODS}
+    expected = targets
+    for layer in stack.layers:
+        expected, sources, combined = layer(expected, sources, combined, masks)
+    with record_attentions(stack) as maps:
+        out = stack(targets, masks)
+    for m in MODS:
+        torch.testing.assert_close(out[m], expected[m])
+    assert maps["layers.2.cmu.text.alpha"].shape == (2, LENS["video"] + LENS["audio"])
+    with pytest.raises(ValueError, match="num_layers"):
+        ModalityReinforcementStack(DIM, HEADS, lens, num_layers=0)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from emofuse.blocks import EarlyFusion, TokenFusionEncoder
-from emofuse.layers import masked_mean
+from emofuse.layers import masked_mean, record_attentions
 
 LENGTHS = (5, 3, 4)  # text, video, audio
 
@@ -28,12 +28,15 @@ def _fusion(positions: bool = False) -> TokenFusionEncoder:
 def test_layout_cls_first_and_concatenated_mask() -> None:
     fusion = _fusion()
     sequences, masks = _inputs()
-    with torch.no_grad():
-        fused, mask, weights = fusion(sequences, masks, need_weights=True)
+    with torch.no_grad(), record_attentions(fusion) as maps:
+        fused, mask = fusion(sequences, masks)
     n_s = 1 + sum(LENGTHS)
-    assert fused.shape == (2, n_s, 16) and weights.shape == (2, n_s, n_s)
+    assert list(maps) == ["encoder.layers.0.self_attn", "encoder.layers.1.self_attn"]
+    weights = maps["encoder.layers.1.self_attn"]
+    assert fused.shape == (2, n_s, 16) and weights.shape == (2, 2, n_s, n_s)
     torch.testing.assert_close(mask, torch.cat([torch.ones(2, 1, dtype=torch.bool), *masks], 1))
-    torch.testing.assert_close(weights.sum(-1), torch.ones(2, n_s))
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 2, n_s))
+    mask = mask[:, None]  # over heads
     assert (weights[~mask[:, None, :].expand_as(weights)] == 0).all()
 
 
@@ -46,8 +49,8 @@ def test_padding_invariance_in_every_modality(which: int | None, positions: bool
     for m in range(3) if which is None else [which]:
         padded_seq[m], padded_masks[m] = _pad(sequences[m], masks[m])
     with torch.no_grad():
-        fused, mask, _ = fusion(sequences, masks)
-        fused_p, mask_p, _ = fusion(padded_seq, padded_masks)
+        fused, mask = fusion(sequences, masks)
+        fused_p, mask_p = fusion(padded_seq, padded_masks)
     for b in range(2):
         torch.testing.assert_close(fused_p[b][mask_p[b]], fused[b][mask[b]], atol=1e-5, rtol=1e-4)
 
@@ -81,7 +84,7 @@ def test_eqs_3_4_are_a_post_norm_encoder_over_cls_text_video_audio() -> None:
     mask = torch.cat([torch.ones(2, 1, dtype=torch.bool), *masks], 1)
     with torch.no_grad():
         expected = ref(tokens, src_key_padding_mask=~mask)
-        fused, fused_mask, _ = fusion(sequences, masks)
+        fused, fused_mask = fusion(sequences, masks)
     torch.testing.assert_close(fused_mask, mask)
     torch.testing.assert_close(fused[mask], expected[mask], atol=1e-5, rtol=1e-4)
 
@@ -111,7 +114,7 @@ def test_all_padding_row_keeps_a_finite_cls() -> None:
     for m in masks:
         m[1] = False
     with torch.no_grad():
-        fused, mask, _ = _fusion()(sequences, masks)
+        fused, mask = _fusion()(sequences, masks)
     assert fused.isfinite().all() and mask[1].tolist() == [True] + [False] * sum(LENGTHS)
 
 
@@ -119,8 +122,8 @@ def test_early_fusion_pools_each_modality() -> None:
     sequences, masks = _inputs()
     masks[2] = masks[2].clone()
     masks[2][1] = False
-    pooled, present, weights = EarlyFusion()(sequences, masks)
-    assert pooled.shape == (2, 3, 16) and weights is None
+    pooled, present = EarlyFusion()(sequences, masks)
+    assert pooled.shape == (2, 3, 16)
     for m in range(3):
         torch.testing.assert_close(pooled[:, m], masked_mean(sequences[m], masks[m]))
     assert present.tolist() == [[True, True, True], [True, True, False]]

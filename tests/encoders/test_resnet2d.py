@@ -45,13 +45,17 @@ def test_one_channel_spectrogram_loads_imagenet_with_conv1_averaged_over_rgb() -
         assert ours(torch.randn(2, 1, 224, 224)).shape == (2, 512)
 
 
-def test_sem_slots_narrow_widths_and_groups() -> None:
-    ours = ResNetEncoder(widths=(8, 16, 32, 64), sem_after=(1, 3, 5), text_dim=6).eval()
-    x, text = torch.randn(2, 3, 64, 64), torch.randn(2, 6)
-    out, *maps = ours(x, text, return_attention=True)
+def test_narrow_widths_and_stages() -> None:
+    ours = ResNetEncoder(widths=(8, 16, 32, 64)).eval()
+    x = torch.randn(2, 3, 64, 64)
+    out = ours(x)
     assert out.shape == (2, 64) and ours.out_dim == 64
-    assert [m.shape for m in maps] == [(2, 32, 32), (2, 8, 8), (2, 2, 2)]
-    assert len(ours.conv_groups()) == 5
+    assert len(ours.conv_groups()) == 5 and ours.group_channels == (8, 8, 16, 32, 64)
+    h = x
+    for group, width in zip(ours.conv_groups(), ours.group_channels, strict=True):
+        h = group(h)
+        assert h.shape[1] == width
+    torch.testing.assert_close(ours.forward_head(h), out)
     with pytest.raises(ValueError, match="ResNet state dict does not match"):
         load_torchvision_resnet_state(ours, torchvision.models.resnet18().state_dict())
 
@@ -61,5 +65,3 @@ def test_bad_arguments() -> None:
         ResNetEncoder(50)
     with pytest.raises(ValueError, match="widths"):
         ResNetEncoder(widths=(8, 16))
-    with pytest.raises(ValueError, match="text_dim"):
-        ResNetEncoder(sem_after=(3,))

@@ -6,6 +6,7 @@ from torch import Tensor, nn
 
 from emofuse.encoders import FrameSequenceEncoder, VGGFeatures, vgg_layout
 from emofuse.encoders.vgg import VGG19_CONVS, VGG_WIDTHS
+from emofuse.layers import record_attentions
 
 
 def test_default_layout_is_torchvision_vgg19_and_its_weights_load() -> None:
@@ -62,22 +63,23 @@ def test_backbone_runs_once_on_valid_frames_and_padding_is_invisible() -> None:
     encoder = _encoder(backbone, positions=True)
     frames = torch.randn(2, 4, 3, 32, 32)
     mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=torch.bool)
-    with torch.no_grad():
-        out, weights = encoder(frames, mask, need_weights=True)
+    with torch.no_grad(), record_attentions(encoder) as maps:
+        out = encoder(frames, mask)
+    weights = maps["encoder.layers.1.self_attn"]
     assert backbone.calls == [6]
-    assert out.shape == (2, 4, 16) and weights.shape == (2, 4, 4)
-    assert (weights[1, :, 2:] == 0).all()
+    assert out.shape == (2, 4, 16) and weights.shape == (2, 2, 4, 4)
+    assert (weights[1, :, :, 2:] == 0).all()
     noisy = torch.where(mask[:, :, None, None, None], frames, torch.randn_like(frames))
     padded = torch.cat([noisy, torch.randn(2, 2, 3, 32, 32)], 1)
     padded_mask = torch.cat([mask, torch.zeros(2, 2, dtype=torch.bool)], 1)
     with torch.no_grad():
-        out_padded, _ = encoder(padded, padded_mask)
+        out_padded = encoder(padded, padded_mask)
     torch.testing.assert_close(out_padded[:, :4][mask], out[mask], atol=1e-5, rtol=1e-4)
 
 
 def test_batch_without_any_valid_frame_is_finite() -> None:
     encoder = _encoder(VGGFeatures(3, widths=(4, 4, 4, 4, 8)))
-    out, _ = encoder(torch.randn(2, 3, 3, 32, 32), torch.zeros(2, 3, dtype=torch.bool))
+    out = encoder(torch.randn(2, 3, 3, 32, 32), torch.zeros(2, 3, dtype=torch.bool))
     assert out.shape == (2, 3, 16) and out.isfinite().all()
 
 
@@ -103,5 +105,5 @@ def test_frame_transformer_is_post_norm_as_dai_et_al() -> None:
     with torch.no_grad():
         projected = encoder.embed_frames(frames.flatten(0, 1)).unflatten(0, (2, 4))
         expected = ref(projected, src_key_padding_mask=~mask)
-        out, _ = encoder(frames, mask)
+        out = encoder(frames, mask)
     torch.testing.assert_close(out[mask], expected[mask], atol=1e-5, rtol=1e-4)

@@ -64,15 +64,16 @@ def test_loads_a_torchvggish_state_dict_file_and_reproduces_its_outputs(tmp_path
     assert ours(x).shape == (3, 12)
 
 
-def test_sem_slots_and_their_maps() -> None:
-    ours = VGGish(NARROW["c"], NARROW["fc"], sem_after=(1, 2, 4), text_dim=10).eval()
-    x, text = torch.randn(2, 1, 96, 64), torch.randn(2, 10)
-    out, *maps = ours(x, text, return_attention=True)
-    assert out.shape == (2, 12)
-    assert [m.shape for m in maps] == [(2, 48, 32), (2, 24, 16), (2, 6, 4)]
-    torch.testing.assert_close(ours(x, text), out)
-    assert not torch.allclose(ours(x, torch.randn(2, 10)), out)  # the text guides the audio
-    assert set(ours.sem) == {"1", "2", "4"} and len(ours.conv_groups()) == 4
+def test_exposes_its_stages() -> None:
+    ours = VGGish(NARROW["c"], NARROW["fc"]).eval()
+    x = torch.randn(2, 1, 96, 64)
+    groups = ours.conv_groups()
+    assert len(groups) == 4 and ours.group_channels == tuple(NARROW["c"])
+    h = x
+    for group, width in zip(groups, ours.group_channels, strict=True):
+        h = group(h)
+        assert h.shape[1] == width
+    torch.testing.assert_close(ours.forward_head(h), ours(x))
 
 
 def test_wrong_state_dict_is_a_clear_error() -> None:

@@ -39,22 +39,22 @@ def test_multihead_attention_with_key_padding_mask_compiles_forward_and_backward
     x = torch.randn(3, 5, 8)
     torch._dynamo.reset()
     compiled = torch.compile(attn, fullgraph=True)  # inductor
-    out = compiled(x, key_padding_mask=MASK)[0]
+    out = compiled(x, key_padding_mask=MASK)
     grads = torch.autograd.grad(out.square().sum(), list(attn.parameters()))
-    want = attn(x, key_padding_mask=MASK)[0]
+    want = attn(x, key_padding_mask=MASK)
     want_grads = torch.autograd.grad(want.square().sum(), list(attn.parameters()))
     torch.testing.assert_close(out, want, atol=1e-5, rtol=1e-4)
     for got, ref in zip(grads, want_grads, strict=True):
         torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-4)
 
 
-def test_cross_attention_with_attn_mask_and_weights_compiles() -> None:
+def test_cross_attention_with_attn_mask_compiles() -> None:
     attn = MultiHeadAttention(8, 2, kdim=6, vdim=4).eval()
     q, k, v = torch.randn(3, 4, 8), torch.randn(3, 5, 6), torch.randn(3, 5, 4)
     allowed = torch.rand(3, 4, 5) > 0.3
     _same_as_eager(
         attn,
-        lambda m: m(q, k, v, key_padding_mask=MASK, attn_mask=allowed, need_weights=True),
+        lambda m: m(q, k, v, key_padding_mask=MASK, attn_mask=allowed),
     )
 
 
@@ -68,7 +68,7 @@ def test_encoder_layer_compiles(norm_first: bool) -> None:
 def test_decoder_layer_compiles() -> None:
     layer = TransformerDecoderLayer(8, 2, 16).eval()
     queries, memory = torch.randn(3, 2, 8), torch.randn(3, 5, 8)
-    _same_as_eager(layer, lambda m: m(queries, memory, None, MASK, need_weights=True))
+    _same_as_eager(layer, lambda m: m(queries, memory, None, MASK))
 
 
 def test_attentive_pooling_compiles() -> None:

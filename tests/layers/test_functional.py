@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import pytest
 import torch
+from torch import nn
 
-from emofuse.layers import run_on_valid_steps
+from emofuse.layers import record, record_attentions, run_on_valid_steps
 
 
 def test_runs_once_on_valid_steps_only_and_zeros_padding() -> None:
@@ -31,12 +33,23 @@ def test_gradients_flow_to_valid_steps_only() -> None:
     assert (x.grad[~mask] == 0).all() and (x.grad[mask] == 2).all()
 
 
-def test_run_on_valid_steps_scatters_each_tensor_of_a_tuple() -> None:
+class _Scorer(nn.Module):
+    """Records a per-step map, as a frame CNN's attention would."""
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        record(self, f * 3)
+        return f.sum(-1)
+
+
+@pytest.mark.parametrize("masked", [True, False])
+def test_maps_recorded_inside_get_the_step_axes_back(masked: bool) -> None:
     x = torch.randn(2, 3, 4)
-    mask = torch.tensor([[True, True, False], [True, False, False]])
-    feats, maps = run_on_valid_steps(lambda f: (f.sum(-1), f * 3), x, mask)
-    assert feats.shape == (2, 3) and maps.shape == (2, 3, 4)
-    torch.testing.assert_close(maps[mask], 3 * x[mask])
-    assert (feats[~mask] == 0).all() and (maps[~mask] == 0).all()
-    full_feats, _ = run_on_valid_steps(lambda f: (f.sum(-1), f), x, None)
-    torch.testing.assert_close(full_feats, x.sum(-1))
+    mask = torch.tensor([[True, True, False], [True, False, False]]) if masked else None
+    scorer = _Scorer()
+    with record_attentions(scorer) as maps:
+        feats = run_on_valid_steps(scorer, x, mask)
+    valid = mask if masked else torch.ones(2, 3, dtype=torch.bool)
+    assert feats.shape == (2, 3) and maps["_Scorer"].shape == (2, 3, 4)
+    torch.testing.assert_close(maps["_Scorer"][valid], 3 * x[valid])
+    assert (maps["_Scorer"][~valid] == 0).all() and (feats[~valid] == 0).all()
+    assert run_on_valid_steps(scorer, x, mask).shape == (2, 3)  # nothing records outside

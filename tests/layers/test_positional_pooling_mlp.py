@@ -4,7 +4,13 @@ import math
 
 import torch
 
-from emofuse.layers import MLP, AttentivePooling, MaskedMeanPool, SinusoidalPositionalEncoding
+from emofuse.layers import (
+    MLP,
+    AttentivePooling,
+    MaskedMeanPool,
+    SinusoidalPositionalEncoding,
+    record_attentions,
+)
 from emofuse.layers.functional import masked_mean, masked_softmax
 
 
@@ -43,16 +49,19 @@ def test_attentive_pooling_padding_invariance() -> None:
     pool = AttentivePooling(8, hidden_dim=4)
     x = torch.randn(2, 5, 8)
     mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]], dtype=torch.bool)
-    pooled, weights = pool(x, mask)
+    with record_attentions(pool) as maps:
+        pooled = pool(x, mask)
+    weights = maps["AttentivePooling"]
     assert weights.shape == (2, 5) and (weights[1, 2:] == 0).all()
     torch.testing.assert_close(weights.sum(-1), torch.ones(2))
     x_pad = torch.cat(
         [torch.where(mask[..., None], x, 9 * torch.randn_like(x)), torch.randn(2, 2, 8)], 1
     )
     mask_pad = torch.cat([mask, torch.zeros(2, 2, dtype=torch.bool)], 1)
-    torch.testing.assert_close(pool(x_pad, mask_pad)[0], pooled)
-    empty, w = pool(x, torch.zeros(2, 5, dtype=torch.bool))
-    assert (empty == 0).all() and (w == 0).all()
+    torch.testing.assert_close(pool(x_pad, mask_pad), pooled)
+    with record_attentions(pool) as maps:
+        empty = pool(x, torch.zeros(2, 5, dtype=torch.bool))
+    assert (empty == 0).all() and (maps["AttentivePooling"] == 0).all()
 
 
 def test_mlp_shapes_and_layers() -> None:

@@ -8,6 +8,7 @@ from emofuse.layers import (
     TransformerDecoderLayer,
     TransformerEncoder,
     TransformerEncoderLayer,
+    record_attentions,
 )
 from emofuse.layers.mlp import get_activation
 
@@ -27,9 +28,9 @@ def _pad(x: torch.Tensor, mask: torch.Tensor, extra: int = 3) -> tuple[torch.Ten
 def test_encoder_layer_padding_invariance(norm_first: bool, activation: str) -> None:
     layer = TransformerEncoderLayer(16, 4, 32, norm_first=norm_first, activation=activation).eval()
     x = torch.randn(2, 5, 16)
-    out, _ = layer(x, VALID)
+    out = layer(x, VALID)
     padded, mask = _pad(x, VALID)
-    out_padded, _ = layer(padded, mask)
+    out_padded = layer(padded, mask)
     torch.testing.assert_close(out_padded[:, :5][VALID], out[VALID], atol=1e-5, rtol=1e-4)
 
 
@@ -44,15 +45,15 @@ def test_encoder_layer_post_norm_matches_torch() -> None:
     x = torch.randn(2, 5, 16)
     with torch.no_grad():
         expected = ref(x, src_key_padding_mask=~VALID)
-    torch.testing.assert_close(ours(x, VALID)[0][VALID], expected[VALID], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(ours(x, VALID)[VALID], expected[VALID], atol=1e-5, rtol=1e-4)
 
 
 def test_dropout_is_active_in_training_only() -> None:
     layer = TransformerEncoderLayer(16, 4, 32, dropout=0.5)
     x = torch.randn(2, 5, 16)
-    assert not torch.allclose(layer(x)[0], layer(x)[0])
+    assert not torch.allclose(layer(x), layer(x))
     layer.eval()
-    torch.testing.assert_close(layer(x)[0], layer(x)[0])
+    torch.testing.assert_close(layer(x), layer(x))
 
 
 def test_activation_names() -> None:
@@ -62,13 +63,16 @@ def test_activation_names() -> None:
 
 
 @pytest.mark.parametrize("norm_first", [True, False])
-def test_encoder_stack_returns_weights_per_layer(norm_first: bool) -> None:
+def test_encoder_stack_records_weights_per_layer(norm_first: bool) -> None:
     enc = TransformerEncoder(3, 16, 4, 32, norm_first=norm_first).eval()
     x = torch.randn(2, 5, 16)
-    out, maps = enc(x, VALID, need_weights=True)
-    assert out.shape == x.shape and len(maps) == 3 and maps[0].shape == (2, 4, 5, 5)
-    assert (maps[0][1, :, :, 3:] == 0).all()
-    assert enc(x, VALID)[1] is None
+    with record_attentions(enc) as maps:
+        out = enc(x, VALID)
+    assert out.shape == x.shape
+    assert list(maps) == [f"layers.{i}.self_attn" for i in range(3)]
+    assert maps["layers.0.self_attn"].shape == (2, 4, 5, 5)
+    assert (maps["layers.0.self_attn"][1, :, :, 3:] == 0).all()
+    torch.testing.assert_close(enc(x, VALID), out)
     # layers are initialised independently
     assert not torch.equal(enc.layers[0].ffn[0].weight, enc.layers[1].ffn[0].weight)
 
@@ -78,16 +82,19 @@ def test_decoder_memory_padding_invariance(norm_first: bool) -> None:
     dec = TransformerDecoder(2, 16, 4, 32, norm_first=norm_first).eval()
     queries = torch.randn(2, 6, 16)
     memory = torch.randn(2, 5, 16)
-    out, maps = dec(queries, memory, memory_mask=VALID, need_weights=True)
-    assert out.shape == (2, 6, 16) and maps[-1].shape == (2, 4, 6, 5)
-    assert (maps[-1][1, :, :, 3:] == 0).all()
+    with record_attentions(dec) as maps:
+        out = dec(queries, memory, memory_mask=VALID)
+    cross = maps["layers.1.cross_attn"]
+    assert out.shape == (2, 6, 16) and cross.shape == (2, 4, 6, 5)
+    assert maps["layers.1.self_attn"].shape == (2, 4, 6, 6)
+    assert (cross[1, :, :, 3:] == 0).all()
     padded, mask = _pad(memory, VALID)
-    torch.testing.assert_close(dec(queries, padded, memory_mask=mask)[0], out, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(dec(queries, padded, memory_mask=mask), out, atol=1e-5, rtol=1e-4)
 
 
 def test_decoder_all_padding_memory_is_finite() -> None:
     layer = TransformerDecoderLayer(16, 4, 32)
-    out, _ = layer(
+    out = layer(
         torch.randn(2, 3, 16),
         torch.randn(2, 4, 16),
         memory_mask=torch.zeros(2, 4, dtype=torch.bool),

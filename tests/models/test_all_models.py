@@ -7,10 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
+import safetensors.torch
 import torch
 from helpers import append_padding, assert_outputs_close, masked_inputs, scramble_padding
 
 import emofuse
+from emofuse.layers import MultiHeadAttention, is_recording
 from emofuse.outputs import EmotionOutput
 from emofuse.registry import get_entry, library_models
 
@@ -97,10 +99,36 @@ def test_all_padding_row_is_finite(name: str) -> None:
     for key in masked_inputs(inputs):
         inputs[f"{key}_mask"][1] = False
     with torch.no_grad():
-        out = model(**inputs)
+        out = model(**inputs, return_attentions=True)
     assert out.logits.isfinite().all()
     if out.embedding is not None:
         assert out.embedding.isfinite().all()
+    bad = [k for k, v in (out.attentions or {}).items() if not v.isfinite().all()]
+    assert not bad, f"non-finite maps for an all-padding row: {bad}"
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_attentions_are_keyed_by_module_path_in_the_documented_layout(name: str) -> None:
+    """Every attention that runs records (B, heads, T_query, T_key) under its module path,
+    (B, T, heads, T_query, T_key) inside a frame CNN; other maps (fusion and pooling weights)
+    under their module's path plus at most a short suffix."""
+    model = _eval_model(name)
+    inputs = model.example_inputs(batch_size=3)
+    with torch.no_grad():
+        maps = model(**inputs, return_attentions=True).attentions
+    assert not is_recording(), "return_attentions must leave no recording behind"
+    modules = dict(model.named_modules())
+    attention = {p for p, m in modules.items() if isinstance(m, MultiHeadAttention)}
+    assert attention <= set(maps), f"attentions that recorded nothing: {attention - set(maps)}"
+    for key, value in maps.items():
+        path = key if key in modules else key.rsplit(".", 1)[0]
+        assert path in modules and path, f"{key}: not a module path (+ a suffix)"
+        if key in attention:
+            assert value.dim() in (4, 5) and value.shape[0] == 3, (key, value.shape)
+            assert value.shape[-3] == modules[key].num_heads, (key, value.shape)
+            sums = value.sum(-1)
+            # each query's weights sum to one; rows of padded queries or steps are zero
+            assert ((sums - 1).abs() < 1e-4).logical_or(sums == 0).all(), key
 
 
 @pytest.mark.parametrize("name", TINY)
@@ -142,6 +170,28 @@ def test_save_load_round_trip(name: str, tmp_path: Path) -> None:
         assert_outputs_close(model(**inputs), loaded(**inputs), atol=0, rtol=0)
     again = type(model).from_pretrained(tmp_path, dropout=0.0)
     assert again.config.dropout == 0.0
+
+
+# models whose modules moved into blocks in 0.2 (their 0.1 state-dict keys still load)
+MOVED = ["av_attention_fusion_tiny", "mcr_tiny", "mer_sem_mbt_tiny"]
+
+
+@pytest.mark.parametrize("name", MOVED)
+def test_checkpoints_written_before_a_module_moved_still_load(name: str, tmp_path: Path) -> None:
+    model = _eval_model(name)
+    renames = type(model).legacy_state_dict_prefixes
+    old_state = {}
+    for key, value in model.state_dict().items():
+        old = next((o for o, n in renames.items() if key.startswith(n)), None)
+        old_state[key if old is None else old + key[len(renames[old]) :]] = value.clone()
+    assert set(old_state) != set(model.state_dict()), "some keys must have moved"
+    model.save_pretrained(tmp_path)
+    safetensors.torch.save_file(old_state, str(tmp_path / "model.safetensors"))
+    loaded = emofuse.build(name, pretrained=tmp_path).eval()
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+    fresh = emofuse.build(name)
+    fresh.load_state_dict(old_state)  # strict: every old key finds its new place
 
 
 @pytest.mark.parametrize("name", TINY)

@@ -26,11 +26,11 @@ def test_paper_configuration_on_meta() -> None:
     assert isinstance(model.video_backbone, ResNet3D) and len(model.video_backbone.layer3) == 23
     assert model.video_backbone.out_channels == 2048
     # s = 7 × 7 = 49 positions: 8 heads of ceil(49 / 8) = 7 dims, projected back to 49
-    channel = model.channel_attention.attention
+    channel = model.video_stream.channel_attention.attention
     assert channel.head_dim == 7 and channel.out_proj.out_features == 49
-    assert model.spatial_attention.attention.q_proj.in_features == 2048
-    assert model.video_temporal.attention.out_proj.out_features == 512
-    assert model.audio_temporal.attention.q_proj.in_features == 512
+    assert model.video_stream.spatial_attention.attention.q_proj.in_features == 2048
+    assert model.video_stream.temporal.attention.out_proj.out_features == 512
+    assert model.audio_stream.temporal.attention.q_proj.in_features == 512
     assert model.fusion.weight.shape == (512, 512)
     assert model.embedding.in_features == 1024 and model.classifier.out_features == 8
 
@@ -44,17 +44,18 @@ def test_outputs_and_attention_maps() -> None:
     assert out.logits.shape == (2, 8) and out.embedding.shape == (2, c.embedding_dim)
     shapes = {k: tuple(v.shape) for k, v in out.attentions.items()}
     assert shapes == {
-        "video_spatial": (2, n, h, s, s),
-        "video_channel": (2, n, h, m, m),
-        "video_temporal": (2, h, n, n),
-        "audio_temporal": (2, h, n, n),
-        "cross_correlation": (2, n, n),
-        "fusion_audio_weights": (2, n, n),
-        "fusion_video_weights": (2, n, n),
+        "video_stream.spatial_attention.attention": (2, n, h, s, s),
+        "video_stream.channel_attention.attention": (2, n, h, m, m),
+        "video_stream.temporal.attention": (2, h, n, n),
+        "audio_stream.temporal.attention": (2, h, n, n),
+        "fusion.corr": (2, 1, n, n),
+        "fusion.audio_weights": (2, 1, n, n),
+        "fusion.video_weights": (2, 1, n, n),
     }
     padded = ~inputs["video_mask"][1]  # sample 1 has padded snippets: zero maps there
-    assert padded.any() and (out.attentions["video_spatial"][1, padded] == 0).all()
-    assert (out.attentions["video_temporal"][1, :, :, padded] == 0).all()
+    spatial = out.attentions["video_stream.spatial_attention.attention"]
+    assert padded.any() and (spatial[1, padded] == 0).all()
+    assert (out.attentions["video_stream.temporal.attention"][1, :, :, padded] == 0).all()
 
 
 def test_backbones_run_once_on_valid_steps_only() -> None:
@@ -80,18 +81,19 @@ def test_backbones_run_once_on_valid_steps_only() -> None:
 def test_attention_ablations(switch: str, absent: str | None) -> None:
     model = emofuse.build(TINY, **{switch: False}).eval()
     if absent:
-        assert not hasattr(model, absent)
+        assert not hasattr(model.video_stream, absent)
     else:  # no temporal attention: a linear map to m' in both streams
-        assert isinstance(model.video_temporal, nn.Linear)
-        assert isinstance(model.audio_temporal, nn.Linear)
+        assert isinstance(model.video_stream.temporal, nn.Linear)
+        assert isinstance(model.audio_stream.temporal, nn.Linear)
         assert not any(isinstance(m, TemporalAttention) for m in model.modules())
     inputs = model.example_inputs(batch_size=2)
     out = model(**inputs, return_attentions=True)
     assert out.logits.shape == (2, 8) and out.logits.isfinite().all()
-    key = {"use_spatial": "video_spatial", "use_channel": "video_channel"}.get(
-        switch, "video_temporal"
+    key = {"use_spatial": "spatial_attention", "use_channel": "channel_attention"}.get(
+        switch, "temporal"
     )
-    assert key not in out.attentions and "cross_correlation" in out.attentions
+    assert f"video_stream.{key}.attention" not in out.attentions
+    assert "fusion.corr" in out.attentions
 
 
 @pytest.mark.parametrize("modality", ["audio", "video"])
@@ -99,13 +101,14 @@ def test_single_modality_has_no_fusion(modality: str) -> None:
     model = emofuse.build(TINY, modalities=(modality,)).eval()
     assert not any(isinstance(m, CrossCorrelationFusion) for m in model.modules())
     other = "video" if modality == "audio" else "audio"
-    assert not hasattr(model, f"{other}_backbone")
+    assert not hasattr(model, f"{other}_stream")
     assert emofuse.model_info(TINY)["modalities"] == ["audio", "video"]
     assert [s.name for s in model.input_specs(model.config)] == [modality, f"{modality}_mask"]
     inputs = model.example_inputs(batch_size=2)
     assert set(inputs) == {modality, f"{modality}_mask"}
     out = model(**inputs, return_attentions=True)
-    assert out.logits.shape == (2, 8) and f"{modality}_temporal" in out.attentions
+    assert out.logits.shape == (2, 8)
+    assert f"{modality}_stream.temporal.attention" in out.attentions
     assert model.embedding.in_features == model.config.fused_dim
     with pytest.raises(ValueError, match=modality):
         model()
@@ -184,7 +187,7 @@ def test_fused_halves_are_averaged_over_their_own_modality_mask() -> None:
     inputs["audio_mask"] = torch.tensor([[1, 1, 1], [1, 1, 0], [1, 0, 0]], dtype=torch.bool)
     inputs["video_mask"] = torch.tensor([[1, 1, 0], [1, 0, 0], [0, 1, 1]], dtype=torch.bool)
     seen = {}
-    model.fusion.register_forward_hook(lambda m, i, o: seen.update(fused=o[0]))
+    model.fusion.register_forward_hook(lambda m, i, o: seen.update(fused=o))
     model.embedding.register_forward_hook(lambda m, i, o: seen.update(pooled=i[0]))
     with torch.no_grad():
         model(**inputs)

@@ -34,10 +34,12 @@ def test_each_subset_predicts_and_ignores_padding(model, keep) -> None:
         assert_outputs_close(out, model(**scramble_padding(inputs)))
         assert_outputs_close(out, model(**append_padding(inputs, extra=5)))
     assert out.logits.shape == (2, 6) and out.embedding.shape == (2, 32)
-    expected = {f"{m}_self_attention" for m in keep} | {"cross_modal_attention", "pooling"}
+    expected = {f"{m}_encoder.layers.0.self_attn" for m in keep}
+    expected |= {"cross_modal.encoder.layers.0.self_attn", "classifier.pool"}
     assert set(out.attentions) == expected
     t_z = sum({"audio": 6, "video": 4}[m] for m in keep)  # ceil(22 / 4) audio steps
-    assert out.attentions["pooling"].shape == (2, t_z)
+    assert out.attentions["classifier.pool"].shape == (2, t_z)
+    assert out.attentions["cross_modal.encoder.layers.0.self_attn"].shape == (2, 2, t_z, t_z)
 
 
 def test_same_weights_give_three_different_predictions(model) -> None:
@@ -52,9 +54,9 @@ def test_single_modality_prediction_equals_its_own_pipeline(model) -> None:
     """Audio-only is the audio encoder, the cross-modal encoder over A alone and the head."""
     inputs = _subset(model.example_inputs(batch_size=2), ("audio",))
     with torch.no_grad():
-        a, mask, _ = model.encode_audio(inputs["audio"], inputs["audio_mask"])
-        z, z_mask, _ = model.cross_modal({"audio": (a, mask)})
-        logits, _, _ = model.classifier(z, z_mask)
+        a, mask = model.encode_audio(inputs["audio"], inputs["audio_mask"])
+        z, z_mask = model.cross_modal({"audio": (a, mask)})
+        logits, _ = model.classifier(z, z_mask)
         torch.testing.assert_close(model(**inputs).logits, logits)
 
 

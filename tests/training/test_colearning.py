@@ -62,7 +62,7 @@ class MiniCrossModal(nn.Module):
         if video is not None:
             flat = rearrange(video, "b t c h w -> b t (c h w)")
             streams["video"] = (self.frame_proj(flat), video_mask)
-        z, mask, _ = self.cross(streams)
+        z, mask = self.cross(streams)
         if text is not None:
             z = z + self.text_proj(text)[:, None]
         return self.head(z, mask)[0]

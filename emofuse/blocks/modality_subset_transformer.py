@@ -1,5 +1,8 @@
-"""A cross-modal transformer over any non-empty subset of modalities, and the attentive Swish
-classifier on top of it (Takashima et al. 2022, sec. 3.1, eqs. 7 and 11–16)."""
+"""One transformer over the concatenation of any non-empty subset of modalities (the cross-modal
+transformer of Takashima et al. 2022, sec. 3.1, eqs. 7 and 11–13), and the attentive Swish
+classifier on top of it (eqs. 14–16). For encoders that keep an audio and a video stream and
+exchange information between them (Xia et al. 2022) see
+:mod:`emofuse.blocks.audio_visual_exchange`."""
 
 from __future__ import annotations
 
@@ -52,10 +55,12 @@ class CrossModalTransformer(nn.Module):
 
     Inputs:
         streams: ``{modality: (x (B, T_m, dim), mask (B, T_m) bool)}`` for a non-empty subset
-        of ``modalities``; need_weights: return the per-layer attention maps.
+        of ``modalities``.
     Returns:
-        (z (B, ΣT_m, dim), mask (B, ΣT_m) bool, per-layer weights (B, heads, ΣT_m, ΣT_m) or
-        None). Steps follow the order of ``modalities``; padded steps never reach a valid one.
+        (z (B, ΣT_m, dim), mask (B, ΣT_m) bool). Steps follow the order of ``modalities``;
+        padded steps never reach a valid one.
+    Records:
+        ``encoder.layers.<i>.self_attn`` (B, heads, ΣT_m, ΣT_m).
     """
 
     def __init__(
@@ -86,9 +91,7 @@ class CrossModalTransformer(nn.Module):
     def modalities(self) -> tuple[str, ...]:
         return self.segment.modalities
 
-    def forward(
-        self, streams: Mapping[str, tuple[Tensor, Tensor]], *, need_weights: bool = False
-    ) -> tuple[Tensor, Tensor, list[Tensor] | None]:
+    def forward(self, streams: Mapping[str, tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor]:
         unknown = sorted(set(streams) - set(self.modalities))
         if not streams or unknown:
             raise ValueError(
@@ -98,8 +101,7 @@ class CrossModalTransformer(nn.Module):
         given = [m for m in self.modalities if m in streams]
         z0 = torch.cat([self.segment(streams[m][0], m) for m in given], dim=1)  # eq. 12
         mask = torch.cat([streams[m][1] for m in given], dim=1)
-        z, maps = self.encoder(z0, mask, need_weights=need_weights)  # eq. 13
-        return z, mask, maps
+        return self.encoder(z0, mask), mask  # eq. 13
 
 
 class AttentiveSwishClassifier(nn.Module):
@@ -114,8 +116,9 @@ class AttentiveSwishClassifier(nn.Module):
     Inputs:
         z: (B, T, dim); mask: (B, T) bool, True = valid.
     Returns:
-        (logits (B, num_classes), pooled o (B, dim), pooling weights (B, T)); an all-padding
-        row pools to zeros.
+        (logits (B, num_classes), pooled o (B, dim)); an all-padding row pools to zeros.
+    Records:
+        ``pool``: the pooling weights (B, T).
     """
 
     def __init__(
@@ -129,9 +132,9 @@ class AttentiveSwishClassifier(nn.Module):
         )  # eq. 15
         self.out = nn.Linear(hidden_dim, num_classes)  # eq. 16 before the sigmoid
 
-    def forward(self, z: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
-        pooled, weights = self.pool(z, mask)
-        return self.out(self.hidden(pooled)), pooled, weights
+    def forward(self, z: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        pooled = self.pool(z, mask)
+        return self.out(self.hidden(pooled)), pooled
 
 
 __all__ = ["AttentiveSwishClassifier", "CrossModalTransformer", "ModalitySegmentEmbedding"]

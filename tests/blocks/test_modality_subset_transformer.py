@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from emofuse.blocks import AttentiveSwishClassifier, CrossModalTransformer, ModalitySegmentEmbedding
+from emofuse.layers import record_attentions
 
 
 def _stream(b: int, t: int, lengths: list[int], dim: int = 16):
@@ -26,10 +27,12 @@ def test_any_subset_shapes_and_padding_invariance(subset: tuple[str, ...]) -> No
     block = CrossModalTransformer(("audio", "video"), 16, 2, 32, 2).eval()
     full = {"audio": _stream(2, 5, [5, 3]), "video": _stream(2, 4, [2, 4])}
     streams = {m: full[m] for m in subset}
-    z, mask, maps = block(streams, need_weights=True)
+    with record_attentions(block) as maps:
+        z, mask = block(streams)
     total = sum(full[m][0].shape[1] for m in subset)
-    assert z.shape == (2, total, 16) and mask.shape == (2, total) and len(maps) == 2
-    assert maps[0].shape == (2, 2, total, total)
+    assert z.shape == (2, total, 16) and mask.shape == (2, total)
+    assert list(maps) == ["encoder.layers.0.self_attn", "encoder.layers.1.self_attn"]
+    assert maps["encoder.layers.0.self_attn"].shape == (2, 2, total, total)
     # Scrambling padded steps and appending more padding leaves the valid steps unchanged.
     padded = {}
     for m, (x, mk) in streams.items():
@@ -38,14 +41,14 @@ def test_any_subset_shapes_and_padding_invariance(subset: tuple[str, ...]) -> No
             torch.cat([x, torch.randn(2, 3, 16)], 1),
             torch.cat([mk, mk.new_zeros(2, 3)], 1),
         )
-    z2, mask2, _ = block(padded)
+    z2, mask2 = block(padded)
     torch.testing.assert_close(z[mask], z2[mask2], atol=1e-5, rtol=1e-4)
 
 
 def test_modalities_are_concatenated_in_declared_order() -> None:
     block = CrossModalTransformer(("audio", "video"), 8, 2, 16, 0)  # no layers: z = z0
     a, v = _stream(1, 2, [2], 8), _stream(1, 3, [3], 8)
-    z, _, _ = block({"video": v, "audio": a})
+    z, _ = block({"video": v, "audio": a})
     torch.testing.assert_close(z[:, :2], a[0] + block.segment.embedding[0])
     torch.testing.assert_close(z[:, 2:], v[0] + block.segment.embedding[1])
 
@@ -61,7 +64,9 @@ def test_empty_or_unknown_subset_is_rejected() -> None:
 def test_classifier_pools_valid_steps_and_survives_all_padding() -> None:
     head = AttentiveSwishClassifier(16, 6).eval()
     z, mask = _stream(3, 5, [5, 2, 0])
-    logits, pooled, weights = head(z, mask)
+    with record_attentions(head) as maps:
+        logits, pooled = head(z, mask)
+    weights = maps["pool"]
     assert logits.shape == (3, 6) and pooled.shape == (3, 16) and weights.shape == (3, 5)
     torch.testing.assert_close(weights.sum(1), torch.tensor([1.0, 1.0, 0.0]))
     assert (weights[1, 2:] == 0).all() and (pooled[2] == 0).all() and logits.isfinite().all()

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from emofuse.blocks import BottleneckTransformer, build_cross_modal
+from emofuse.layers import record_attentions
 
 KINDS = ["mbt", "joint", "bicross"]
 
@@ -22,29 +23,31 @@ def _inputs(ta: int = 5, tv: int = 3):
 def test_shapes_with_streams_of_different_lengths(kind: str) -> None:
     block = build_cross_modal(kind, 16, num_heads=4, num_layers=2).eval()
     audio, video, am, vm = _inputs()
-    a, v, maps = block(audio, video, am, vm)
-    assert a.shape == audio.shape and v.shape == video.shape and maps is None
-    _, _, maps = block(audio, video, am, vm, need_weights=True)
+    a, v = block(audio, video, am, vm)
+    assert a.shape == audio.shape and v.shape == video.shape
+    with record_attentions(block) as maps:
+        block(audio, video, am, vm)
     assert maps and all(m.shape[:2] == (2, 4) and m.isfinite().all() for m in maps.values())
+    assert sum(k.startswith(("layers.1", "encoder.layers.1", "audio_from_video.1")) for k in maps)
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_padding_never_changes_valid_outputs(kind: str) -> None:
     block = build_cross_modal(kind, 16, num_heads=4, num_layers=2).eval()
     audio, video, am, vm = _inputs()
-    a, v, _ = block(audio, video, am, vm)
+    a, v = block(audio, video, am, vm)
     scrambled_a = torch.where(am[..., None], audio, 9 * torch.randn_like(audio))
     scrambled_v = torch.where(vm[..., None], video, 9 * torch.randn_like(video))
-    a2, v2, _ = block(scrambled_a, scrambled_v, am, vm)
+    a2, v2 = block(scrambled_a, scrambled_v, am, vm)
     torch.testing.assert_close(a2[am], a[am])
     torch.testing.assert_close(v2[vm], v[vm])
     longer_a = torch.cat([audio, torch.randn(2, 4, 16)], 1)
     longer_am = torch.cat([am, torch.zeros(2, 4, dtype=torch.bool)], 1)
-    a3, v3, _ = block(longer_a, video, longer_am, vm)
+    a3, v3 = block(longer_a, video, longer_am, vm)
     torch.testing.assert_close(a3[:, :5][am], a[am])
     torch.testing.assert_close(v3[vm], v[vm])
     empty = torch.zeros_like(vm)
-    a4, v4, _ = block(audio, video, am, empty)
+    a4, v4 = block(audio, video, am, empty)
     assert a4.isfinite().all() and v4.isfinite().all()
 
 
@@ -53,10 +56,11 @@ def test_mbt_audio_sees_video_only_through_the_bottleneck_tokens() -> None:
     block = BottleneckTransformer(16, num_bottlenecks=3, num_heads=4, num_layers=2).eval()
     audio, video, am, vm = _inputs()
     video = video.requires_grad_()
-    a, _, maps = block(audio, video, am, vm, need_weights=True)
+    with record_attentions(block) as maps:
+        a, _ = block(audio, video, am, vm)
     # audio queries attend to the N_b tokens only, never to video steps
-    assert maps["audio_expansion"].shape == (2, 4, 5, 3)
-    assert maps["audio_compression"].shape == (2, 4, 3, 5)
+    assert maps["layers.1.branches.audio.expand"].shape == (2, 4, 5, 3)
+    assert maps["layers.1.branches.audio.compress"].shape == (2, 4, 3, 5)
     (grad,) = torch.autograd.grad(a[am].sum(), video)
     assert grad[vm].abs().sum() > 0  # video reaches audio ...
     # ... and only through what the video branch writes into the tokens: silence that write
@@ -64,10 +68,10 @@ def test_mbt_audio_sees_video_only_through_the_bottleneck_tokens() -> None:
     for layer in block.layers:
         torch.nn.init.zeros_(layer.branches["video"].compress.out_proj.weight)
         torch.nn.init.zeros_(layer.branches["video"].compress.out_proj.bias)
-    a, v, _ = block(audio, video, am, vm)
+    a, v = block(audio, video, am, vm)
     (grad,) = torch.autograd.grad(a.sum(), video, retain_graph=True)
     assert (grad == 0).all()
-    a_other, v_other, _ = block(audio, torch.randn_like(video), am, vm)
+    a_other, v_other = block(audio, torch.randn_like(video), am, vm)
     torch.testing.assert_close(a_other, a)
     assert not torch.allclose(v_other, v)
 
@@ -76,7 +80,7 @@ def test_mbt_tokens_are_learned_and_any_number_of_layers_builds() -> None:
     block = BottleneckTransformer(8, num_bottlenecks=4, num_heads=2, num_layers=3)
     assert block.tokens.shape == (4, 8) and len(block.layers) == 3
     audio, video, am, vm = _inputs()
-    a, v, _ = block(audio[..., :8], video[..., :8], am, vm)
+    a, v = block(audio[..., :8], video[..., :8], am, vm)
     (a.sum() + v.sum()).backward()
     assert all(p.grad is not None for p in block.parameters())
 
@@ -91,8 +95,8 @@ def test_joint_and_bicross_mix_the_streams_directly() -> None:
     audio, video, am, vm = _inputs()
     for kind in ("joint", "bicross"):
         block = build_cross_modal(kind, 16, num_heads=4).eval()
-        a, _, _ = block(audio, video, am, vm)
-        a2, _, _ = block(audio, video + torch.randn_like(video), am, vm)
+        a, _ = block(audio, video, am, vm)
+        a2, _ = block(audio, video + torch.randn_like(video), am, vm)
         assert not torch.allclose(a2[am], a[am]), kind
 
 
@@ -116,18 +120,16 @@ def test_mbt_layer_follows_the_equations_by_hand() -> None:
         for m, x in streams.items():
             br = layer.branches[m]
             ln_x = br.norm_stream(x)
-            att, _ = br.compress(
-                br.norm_tokens(tokens), ln_x + pe[m], ln_x, key_padding_mask=masks[m]
-            )
+            att = br.compress(br.norm_tokens(tokens), ln_x + pe[m], ln_x, key_padding_mask=masks[m])
             updated = updated + att
         expected = {}
         for m, x in streams.items():
             br = layer.branches[m]
-            att, _ = br.expand(br.norm_stream(x) + pe[m], br.norm_fused(updated))
+            att = br.expand(br.norm_stream(x) + pe[m], br.norm_fused(updated))
             y = x + att
             expected[m] = y + br.ffn(br.norm_ffn(y))
-        out, new_tokens, _ = layer(streams, masks, tokens, pe)
-        a, v, _ = block(audio, video, am, vm)
+        out, new_tokens = layer(streams, masks, tokens, pe)
+        a, v = block(audio, video, am, vm)
     torch.testing.assert_close(new_tokens, updated)
     for m in streams:
         torch.testing.assert_close(out[m], expected[m])

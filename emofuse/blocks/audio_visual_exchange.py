@@ -1,6 +1,9 @@
-"""Audio-visual cross-modal encoders compared in table 5 of Xia et al. 2022: the multimodal
-bottleneck transformer (MBT, after UMT, Liu et al. 2022), joint attention over the concatenated
-streams (Vaswani et al. 2017) and bidirectional cross-attention (MulT, Tsai et al. 2019).
+"""The audio↔video exchanges compared as cross-modal encoders in table 5 of Xia et al. 2022:
+the multimodal bottleneck transformer (MBT, after UMT, Liu et al. 2022), joint attention over the
+concatenated streams (Vaswani et al. 2017) and bidirectional cross-attention (MulT, Tsai et al.
+2019). Each keeps two streams and lets them exchange information; for one transformer over any
+subset of concatenated modalities (Takashima et al. 2022) see
+:mod:`emofuse.blocks.modality_subset_transformer`.
 
 All three share one interface, so a model switches between them by name
 (:func:`build_cross_modal`):
@@ -9,9 +12,8 @@ Inputs:
     audio: (B, Ta, dim); video: (B, Tv, dim); audio_mask: (B, Ta), video_mask: (B, Tv) bool,
     True = valid (None = all valid). Ta and Tv may differ.
 Returns:
-    (audio (B, Ta, dim), video (B, Tv, dim), attention maps dict or None); the dict (last layer,
-    batch first) comes when ``need_weights=True``. Outputs at valid steps never depend on
-    padded steps.
+    (audio (B, Ta, dim), video (B, Tv, dim)). Outputs at valid steps never depend on padded
+    steps. The attention maps of every layer are recorded (see each class).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from emofuse.layers import (
 )
 
 MODALITIES = ("audio", "video")
-Maps = dict[str, Tensor]
 
 
 class _BottleneckBranch(nn.Module):
@@ -65,8 +66,10 @@ class BottleneckTransformerLayer(nn.Module):
         streams: {"audio": (B, Ta, dim), "video": (B, Tv, dim)}; masks: the same keys, (B, T_m)
         bool or None; tokens: (B, N_b, dim); positions: {m: (T_m, dim)}.
     Returns:
-        (streams, tokens, maps): maps holds each modality's compression (B, heads, N_b, T_m)
-        and expansion (B, heads, T_m, N_b) weights when ``need_weights``.
+        (streams, tokens), updated.
+    Records:
+        ``branches.<m>.compress`` (B, heads, N_b, T_m) and ``branches.<m>.expand``
+        (B, heads, T_m, N_b) for m = audio, video.
     """
 
     def __init__(self, dim: int, num_heads: int, ffn_dim: int, dropout: float = 0.1) -> None:
@@ -82,33 +85,23 @@ class BottleneckTransformerLayer(nn.Module):
         masks: dict[str, Tensor | None],
         tokens: Tensor,
         positions: dict[str, Tensor],
-        *,
-        need_weights: bool = False,
-    ) -> tuple[dict[str, Tensor], Tensor, Maps]:
-        maps: Maps = {}
+    ) -> tuple[dict[str, Tensor], Tensor]:
         normed = {m: self.branches[m].norm_stream(x) for m, x in streams.items()}
         fused = tokens
         for m, branch in self.branches.items():
-            context, w = branch.compress(
+            context = branch.compress(
                 branch.norm_tokens(tokens),
                 normed[m] + positions[m],
                 normed[m],
                 key_padding_mask=masks[m],
-                need_weights=need_weights,
             )
             fused = fused + self.dropout(context)  # tokens + att_audio + att_video, a sum
-            if w is not None:
-                maps[f"{m}_compression"] = w
         out = {}
         for m, branch in self.branches.items():
-            context, w = branch.expand(
-                normed[m] + positions[m], branch.norm_fused(fused), need_weights=need_weights
-            )
+            context = branch.expand(normed[m] + positions[m], branch.norm_fused(fused))
             x = streams[m] + self.dropout(context)
             out[m] = x + self.dropout(branch.ffn(branch.norm_ffn(x)))
-            if w is not None:
-                maps[f"{m}_expansion"] = w
-        return out, fused, maps
+        return out, fused
 
 
 class BottleneckTransformer(nn.Module):
@@ -125,8 +118,10 @@ class BottleneckTransformer(nn.Module):
         ffn_ratio: FFN hidden width / dim.
         dropout: on attention weights and residual branches.
 
-    Inputs / Returns: see :mod:`emofuse.blocks.cross_modal`; the maps are the last layer's
-    ``{audio,video}_{compression,expansion}``.
+    Inputs / Returns: see :mod:`emofuse.blocks.audio_visual_exchange`.
+    Records:
+        ``layers.<i>.branches.<m>.compress`` (B, heads, N_b, T_m) and
+        ``layers.<i>.branches.<m>.expand`` (B, heads, T_m, N_b).
     """
 
     def __init__(
@@ -153,21 +148,16 @@ class BottleneckTransformer(nn.Module):
         video: Tensor,
         audio_mask: Tensor | None = None,
         video_mask: Tensor | None = None,
-        *,
-        need_weights: bool = False,
-    ) -> tuple[Tensor, Tensor, Maps | None]:
+    ) -> tuple[Tensor, Tensor]:
         streams = {"audio": audio, "video": video}
         masks = {"audio": audio_mask, "video": video_mask}
         # each stream's positions come from its own length: audio and video may differ
         positions = {m: self.position.encoding(x.shape[1], x.dtype) for m, x in streams.items()}
         # a copy: a view of a parameter made under no_grad trips FlopCounterMode's module tracker
         tokens = self.tokens.repeat(audio.shape[0], 1, 1)
-        maps: Maps = {}
         for layer in self.layers:
-            streams, tokens, maps = layer(
-                streams, masks, tokens, positions, need_weights=need_weights
-            )
-        return streams["audio"], streams["video"], maps if need_weights else None
+            streams, tokens = layer(streams, masks, tokens, positions)
+        return streams["audio"], streams["video"]
 
 
 class JointTransformer(nn.Module):
@@ -178,8 +168,9 @@ class JointTransformer(nn.Module):
     Args:
         dim, num_heads, num_layers, ffn_ratio, dropout: as :class:`BottleneckTransformer`.
 
-    Inputs / Returns: see :mod:`emofuse.blocks.cross_modal`; the map is ``attention``
-    (B, heads, Ta + Tv, Ta + Tv) of the last layer.
+    Inputs / Returns: see :mod:`emofuse.blocks.audio_visual_exchange`.
+    Records:
+        ``encoder.layers.<i>.self_attn`` (B, heads, Ta + Tv, Ta + Tv).
     """
 
     def __init__(
@@ -203,17 +194,14 @@ class JointTransformer(nn.Module):
         video: Tensor,
         audio_mask: Tensor | None = None,
         video_mask: Tensor | None = None,
-        *,
-        need_weights: bool = False,
-    ) -> tuple[Tensor, Tensor, Maps | None]:
+    ) -> tuple[Tensor, Tensor]:
         ta = audio.shape[1]
         x = torch.cat([self.position(audio), self.position(video)], dim=1)
         mask = None
         if audio_mask is not None or video_mask is not None:
             mask = torch.cat([_full(audio_mask, audio), _full(video_mask, video)], dim=1)
-        x, maps = self.encoder(x, mask, need_weights=need_weights)
-        weights = {"attention": maps[-1]} if maps else None
-        return x[:, :ta], x[:, ta:], weights
+        x = self.encoder(x, mask)
+        return x[:, :ta], x[:, ta:]
 
 
 class CrossModalLayer(nn.Module):
@@ -223,7 +211,9 @@ class CrossModalLayer(nn.Module):
     Inputs:
         x: (B, Tx, dim); source: (B, Ts, dim); source_mask: (B, Ts) bool or None.
     Returns:
-        (x (B, Tx, dim), weights (B, heads, Tx, Ts) or None).
+        x (B, Tx, dim).
+    Records:
+        ``attention`` (B, heads, Tx, Ts).
     """
 
     def __init__(self, dim: int, num_heads: int, ffn_dim: int, dropout: float = 0.1) -> None:
@@ -234,15 +224,12 @@ class CrossModalLayer(nn.Module):
         self.ffn = FeedForward(dim, ffn_dim, dropout=dropout)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(
-        self, x: Tensor, source: Tensor, source_mask: Tensor | None, *, need_weights: bool = False
-    ) -> tuple[Tensor, Tensor | None]:
-        source = self.norm_source(source)
-        context, weights = self.attention(
-            self.norm_query(x), source, key_padding_mask=source_mask, need_weights=need_weights
+    def forward(self, x: Tensor, source: Tensor, source_mask: Tensor | None) -> Tensor:
+        context = self.attention(
+            self.norm_query(x), self.norm_source(source), key_padding_mask=source_mask
         )
         x = x + self.dropout(context)
-        return x + self.dropout(self.ffn(self.norm_ffn(x))), weights
+        return x + self.dropout(self.ffn(self.norm_ffn(x)))
 
 
 class BiCrossAttention(nn.Module):
@@ -253,8 +240,10 @@ class BiCrossAttention(nn.Module):
     Args:
         dim, num_heads, num_layers, ffn_ratio, dropout: as :class:`BottleneckTransformer`.
 
-    Inputs / Returns: see :mod:`emofuse.blocks.cross_modal`; the maps are the last layer's
-    ``audio_from_video`` (B, heads, Ta, Tv) and ``video_from_audio`` (B, heads, Tv, Ta).
+    Inputs / Returns: see :mod:`emofuse.blocks.audio_visual_exchange`.
+    Records:
+        ``audio_from_video.<i>.attention`` (B, heads, Ta, Tv) and
+        ``video_from_audio.<i>.attention`` (B, heads, Tv, Ta).
     """
 
     def __init__(
@@ -282,18 +271,14 @@ class BiCrossAttention(nn.Module):
         video: Tensor,
         audio_mask: Tensor | None = None,
         video_mask: Tensor | None = None,
-        *,
-        need_weights: bool = False,
-    ) -> tuple[Tensor, Tensor, Maps | None]:
+    ) -> tuple[Tensor, Tensor]:
         audio, video = self.position(audio), self.position(video)
-        a, v, maps = audio, video, {}
+        a, v = audio, video
         for layer in self.audio_from_video:
-            a, w_a = layer(a, video, video_mask, need_weights=need_weights)
+            a = layer(a, video, video_mask)
         for layer in self.video_from_audio:
-            v, w_v = layer(v, audio, audio_mask, need_weights=need_weights)
-        if need_weights:
-            maps = {"audio_from_video": w_a, "video_from_audio": w_v}
-        return a, v, maps if need_weights else None
+            v = layer(v, audio, audio_mask)
+        return a, v
 
 
 def _full(mask: Tensor | None, x: Tensor) -> Tensor:
