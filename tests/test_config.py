@@ -15,7 +15,7 @@ import pytest
 
 import emofuse
 from emofuse.blocks import build_cross_modal
-from emofuse.blocks.cross_modal import CROSS_MODAL_ENCODERS
+from emofuse.blocks.audio_visual_exchange import CROSS_MODAL_ENCODERS
 from emofuse.config import ModelConfig, Task
 from emofuse.encoders.resnet3d import DEPTHS
 from emofuse.hub import CONFIG_NAME
