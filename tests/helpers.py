@@ -56,3 +56,46 @@ def assert_outputs_close(a, b, atol: float = 1e-5, rtol: float = 1e-4) -> None:
             torch.testing.assert_close(
                 a.modality_logits[key], b.modality_logits[key], atol=atol, rtol=rtol
             )
+
+
+def scattered_masks(inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """Same inputs with each mask replaced by padding at the start, in the middle and at the
+    end: row ``i`` is full (i % 4 == 0), padded at both ends (1), in the middle (2) or at the
+    end (3). Every row keeps at least one valid step."""
+    out = dict(inputs)
+    for name in masked_inputs(inputs):
+        b, t = inputs[f"{name}_mask"].shape
+        steps = torch.arange(t)
+        patterns = [
+            steps >= 0,
+            (steps >= 1) & (steps < t - 1),
+            steps != t // 2,
+            steps < (t + 1) // 2,
+        ]
+        mask = torch.stack([patterns[i % 4] for i in range(b)])
+        mask[:, 0] |= ~mask.any(1)  # a single-step sequence keeps its step
+        out[f"{name}_mask"] = mask
+    return out
+
+
+NONFINITE = (float("nan"), float("inf"), -float("inf"))
+
+
+def poison_padding(
+    inputs: Mapping[str, Tensor], values: float | tuple[float, ...] = NONFINITE, seed: int = 3
+) -> dict[str, Tensor]:
+    """Same inputs with the padded steps of every float input filled with ``values`` (cycled
+    element by element: NaN, inf and -inf side by side by default; 0.0 for a clean reference)
+    and every padded id of an integer input replaced by a random id of the same range."""
+    g = torch.Generator().manual_seed(seed)
+    out = dict(inputs)
+    for name in masked_inputs(inputs):
+        x, mask = inputs[name], inputs[f"{name}_mask"]
+        keep = mask.reshape(*mask.shape, *([1] * (x.dim() - 2)))
+        if x.is_floating_point():
+            fill = torch.tensor(values if isinstance(values, tuple) else (values,), dtype=x.dtype)
+            fill = fill.repeat(-(-x.numel() // fill.numel()))[: x.numel()].reshape(x.shape)
+            out[name] = torch.where(keep, x, fill)
+        else:
+            out[name] = torch.where(keep, x, _random_like(x, tuple(x.shape), g))
+    return out

@@ -11,7 +11,7 @@ Inputs:
 Returns:
     (audio (B, Ta, dim), video (B, Tv, dim), attention maps dict or None); the dict (last layer,
     batch first) comes when ``need_weights=True``. Outputs at valid steps never depend on
-    padded steps.
+    padded steps, even when these hold NaN or inf.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from emofuse.layers import (
     MultiHeadAttention,
     SinusoidalPositionalEncoding,
     TransformerEncoder,
+    zero_padding,
 )
 
 MODALITIES = ("audio", "video")
@@ -86,6 +87,7 @@ class BottleneckTransformerLayer(nn.Module):
         need_weights: bool = False,
     ) -> tuple[dict[str, Tensor], Tensor, Maps]:
         maps: Maps = {}
+        streams = {m: zero_padding(x, masks[m]) for m, x in streams.items()}
         normed = {m: self.branches[m].norm_stream(x) for m, x in streams.items()}
         fused = tokens
         for m, branch in self.branches.items():
@@ -156,6 +158,7 @@ class BottleneckTransformer(nn.Module):
         *,
         need_weights: bool = False,
     ) -> tuple[Tensor, Tensor, Maps | None]:
+        audio, video = zero_padding(audio, audio_mask), zero_padding(video, video_mask)
         streams = {"audio": audio, "video": video}
         masks = {"audio": audio_mask, "video": video_mask}
         # each stream's positions come from its own length: audio and video may differ
@@ -207,6 +210,7 @@ class JointTransformer(nn.Module):
         need_weights: bool = False,
     ) -> tuple[Tensor, Tensor, Maps | None]:
         ta = audio.shape[1]
+        audio, video = zero_padding(audio, audio_mask), zero_padding(video, video_mask)
         x = torch.cat([self.position(audio), self.position(video)], dim=1)
         mask = None
         if audio_mask is not None or video_mask is not None:
@@ -285,6 +289,7 @@ class BiCrossAttention(nn.Module):
         *,
         need_weights: bool = False,
     ) -> tuple[Tensor, Tensor, Maps | None]:
+        audio, video = zero_padding(audio, audio_mask), zero_padding(video, video_mask)
         audio, video = self.position(audio), self.position(video)
         a, v, maps = audio, video, {}
         for layer in self.audio_from_video:

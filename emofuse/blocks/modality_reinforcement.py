@@ -22,7 +22,7 @@ from einops import einsum, rearrange
 from torch import Tensor, nn
 
 from emofuse.config import check_choice
-from emofuse.layers import FeedForward, MultiHeadAttention, masked_softmax
+from emofuse.layers import FeedForward, MultiHeadAttention, masked_softmax, zero_padding
 from emofuse.validation import ensure_mask
 
 SourceUpdateMode = Literal["sum", "sum_no_gate", "low_level", "ffn_only"]
@@ -74,12 +74,14 @@ class CrossMutualUnit(nn.Module):
 
     Inputs:
         target: (B, T_t, dim); sources: one or two (B, T_s, dim) with T_s = ``source_lens``;
-        source_masks: one (B, T_s) bool per source, True = valid. Queries need no mask: a
-        padded target step only produces an output that later steps ignore.
+        source_masks: one (B, T_s) bool per source, True = valid; target_mask: (B, T_t) bool
+        or None. Queries need no mask: a padded target step only produces an output that
+        later steps ignore; with ``target_mask`` it is zeroed first, so that NaN or inf there
+        stays out of the output.
     Returns:
         (Z_t,a (B, T_t, dim), α (B, T_s1 + T_s2) when the mutual term is used, else None).
-        Padded source steps change nothing; a sample with no valid source step gets
-        ``LN(Z_t)`` alone from the attention.
+        Padded source steps change nothing, even when they hold NaN or inf; a sample with no
+        valid source step gets ``LN(Z_t)`` alone from the attention.
     """
 
     def __init__(
@@ -120,9 +122,13 @@ class CrossMutualUnit(nn.Module):
         target: Tensor,
         sources: Sequence[Tensor],
         source_masks: Sequence[Tensor | None] | None = None,
+        target_mask: Tensor | None = None,
     ) -> tuple[Tensor, Tensor | None]:
         source_masks = source_masks or [None] * len(sources)
         masks = [ensure_mask(m, s) for m, s in zip(source_masks, sources, strict=True)]
+        # select, never multiply: NaN or inf in padded steps must reach no score or product
+        sources = [zero_padding(s, m) for s, m in zip(sources, masks, strict=True)]
+        target = zero_padding(target, target_mask)
         z_t = self.norm_target(target)
         q = rearrange(self.q_proj(z_t), "b t (h d) -> b h t d", h=self.num_heads)
         values, scores = [], []
@@ -178,6 +184,7 @@ class SelfCrossUnit(nn.Module):
         source_mask: (B, T_ds) bool; True = valid.
     Returns:
         (Z_t,b (B, T_t, dim), γ (B, 2) as (cross, self) when ``attention_layer`` else None).
+        Padded steps never reach an output, even when they hold NaN or inf.
     """
 
     def __init__(
@@ -208,6 +215,8 @@ class SelfCrossUnit(nn.Module):
         source_mask: Tensor | None = None,
     ) -> tuple[Tensor, Tensor | None]:
         target_mask = ensure_mask(target_mask, target)
+        # select, never multiply: NaN or inf in padded steps must reach no output
+        target, source = zero_padding(target, target_mask), zero_padding(source, source_mask)
         z_t = self.norm_target(target)
         cross, _ = self.cross_attn(z_t, self.norm_source(source), key_padding_mask=source_mask)
         self_, _ = self.self_attn(z_t, key_padding_mask=target_mask)
@@ -220,7 +229,7 @@ class SelfCrossUnit(nn.Module):
                 ],
                 dim=1,
             )  # (B, 2, T_t)
-            beta = (per_step * target_mask[:, None]).sum(-1)
+            beta = torch.where(target_mask[:, None], per_step, 0.0).sum(-1)
             gamma = beta.softmax(-1)
             fused = gamma[:, 0, None, None] * cross + gamma[:, 1, None, None] * self_
         else:
@@ -406,13 +415,15 @@ class ModalityReinforcementLayer(nn.Module):
         combined: Mapping[str, Tensor],
         masks: Mapping[str, Tensor],
     ) -> tuple[dict[str, Tensor], dict[str, Tensor], dict[str, Tensor], dict[str, Tensor]]:
+        # the source update is position-wise: zero padded steps so that NaN there stays out
+        sources = {m: zero_padding(x, masks[m]) for m, x in sources.items()}
         new_targets, weights = {}, {}
         for t in self.modalities:
             srcs = self.sources_of[t]
             z_a = z_b = None
             if self.cmu is not None:
                 z_a, alpha = self.cmu[t](
-                    targets[t], [sources[s] for s in srcs], [masks[s] for s in srcs]
+                    targets[t], [sources[s] for s in srcs], [masks[s] for s in srcs], masks[t]
                 )
                 if alpha is not None:
                     weights[f"{t}.cmu_alpha"] = alpha

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from emofuse.layers.functional import masked_mean, masked_softmax
+from emofuse.layers.functional import masked_mean, masked_softmax, zero_padding
 
 
 class MaskedMeanPool(nn.Module):
@@ -26,7 +26,8 @@ class AttentivePooling(nn.Module):
     Inputs:
         x: (B, T, dim); mask: (B, T) bool, True = valid.
     Returns:
-        (pooled (B, dim), weights (B, T)); an all-padding row gives zeros for both.
+        (pooled (B, dim), weights (B, T)); an all-padding row gives zeros for both. Padded
+        steps never reach an output, even when they hold NaN or inf.
     """
 
     def __init__(self, dim: int, hidden_dim: int | None = None) -> None:
@@ -39,6 +40,7 @@ class AttentivePooling(nn.Module):
             )
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        x = zero_padding(x, mask)  # NaN/inf in padding must reach neither output nor gradient
         weights = masked_softmax(self.score(x).squeeze(-1), mask, dim=-1)
         return (weights.unsqueeze(-1) * x).sum(1), weights
 

@@ -7,6 +7,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from emofuse.layers.attention import MultiHeadAttention
+from emofuse.layers.functional import zero_padding
 from emofuse.layers.mlp import FeedForward
 
 
@@ -27,7 +28,8 @@ class TransformerEncoderLayer(nn.Module):
         x: (B, T, dim); mask: (B, T) bool, True = valid.
     Returns:
         (x (B, T, dim), attention weights (B, heads, T, T) when ``need_weights`` else None).
-        Outputs at valid steps do not depend on padded steps.
+        Outputs at valid steps do not depend on padded steps, even when these hold NaN or
+        inf; padded steps are finite on output.
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class TransformerEncoderLayer(nn.Module):
     def forward(
         self, x: Tensor, mask: Tensor | None = None, *, need_weights: bool = False
     ) -> tuple[Tensor, Tensor | None]:
+        x = zero_padding(x, mask)  # padded steps (even NaN) stay finite and reach nothing
         if self.norm_first:
             h = self.norm1(x)
             h, weights = self.self_attn(h, key_padding_mask=mask, need_weights=need_weights)
@@ -105,6 +108,8 @@ class TransformerDecoderLayer(nn.Module):
         *,
         need_weights: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
+        x = zero_padding(x, mask)  # padded steps (even NaN) stay finite and reach nothing
+
         def self_block(h: Tensor) -> Tensor:
             return self.dropout1(self.self_attn(h, key_padding_mask=mask)[0])
 
@@ -163,6 +168,7 @@ class TransformerEncoder(nn.Module):
     def forward(
         self, x: Tensor, mask: Tensor | None = None, *, need_weights: bool = False
     ) -> tuple[Tensor, list[Tensor] | None]:
+        x = zero_padding(x, mask)  # padded steps (even NaN) stay finite and reach nothing
         maps = []
         for layer in self.layers:
             x, w = layer(x, mask, need_weights=need_weights)
@@ -207,6 +213,7 @@ class TransformerDecoder(nn.Module):
         *,
         need_weights: bool = False,
     ) -> tuple[Tensor, list[Tensor] | None]:
+        x = zero_padding(x, mask)  # padded steps (even NaN) stay finite and reach nothing
         maps = []
         for layer in self.layers:
             x, w = layer(x, memory, mask, memory_mask, need_weights=need_weights)

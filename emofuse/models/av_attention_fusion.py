@@ -300,7 +300,7 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
             x = x.mean(1)  # spatial average pooling (sec. 3.1, temporal attention)
             return (x, *snippet_maps) if need_weights else x
 
-        out = run_on_valid_steps(snippet_descriptor, video, mask)
+        out = run_on_valid_steps(snippet_descriptor, video, mask, module=self.video_backbone)
         if not need_weights:
             out = (out,)
         descriptors, *snippet_maps = out
