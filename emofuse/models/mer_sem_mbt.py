@@ -239,8 +239,9 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
             EmotionOutput: logits (B, M); embedding (B, 2·d_m + d_t) = [audio; video; I_t]
             pooled (zeros for a missing modality); modality_logits S_a, S_v, S_t; attentions
             (when asked) ``decision_weights`` (B, K) over the fused modalities in the order
-            audio, video, text (those given; zero where a row misses one), SEM maps ``{audio,video}_sem_<group>``
-            (B, T, H, W) and the cross-modal encoder's maps (``mbt_*``, ...).
+            audio, video, text (those given; zero where a row misses one), SEM maps
+            ``{audio,video}_sem_<group>`` (B, T, H, W) and the cross-modal encoder's maps
+            (``mbt_*``, ...).
         """
         self.check_inputs(
             text=text,
