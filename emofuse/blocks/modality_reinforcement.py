@@ -415,8 +415,6 @@ class ModalityReinforcementLayer(nn.Module):
         combined: Mapping[str, Tensor],
         masks: Mapping[str, Tensor],
     ) -> tuple[dict[str, Tensor], dict[str, Tensor], dict[str, Tensor], dict[str, Tensor]]:
-        # the source update is position-wise: zero padded steps so that NaN there stays out
-        sources = {m: zero_padding(x, masks[m]) for m, x in sources.items()}
         new_targets, weights = {}, {}
         for t in self.modalities:
             srcs = self.sources_of[t]
@@ -440,6 +438,8 @@ class ModalityReinforcementLayer(nn.Module):
             new_targets[t] = present[0] if len(present) == 1 else present[0] + present[1]
         if self.update is None:
             return new_targets, dict(sources), dict(combined), weights
+        # the update is position-wise: zero padded steps so that NaN there stays out of it
+        sources = {m: zero_padding(x, masks[m]) for m, x in sources.items()}
         new_sources, new_combined = self.update(sources, new_targets)
         return new_targets, new_sources, new_combined, weights
 
