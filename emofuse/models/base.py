@@ -320,6 +320,9 @@ def _head_keys(
 def _load_checked(
     model: nn.Module, state: dict[str, Tensor], heads: list[str], source: Path
 ) -> None:
+    if getattr(type(model), "legacy_state_dict_prefixes", None):
+        state = dict(state)  # a checkpoint written before a module moved: its new keys
+        _rename_legacy_keys(model, state, "")
     own = model.state_dict()
     loaded = {own[k].data_ptr() for k in state if k in own}
     # safetensors stores a tensor shared by two names once: the other name is no loss
