@@ -378,6 +378,7 @@ def compare_checkpointing(
         live = tensor_bytes(model, inputs)
         held, peak = {}, {}
         for variant, enabled in variants.items():
+            model.zero_grad(set_to_none=True)  # free the last gradients unprofiled
             held[variant], step_peak = backward_memory(lambda e=enabled: loss(e), device)
             peak[variant] = live + step_peak
         fns = {v: lambda e=e: loss(e).backward() for v, e in variants.items()}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -174,7 +175,9 @@ def profile_allocations(fn: Callable[[], Any]) -> tuple[Any, int, int]:
     running (``FunctionEvent.cpu_memory_usage``, net of its children) or, outside any
     operator, to a ``[memory]`` event; the running sum of the top-level events in time order
     is the memory held after each. Scratch memory an operator frees before returning is not
-    seen."""
+    seen. Frees of memory allocated before any profiling are not recorded, but frees of memory
+    allocated in an earlier profiled call are: free such state (e.g. gradients, with
+    ``zero_grad(set_to_none=True)``) before the call."""
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True, acc_events=True) as prof:
         result = fn()
     top = sorted(
@@ -248,23 +251,31 @@ IMPORT_COMMANDS: dict[str, list[str]] = {
 """The start-up costs :func:`import_times` compares; the first is the baseline."""
 
 
+def _children_cpu_time() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def import_times(
-    commands: Mapping[str, Sequence[str]] = IMPORT_COMMANDS, repeats: int = 5
+    commands: Mapping[str, Sequence[str]] = IMPORT_COMMANDS, repeats: int = 5, clock: str = "wall"
 ) -> dict[str, Any]:
-    """Wall time of each command in a fresh interpreter (from the checkout, so ``emofuse``
-    is this one), in interleaved rounds after one warm-up round (the file cache): the median
-    over ``repeats`` rounds and its ratio to the first command in the same round."""
+    """Time of each command in a fresh interpreter (run from the checkout, so ``emofuse`` is
+    this one), in interleaved rounds after one warm-up round (the file cache): the median over
+    ``repeats`` rounds and its ratio to the first command in the same round. ``clock="cpu"``
+    takes the child's CPU time (user + system, all its threads) instead of the wall time."""
+    read = _children_cpu_time if clock == "cpu" else time.perf_counter
     names = list(commands)
     samples: dict[str, list[float]] = {name: [] for name in names}
     for i in range(repeats + 1):
         for name in names:
-            start = time.perf_counter()
+            start = read()
             subprocess.run(commands[name], cwd=ROOT, check=True, capture_output=True)
             if i:  # the first round warms the file cache
-                samples[name].append(time.perf_counter() - start)
+                samples[name].append(read() - start)
     base = samples[names[0]]
     return {
         "baseline": names[0],
+        "clock": clock,
         "repeats": repeats,
         "seconds": {name: statistics.median(s) for name, s in samples.items()},
         "ratio": {

@@ -145,6 +145,7 @@ def _run(
         "q1": train_batch / timing["q3"],
         "q3": train_batch / timing["q1"],
     }
+    optimizer.zero_grad(set_to_none=True)  # free the last gradients unprofiled
     run["peak_memory_bytes"], run["memory_method"] = peak_memory(
         step, device, live=[model, optimizer.state, batch]
     )

@@ -73,13 +73,14 @@ def _method(results: Mapping[str, Any]) -> list[str]:
         if s.get("clock") == "cpu"
         else "wall-clock time"
     )
+    warmup = f"{s['warmup']} warm-up call" + ("" if s["warmup"] == 1 else "s")
     return [
         "How it is measured:",
         "",
-        f"- Times are {clock}, taken by `torch.utils.benchmark.Timer`: after {s['warmup']} "
-        "warm-up calls and a `blocked_autorange` estimate, the median over up to "
-        f"{s['reps']} repetitions (each at least {s['min_run_time'] * 1e3:.0f} ms of calls), "
-        f"at most about {s['budget_s']:g} s per measurement; the interquartile range in "
+        f"- Times are {clock}, taken by `torch.utils.benchmark.Timer`: after {warmup} and a "
+        f"`blocked_autorange` estimate, the median over up to {s['reps']} repetitions (each at "
+        f"least {s['min_run_time'] * 1e3:.0f} ms of calls), at most about {s['budget_s']:g} s "
+        "per measurement; the interquartile range in "
         "parentheses. Absolute figures hold for the device named in each heading.",
         "- Implementations compared side by side run in interleaved rounds; a ratio is the "
         "median over rounds of the time divided by the baseline's time in the same round "
@@ -156,13 +157,18 @@ def _models(results: Mapping[str, Any]) -> list[str]:
                 f"- `{m['name']}` ({m['device']}): training not measured, {m['train_skipped']}"
             )
     batch = next((m["train_batch"] for m in models if "train_batch" in m), None)
+    compiled = (
+        f"Compiled runs: sizes {', '.join(settings.get('compile_sizes', SIZES_ALL))}, dtypes "
+        f"{', '.join(settings.get('compile_dtypes', settings.get('dtypes', [])))} "
+        "(`torch.compile`, inductor, static shapes)."
+        if "compile" in settings.get("modes", ["compile"])
+        else "No compiled runs (`--modes eager`)."
+    )
     lines.append(
         f"Training is forward, backward and an AdamW step at batch {batch} on the model's "
         "`example_inputs`, with the loss of its task; bf16 is `torch.autocast`. "
         "*first call s* is the first batch-1 forward (compilation included for compile). "
-        f"Compiled runs: sizes {', '.join(settings.get('compile_sizes', SIZES_ALL))}, dtypes "
-        f"{', '.join(settings.get('compile_dtypes', settings.get('dtypes', [])))} "
-        "(`torch.compile`, inductor, static shapes)."
+        + compiled
     )
     lines += ["", *_table(header, rows)]
     if skipped or errors:
@@ -179,7 +185,8 @@ def _imports(section: Mapping[str, Any]) -> list[str]:
     return [
         "## Start-up time",
         "",
-        "Wall time of each command in a fresh interpreter (Python's own start-up included), "
+        f"{'CPU time (user + system)' if section.get('clock') == 'cpu' else 'Wall time'} of "
+        "each command in a fresh interpreter (Python's own start-up included), "
         f"the median of {section['repeats']} interleaved rounds after a warm-up round; the "
         f"ratio is to `{base}` in the same round. `import emofuse` registers every model "
         "without importing torchvision, timm, transformers or torchaudio: a model or "

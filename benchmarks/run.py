@@ -8,9 +8,10 @@ both). ``--help`` lists the options; a ``--quick`` run (seconds to minutes) writ
 the checkout unless ``--out``/``--write-docs`` say so; ``--from-json PATH --write-docs``
 re-renders the report without measuring.
 
-Without a GPU the defaults are those of the committed CPU run: one thread timed by process
-CPU time, training at batch 2, compiled runs in fp32 only, and no training step above 1,000
-GFLOPs (the paper-size 3D ResNet-101 model gets latency only).
+Without a GPU the defaults suit one CPU core (:data:`CPU_DEFAULTS`): one thread timed by
+process CPU time, training at batch 2, compiled runs in fp32 only, and no training step above
+1,000 GFLOPs (the paper-size 3D ResNet-101 model gets latency only). ``python -m
+benchmarks.run`` from the checkout's root is the same command.
 """
 
 from __future__ import annotations
@@ -261,7 +262,7 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[str
     found = results["comparisons"]
     if "imports" in chosen:
         log("  import times")
-        found["imports"] = import_times(repeats=preset.import_repeats)
+        found["imports"] = import_times(repeats=preset.import_repeats, clock=args.clock)
         found["imports"]["device"] = "cpu"
     if "attention" in chosen:
         shapes = _shapes(args.attention_shapes or preset.attention_shapes)
