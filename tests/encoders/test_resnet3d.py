@@ -123,7 +123,7 @@ def test_bad_arguments() -> None:
 def test_r3d_stem_with_torchvision_weights_computes_r3d_18_features() -> None:
     torchvision_model = r3d_18().eval()
     model = ResNet3D(18, stem="r3d").eval()
-    model.load_r3d_18_state(torchvision_model.state_dict())
+    load_r3d_18_state(model, torchvision_model.state_dict())
     tv = torchvision_model
     x = torch.randn(1, 3, 4, 32, 32)
     with torch.no_grad():
