@@ -213,6 +213,7 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
         with architecture_only(text_configs):
             model = cls(config)  # type: ignore[arg-type]
         state = safetensors.torch.load_file(str(weights_file))
+        _rename_legacy_keys(model, state, "")  # a folder saved before a module moved
         heads: list[str] = []
         if _new_label_set(saved, config):
             heads = _head_keys(cls, saved, config, state, model, text_configs)
