@@ -21,11 +21,11 @@ def test_segments_are_resized_one_second_images() -> None:
 
 def test_spectrogram_geometry_and_normalisation() -> None:
     front = SpectrogramSegments(6, size=None)
-    spec = front.log_spectrogram(tone(440, 3.0, 16000))
+    spec = front.log_spectrogram(tone(440, 3.0, 16000), 16000)
     assert spec.shape == (256, 301)  # 256 bins, one frame per 10 ms (centred frames)
     assert spec.mean().abs() < 1e-4 and (spec.std() - 1).abs() < 1e-4
     assert front.spectrogram.win_length == 512 and front.spectrogram.hop_length == 160
-    segments = front(tone(440, 3.0, 16000))
+    segments = front(tone(440, 3.0, 16000), 16000)
     assert segments.shape == (6, 1, 256, 100)  # 100 frames = one second
     # the first and last segments start and end with the clip
     torch.testing.assert_close(segments[0, 0], spec[:, :100])
@@ -41,7 +41,7 @@ def test_a_tone_lands_in_its_frequency_bin(rate: int) -> None:
 
 
 def test_short_clip_still_gives_n_segments() -> None:
-    segments = SpectrogramSegments(6, size=(64, 64))(tone(300, 0.4, 16000))
+    segments = SpectrogramSegments(6, size=(64, 64))(tone(300, 0.4, 16000), 16000)
     assert segments.shape == (6, 1, 64, 64) and segments.isfinite().all()
 
 
@@ -60,5 +60,5 @@ def test_log_magnitude_of_a_hamming_stft_normalised_over_the_clip() -> None:
     )
     log_magnitude = torch.log(stft.abs()[:256] + 1e-6)
     want = (log_magnitude - log_magnitude.mean()) / log_magnitude.std()
-    got = SpectrogramSegments(2, size=None).log_spectrogram(wave)
+    got = SpectrogramSegments(2, size=None).log_spectrogram(wave, 16000)
     torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
