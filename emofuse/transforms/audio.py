@@ -28,7 +28,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import torch
@@ -94,7 +94,7 @@ class Waveform:
         return Waveform(self.samples.to(device), self.sample_rate)
 
 
-AudioInput = Union[Waveform, Tensor, np.ndarray]
+AudioInput = Waveform | Tensor | np.ndarray
 
 
 def check_sample_rate(sample_rate: Any, name: str = "sample_rate") -> int:
@@ -171,7 +171,7 @@ def _rate_of(waveform: AudioInput, sample_rate: int | None, name: str) -> int:
 def resample(samples: Tensor, orig_rate: int, new_rate: int) -> Tensor:
     """Resample along the last axis (``torchaudio.functional.resample``, a windowed-sinc
     filter); the output has ``ceil(N · new_rate / orig_rate)`` samples."""
-    if orig_rate == new_rate:
+    if orig_rate == new_rate or samples.shape[-1] == 0:
         return samples
     return AF.resample(samples, orig_rate, new_rate)
 
@@ -239,20 +239,24 @@ def batch_clips(
     if isinstance(waveforms, (list, tuple)):
         if lengths is not None:
             raise ValueError("lengths: only for a padded tensor batch, not a list of clips")
-        clips = [mono_clip(w, sample_rate, target_rate, name=f"{name}[{i}]") for i, w in
-                 enumerate(waveforms)]
+        clips = [
+            mono_clip(w, sample_rate, target_rate, name=f"{name}[{i}]")
+            for i, w in enumerate(waveforms)
+        ]
         counts = torch.tensor([len(c) for c in clips])
         if clips:
             counts = counts.to(clips[0].device)
-        padded = torch.nn.utils.rnn.pad_sequence(clips, batch_first=True) if clips else (
-            torch.zeros(0, 0))
+        padded = (
+            torch.nn.utils.rnn.pad_sequence(clips, batch_first=True)
+            if clips
+            else (torch.zeros(0, 0))
+        )
         return padded, counts
     rate = _rate_of(waveforms, sample_rate, name)
-    samples = (
-        waveforms.samples if isinstance(waveforms, Waveform) else as_float_samples(waveforms)
-    )
-    if samples.dim() == 1 or (samples.dim() == 2 and (lengths is None or
-                                                       isinstance(waveforms, Waveform))):
+    samples = waveforms.samples if isinstance(waveforms, Waveform) else as_float_samples(waveforms)
+    if samples.dim() == 1 or (
+        samples.dim() == 2 and (lengths is None or isinstance(waveforms, Waveform))
+    ):
         if lengths is not None:
             raise ValueError(
                 f"lengths: given for a single clip {tuple(samples.shape)}; a padded batch is "
@@ -277,9 +281,7 @@ def batch_clips(
             f"lengths: expected ({b},) integer valid-sample counts, one per clip, got "
             f"{tuple(lengths.shape)} {lengths.dtype}"
         )
-    if samples.device.type != "meta" and b and (
-        int(lengths.min()) < 0 or int(lengths.max()) > n
-    ):
+    if samples.device.type != "meta" and b and (int(lengths.min()) < 0 or int(lengths.max()) > n):
         raise ValueError(
             f"lengths: expected valid-sample counts in [0, {n}] (the waveform's length), got "
             f"{lengths.tolist()}"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from emofuse.layers.masks import lengths_to_mask
+from emofuse.transforms.audio import AudioInput, batch_clips
 
 
 def collate_steps(sequences: Sequence[Tensor], *, min_steps: int = 1) -> tuple[Tensor, Tensor]:
@@ -35,4 +36,24 @@ def collate_steps(sequences: Sequence[Tensor], *, min_steps: int = 1) -> tuple[T
     return batch, lengths_to_mask(lengths, batch.shape[1])
 
 
-__all__ = ["collate_steps"]
+def batch_per_clip(
+    front: Callable[[Tensor, int], Tensor],
+    waveforms: AudioInput | Sequence[AudioInput],
+    sample_rate: int | None,
+    target_rate: int,
+    lengths: Tensor | Sequence[int] | None,
+    *,
+    min_steps: int = 1,
+) -> tuple[Tensor, Tensor]:
+    """Run a one-clip front-end over a batch (see :func:`~emofuse.transforms.audio.batch_clips`
+    for the accepted layouts) and collate its step sequences.
+
+    Returns:
+        (steps (B, T, ...) zero-padded, mask (B, T) bool, True = valid), ``T >= min_steps``.
+    """
+    samples, counts = batch_clips(waveforms, sample_rate, target_rate, lengths)
+    clips = [front(clip[:n], target_rate) for clip, n in zip(samples, counts.tolist(), strict=True)]
+    return collate_steps(clips, min_steps=min_steps)
+
+
+__all__ = ["batch_per_clip", "collate_steps"]

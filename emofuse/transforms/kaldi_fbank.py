@@ -12,8 +12,8 @@ import torchaudio.functional as AF
 from einops import rearrange
 from torch import Tensor, nn
 
-from emofuse.transforms.audio import AudioInput, batch_clips, check_sample_rate, mono_clip
-from emofuse.transforms.collate import collate_steps
+from emofuse.transforms.audio import AudioInput, check_sample_rate, mono_clip
+from emofuse.transforms.collate import batch_per_clip
 
 
 class KaldiFbankDeltas(nn.Module):
@@ -123,9 +123,7 @@ class KaldiFbankDeltas(nn.Module):
             (features (B, T, dim) zero-padded, mask (B, T) bool, True = real frame, T ≥ 1),
             ready as a model's ``audio`` and ``audio_mask``.
         """
-        samples, counts = batch_clips(waveforms, sample_rate, self.sample_rate, lengths)
-        feats = [self(clip[:n], self.sample_rate) for clip, n in zip(samples, counts.tolist())]
-        return collate_steps(feats)
+        return batch_per_clip(self, waveforms, sample_rate, self.sample_rate, lengths)
 
 
 __all__ = ["KaldiFbankDeltas"]

@@ -12,8 +12,8 @@ import torchaudio
 from einops import rearrange
 from torch import Tensor, nn
 
-from emofuse.transforms.audio import AudioInput, batch_clips, check_sample_rate, mono_clip
-from emofuse.transforms.collate import collate_steps
+from emofuse.transforms.audio import AudioInput, check_sample_rate, mono_clip
+from emofuse.transforms.collate import batch_per_clip
 
 
 class MelSpectrogramChunks(nn.Module):
@@ -90,9 +90,7 @@ class MelSpectrogramChunks(nn.Module):
             (chunks (B, T, 1, n_mels, chunk_frames) zero-padded, mask (B, T) bool, True = a
             real chunk, T ≥ 1), ready as a model's ``audio`` and ``audio_mask``.
         """
-        samples, counts = batch_clips(waveforms, sample_rate, self.sample_rate, lengths)
-        chunks = [self(clip[:n], self.sample_rate) for clip, n in zip(samples, counts.tolist())]
-        return collate_steps(chunks)
+        return batch_per_clip(self, waveforms, sample_rate, self.sample_rate, lengths)
 
 
 __all__ = ["MelSpectrogramChunks"]

@@ -84,8 +84,10 @@ class FeatureNormalizer(nn.Module):
         valid = torch.ones((), dtype=torch.bool, device=features.device)
         if mask is not None:
             lead = mask.dim()
-            if mask.dtype != torch.bool or tuple(mask.shape) != tuple(features.shape[:lead]) or (
-                lead > features.dim() + self.feature_axis
+            if (
+                mask.dtype != torch.bool
+                or tuple(mask.shape) != tuple(features.shape[:lead])
+                or (lead > features.dim() + self.feature_axis)
             ):
                 raise ValueError(
                     f"mask: expected bool of the leading shape of features "

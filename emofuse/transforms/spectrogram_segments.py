@@ -10,8 +10,8 @@ import torchaudio
 from einops import rearrange
 from torch import Tensor, nn
 
-from emofuse.transforms.audio import AudioInput, batch_clips, check_sample_rate, mono_clip
-from emofuse.transforms.collate import collate_steps
+from emofuse.transforms.audio import AudioInput, check_sample_rate, mono_clip
+from emofuse.transforms.collate import batch_per_clip
 
 
 class SpectrogramSegments(nn.Module):
@@ -125,13 +125,13 @@ class SpectrogramSegments(nn.Module):
             with ``lengths`` (B,) valid samples (see
             :func:`~emofuse.transforms.audio.batch_clips`); sample_rate: their rate in Hz.
         Returns:
-            (segments (B, T, 1, height, width), mask (B, T) bool, True = a real segment;
-            T = num_segments, or 1 when every clip is shorter than a window), ready as a
-            model's ``audio`` and ``audio_mask``.
+            (segments (B, num_segments, 1, height, width), mask (B, num_segments) bool, True =
+            a real segment; a clip shorter than a window is a row of padding), ready as a
+            model's ``audio`` and ``audio_mask`` (the video gives the same number of snippets).
         """
-        samples, counts = batch_clips(waveforms, sample_rate, self.sample_rate, lengths)
-        segments = [self(clip[:n], self.sample_rate) for clip, n in zip(samples, counts.tolist())]
-        return collate_steps(segments)
+        return batch_per_clip(
+            self, waveforms, sample_rate, self.sample_rate, lengths, min_steps=self.num_segments
+        )
 
 
 __all__ = ["SpectrogramSegments"]

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from emofuse.transforms import VGGishFrontEnd, face_frame_indices
+from emofuse.transforms import VGGishFrontEnd
 
 
 def _sine(freq: float, seconds: float, rate: int = 16_000) -> torch.Tensor:
@@ -68,15 +68,3 @@ def test_batch_of_clips_of_different_lengths_and_sample_rates() -> None:
         front(torch.zeros(2, 2, 2, 100), 16_000)
     with pytest.raises(ValueError, match=r"lengths: expected \(2,\)"):
         front(batch, 16_000, lengths=torch.tensor([len(long)]))
-
-
-def test_face_frames_one_per_window_centre_or_random() -> None:
-    centre = face_frame_indices(100, fps=25.0)  # 4 s: 4 whole windows of 24 frames
-    assert centre.tolist() == [12, 36, 60, 84]
-    g = torch.Generator().manual_seed(0)
-    random = face_frame_indices(100, fps=25.0, training=True, generator=g)
-    window = torch.arange(4) * 24
-    assert ((random >= window) & (random < window + 24)).all()
-    aligned = face_frame_indices(50, fps=25.0, num_windows=3)  # audio has 3 examples
-    assert aligned.tolist() == [12, 36, 49]
-    assert face_frame_indices(5, fps=25.0).tolist() == [2]

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torchaudio
 
-from emofuse.transforms import MelSpectrogramChunks, collate_steps, frame_indices_per_second
+from emofuse.transforms import MelSpectrogramChunks, collate_steps
 
 
 @pytest.mark.parametrize(
@@ -59,25 +59,3 @@ def test_collate_steps_pads_and_masks() -> None:
     torch.testing.assert_close(batch[0], a)
     torch.testing.assert_close(batch[1, :1], b)
     assert (batch[1, 1:] == 0).all()
-
-
-@pytest.mark.parametrize(
-    ("num_frames", "fps", "expected"),
-    [
-        (95, 30, [0, 30, 60, 90]),
-        (90, 30, [0, 30, 60]),
-        (100, 29.97, [0, 29, 59, 89]),
-        (10, 30, [0]),
-        (50, 25, [0, 25]),
-    ],
-)
-def test_one_frame_per_second(num_frames: int, fps: float, expected: list[int]) -> None:
-    assert frame_indices_per_second(num_frames, fps).tolist() == expected
-
-
-def test_other_sampling_rates_and_bad_arguments() -> None:
-    assert frame_indices_per_second(60, 30, frames_per_second=2).tolist() == [0, 15, 30, 45]
-    with pytest.raises(ValueError, match="num_frames"):
-        frame_indices_per_second(0, 30)
-    with pytest.raises(ValueError, match="fps"):
-        frame_indices_per_second(10, 0)
