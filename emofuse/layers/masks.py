@@ -20,8 +20,8 @@ def lengths_to_mask(lengths: Tensor, max_len: int | None = None) -> Tensor:
         (B, T) bool on ``lengths.device``, True = valid.
 
     Raises:
-        ValueError: ``lengths`` is not a 1-D integer tensor, or a count is negative or longer
-            than ``max_len``.
+        ValueError: ``lengths`` is not a 1-D integer tensor, a count is negative or longer
+            than ``max_len``, or ``max_len`` is missing for lengths on the meta device.
 
     >>> lengths_to_mask(torch.tensor([3, 1, 0]), 4).int().tolist()
     [[1, 1, 1, 0], [1, 0, 0, 0], [0, 0, 0, 0]]
@@ -33,8 +33,10 @@ def lengths_to_mask(lengths: Tensor, max_len: int | None = None) -> Tensor:
             f"{lengths.dtype}"
         )
     if max_len is None:
-        # data-dependent: reads the lengths (avoid under torch.compile by passing max_len)
-        max_len = int(lengths.max()) if lengths.numel() and lengths.device.type != "meta" else 0
+        if lengths.device.type == "meta":
+            raise ValueError("max_len: required for lengths on the meta device (no values)")
+        # data-dependent: reads the lengths (pass max_len to avoid that)
+        max_len = int(lengths.max()) if lengths.numel() else 0
     elif max_len < 0:
         raise ValueError(f"max_len: expected a non-negative step count, got {max_len}")
     if lengths.numel() and lengths.device.type != "meta":

@@ -54,3 +54,8 @@ def test_batch_pads_and_masks() -> None:
     assert feats.shape == (3, 98, 240) and mask.sum(1).tolist() == [98, 48, 0]
     torch.testing.assert_close(feats[1, :48], front(waves[1], 16000))
     assert (feats[1, 48:] == 0).all()
+
+
+def test_features_stay_on_the_waveform_device() -> None:
+    feats = KaldiFbankDeltas()(torch.zeros(48000, device="meta"), 48000)
+    assert feats.device.type == "meta" and feats.shape == (98, 240)

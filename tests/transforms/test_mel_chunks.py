@@ -6,7 +6,7 @@ import pytest
 import torch
 import torchaudio
 
-from emofuse.transforms import MelSpectrogramChunks, collate_steps
+from emofuse.transforms import MelSpectrogramChunks
 
 
 @pytest.mark.parametrize(
@@ -51,11 +51,7 @@ def test_other_rates_are_resampled_and_channels_averaged() -> None:
         front(torch.randn(1, 2, 100), 16000)
 
 
-def test_collate_steps_pads_and_masks() -> None:
-    a, b = torch.randn(3, 1, 4, 2), torch.randn(1, 1, 4, 2)
-    batch, mask = collate_steps([a, b])
-    assert batch.shape == (2, 3, 1, 4, 2)
-    assert mask.tolist() == [[True, True, True], [True, False, False]]
-    torch.testing.assert_close(batch[0], a)
-    torch.testing.assert_close(batch[1, :1], b)
-    assert (batch[1, 1:] == 0).all()
+def test_moves_with_its_module_to_any_device() -> None:
+    front = MelSpectrogramChunks(n_mels=32).to("meta")
+    out = front(torch.zeros(16000, device="meta"), 48000)
+    assert out.device.type == "meta" and out.shape == (1, 1, 32, 32)

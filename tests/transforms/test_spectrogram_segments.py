@@ -62,3 +62,24 @@ def test_log_magnitude_of_a_hamming_stft_normalised_over_the_clip() -> None:
     want = (log_magnitude - log_magnitude.mean()) / log_magnitude.std()
     got = SpectrogramSegments(2, size=None).log_spectrogram(wave, 16000)
     torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+
+
+def test_resizing_antialiases() -> None:
+    # 256 frequency bins shrunk to 32 rows: each row averages its bins instead of sampling two
+    wave = tone(1000.0, 2.0, 16000) + 0.01 * torch.randn(
+        32000, generator=torch.Generator().manual_seed(0)
+    )
+    full = SpectrogramSegments(2, size=None)(wave, 16000)
+    small = SpectrogramSegments(2, size=(32, 100))(wave, 16000)
+    want = torch.nn.functional.interpolate(
+        full, size=(32, 100), mode="bilinear", align_corners=False, antialias=True
+    )
+    torch.testing.assert_close(small, want)
+    # the 1 kHz line (bin 32 of 256) survives as energy in row 4, not aliased away
+    assert small.mean((0, 1, 3)).argmax() == 4
+
+
+def test_moves_with_its_module_to_any_device() -> None:
+    front = SpectrogramSegments(3, size=(32, 32)).to("meta")
+    out = front(torch.zeros(32000, device="meta"), 16000)
+    assert out.device.type == "meta" and out.shape == (3, 1, 32, 32)
