@@ -247,9 +247,7 @@ def batch_clips(
         if clips:
             counts = counts.to(clips[0].device)
         padded = (
-            torch.nn.utils.rnn.pad_sequence(clips, batch_first=True)
-            if clips
-            else (torch.zeros(0, 0))
+            torch.nn.utils.rnn.pad_sequence(clips, batch_first=True) if clips else torch.zeros(0, 0)
         )
         return padded, counts
     rate = _rate_of(waveforms, sample_rate, name)
@@ -291,6 +289,8 @@ def batch_clips(
     if rate != target_rate:
         samples = resample(samples, rate, target_rate)
         lengths = resampled_length(lengths, rate, target_rate)
+        # the filter rings past each clip's end: cut there, as a clip resampled alone ends
+        samples = torch.where(lengths_to_mask(lengths, samples.shape[1]), samples, 0.0)
     return samples, lengths.long()
 
 

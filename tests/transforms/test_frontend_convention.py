@@ -104,6 +104,11 @@ def test_padded_batch_equals_the_clips_and_lengths_are_checked(name: str) -> Non
     assert want[0].isfinite().all()
     mono = torch.where(padded.isnan(), 0.0, padded).mean(1)
     assert_same(front.batch(mono, 16000, lengths=[30000, 18000]), want)
+    # at another rate too: each clip is resampled as if alone
+    assert_same(
+        front.batch(mono, 48000, lengths=[30000, 18000]),
+        front.batch([long.mean(0), short.mean(0)], 48000),
+    )
     with pytest.raises(ValueError, match=r"lengths: expected valid-sample counts in \[0, 30000\]"):
         front.batch(mono, 16000, lengths=[30000, 30001])
     with pytest.raises(ValueError, match=r"lengths: expected \(2,\)"):
