@@ -4,6 +4,7 @@ recording of attention maps."""
 from emofuse.layers.attention import MultiHeadAttention
 from emofuse.layers.checkpoint import checkpoint_module
 from emofuse.layers.functional import masked_mean, masked_softmax, run_on_valid_steps
+from emofuse.layers.masks import lengths_to_mask, mask_to_lengths, staircase_mask
 from emofuse.layers.mlp import ACTIVATIONS, MLP, FeedForward, get_activation
 from emofuse.layers.pooling import AttentivePooling, MaskedMeanPool
 from emofuse.layers.positional import SinusoidalPositionalEncoding
@@ -30,9 +31,12 @@ __all__ = [
     "checkpoint_module",
     "get_activation",
     "is_recording",
+    "lengths_to_mask",
+    "mask_to_lengths",
     "masked_mean",
     "masked_softmax",
     "record",
     "record_attentions",
     "run_on_valid_steps",
+    "staircase_mask",
 ]
