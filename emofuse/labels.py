@@ -1,8 +1,11 @@
 """Label orders of the datasets the papers use, and the emotion polarity table.
 
 IEMOCAP-6 and CMU-MOSEI-6 follow the raw-data release of Dai et al. (2021) that Xia et al. and
-Le et al. train on; RAVDESS-8 follows its file-name emotion codes 01–08. Polarity follows
-Mikel's wheel as Mocanu et al. (2023) use it.
+Le et al. train on (alphabetical). CMU-MOSEI-SDK-6 is the order of the CMU-MultimodalSDK's
+emotion labels (happy, sad, anger, surprise, disgust, fear), which Takashima et al. (2022) use
+in their tables 1–2; it names the same six emotions as CMU-MOSEI-6, and the metrics match
+scores to a dataset's classes by name. RAVDESS-8 follows its file-name emotion codes 01–08.
+Polarity follows Mikel's wheel as Mocanu et al. (2023) use it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Sequence
 IEMOCAP_6: tuple[str, ...] = ("anger", "excited", "frustrated", "happiness", "neutral", "sadness")
 IEMOCAP_4: tuple[str, ...] = ("anger", "happiness", "neutral", "sadness")
 CMU_MOSEI_6: tuple[str, ...] = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
+CMU_MOSEI_SDK_6: tuple[str, ...] = ("happiness", "sadness", "anger", "surprise", "disgust", "fear")
 RAVDESS_8: tuple[str, ...] = (
     "neutral",
     "calm",
@@ -28,6 +32,7 @@ LABEL_SETS: dict[str, tuple[str, ...]] = {
     "iemocap_6": IEMOCAP_6,
     "iemocap_4": IEMOCAP_4,
     "cmu_mosei_6": CMU_MOSEI_6,
+    "cmu_mosei_sdk_6": CMU_MOSEI_SDK_6,
     "ravdess_8": RAVDESS_8,
     "crema_d_6": CREMA_D_6,
 }
@@ -81,6 +86,7 @@ def polarities(labels: Sequence[str]) -> tuple[int, ...]:
 
 __all__ = [
     "CMU_MOSEI_6",
+    "CMU_MOSEI_SDK_6",
     "CREMA_D_6",
     "IEMOCAP_4",
     "IEMOCAP_6",
