@@ -3,19 +3,23 @@
 - :mod:`emofuse.data.safe_pickle`: pickles read without executing code.
 - :func:`collate`, :class:`BucketBatchSampler`: padding with masks, batches of similar length.
 - :class:`RAVDESS`: the corpus as released, with Mocanu et al.'s actor folds.
+- :class:`MELD`: transcripts, emotion and sentiment labels, dialogue context, optional clips.
 - :class:`SyntheticEmotion`: a learnable cross-modal task in any model's input layout.
 """
 
 from emofuse.data import safe_pickle
 from emofuse.data.audio import read_audio
 from emofuse.data.collate import BucketBatchSampler, collate
+from emofuse.data.meld import MELD, MeldUtterance, read_meld_csv
 from emofuse.data.ravdess import RAVDESS, RavdessClip, parse_name, ravdess_folds, read_video
 from emofuse.data.synthetic import SyntheticEmotion
 from emofuse.data.safe_pickle import UnsafePickleError
 
 __all__ = [
+    "MELD",
     "RAVDESS",
     "BucketBatchSampler",
+    "MeldUtterance",
     "RavdessClip",
     "SyntheticEmotion",
     "UnsafePickleError",
@@ -23,6 +27,7 @@ __all__ = [
     "parse_name",
     "ravdess_folds",
     "read_audio",
+    "read_meld_csv",
     "read_video",
     "safe_pickle",
 ]
