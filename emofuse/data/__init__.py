@@ -2,6 +2,7 @@
 
 - :mod:`emofuse.data.safe_pickle`: pickles read without executing code.
 - :func:`collate`, :class:`BucketBatchSampler`: padding with masks, batches of similar length.
+- :class:`MMSA`: MOSI / MOSEI / CH-SIMS feature pickles (aligned and unaligned).
 - :class:`RAVDESS`: the corpus as released, with Mocanu et al.'s actor folds.
 - :class:`MELD`: transcripts, emotion and sentiment labels, dialogue context, optional clips.
 - :class:`SyntheticEmotion`: a learnable cross-modal task in any model's input layout.
@@ -10,6 +11,7 @@
 from emofuse.data import safe_pickle
 from emofuse.data.audio import read_audio
 from emofuse.data.collate import BucketBatchSampler, collate
+from emofuse.data.mmsa import MMSA
 from emofuse.data.meld import MELD, MeldUtterance, read_meld_csv
 from emofuse.data.ravdess import RAVDESS, RavdessClip, parse_name, ravdess_folds, read_video
 from emofuse.data.synthetic import SyntheticEmotion
@@ -17,6 +19,7 @@ from emofuse.data.safe_pickle import UnsafePickleError
 
 __all__ = [
     "MELD",
+    "MMSA",
     "RAVDESS",
     "BucketBatchSampler",
     "MeldUtterance",
