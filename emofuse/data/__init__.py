@@ -5,6 +5,7 @@
 - :class:`MMSA`: MOSI / MOSEI / CH-SIMS feature pickles (aligned and unaligned).
 - :class:`RAVDESS`: the corpus as released, with Mocanu et al.'s actor folds.
 - :class:`MELD`: transcripts, emotion and sentiment labels, dialogue context, optional clips.
+- :func:`dai2021_split`, :func:`cmu_sdk_folds`, :func:`ravdess_folds`: shipped manifests.
 - :class:`SyntheticEmotion`: a learnable cross-modal task in any model's input layout.
 """
 
@@ -13,7 +14,8 @@ from emofuse.data.audio import read_audio
 from emofuse.data.collate import BucketBatchSampler, collate
 from emofuse.data.mmsa import MMSA
 from emofuse.data.meld import MELD, MeldUtterance, read_meld_csv
-from emofuse.data.ravdess import RAVDESS, RavdessClip, parse_name, ravdess_folds, read_video
+from emofuse.data.manifests import cmu_sdk_folds, dai2021_split, ravdess_folds, read_manifest
+from emofuse.data.ravdess import RAVDESS, RavdessClip, parse_name, read_video
 from emofuse.data.synthetic import SyntheticEmotion
 from emofuse.data.safe_pickle import UnsafePickleError
 
@@ -26,10 +28,13 @@ __all__ = [
     "RavdessClip",
     "SyntheticEmotion",
     "UnsafePickleError",
+    "cmu_sdk_folds",
     "collate",
+    "dai2021_split",
     "parse_name",
     "ravdess_folds",
     "read_audio",
+    "read_manifest",
     "read_meld_csv",
     "read_video",
     "safe_pickle",

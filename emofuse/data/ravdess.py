@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from emofuse.data.audio import read_audio
+from emofuse.data.manifests import ravdess_folds
 from emofuse.labels import RAVDESS_8
 
 Recording = Literal["audio", "audio_video", "video"]
@@ -28,7 +27,6 @@ _INTENSITY = {"01": "normal", "02": "strong"}
 _EXTENSIONS = {"audio": (".wav", ".flac"), "audio_video": (".mp4",), "video": (".mp4",)}
 _NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)$")
 _ACTOR_DIR = re.compile(r"^Actor_(\d\d)$")
-FOLDS_MANIFEST = "ravdess_mocanu2023_folds.json"
 
 
 @dataclass(frozen=True)
@@ -93,14 +91,6 @@ def parse_name(path: str | os.PathLike[str]) -> RavdessClip:
         repetition=int(rr),
         actor=int(aa),
     )
-
-
-def ravdess_folds() -> list[dict[str, list[int]]]:
-    """Mocanu et al. 2023's protocol (sec. 4.1) as shipped: 10 folds of actor lists
-    ``{"train", "validation", "test"}``, 80/10/10, actor-disjoint (the manifest
-    ``emofuse/data/manifests/ravdess_mocanu2023_folds.json`` states its reading)."""
-    text = resources.files("emofuse.data").joinpath("manifests", FOLDS_MANIFEST).read_text()
-    return json.loads(text)["folds"]
 
 
 class RAVDESS(Dataset[dict[str, Any]]):
