@@ -33,7 +33,9 @@ def write_flac(path: Path, samples: np.ndarray, rate: int) -> Path:
     layout = "mono" if samples.shape[0] == 1 else "stereo"
     with av.open(str(path), "w") as container:
         stream = container.add_stream("flac", rate=rate, layout=layout)
-        frame = av.AudioFrame.from_ndarray(samples.T.reshape(1, -1).copy(), format="s16", layout=layout)
+        frame = av.AudioFrame.from_ndarray(
+            samples.T.reshape(1, -1).copy(), format="s16", layout=layout
+        )
         frame.rate = rate
         for packet in stream.encode(frame):
             container.mux(packet)

@@ -53,7 +53,9 @@ def read_audio(
             chunks.extend(f.to_ndarray() for f in resampler.resample(None))
             declared = _declared_samples(stream)
     except av.error.FFmpegError as error:
-        raise ValueError(f"{path}: not a readable audio file (truncated or corrupted?): {error}") from error
+        raise ValueError(
+            f"{path}: not a readable audio file (truncated or corrupted?): {error}"
+        ) from error
     if declared is not None and decoded < declared:
         raise ValueError(
             f"{path}: truncated: decoded {decoded} of the {declared} samples its header declares"

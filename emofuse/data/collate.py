@@ -70,7 +70,9 @@ def collate(
         and samples[0][k].dim() >= 1
     ]
     for name in modalities:
-        value = padding_value.get(name, 0.0) if isinstance(padding_value, Mapping) else padding_value
+        value = (
+            padding_value.get(name, 0.0) if isinstance(padding_value, Mapping) else padding_value
+        )
         batch[name], batch[f"{name}_mask"] = _pad(
             name, [s[name] for s in samples], value, lengths.get(name),
             [s.get(f"{name}_mask") for s in samples],
@@ -107,7 +109,7 @@ def _pad(
     total = longest if length is None else length
     padded = first.new_full((len(tensors), total, *first.shape[1:]), value)
     valid = torch.arange(total)[None, :] < torch.tensor(steps)[:, None]
-    for index, (tensor, mask) in enumerate(zip(tensors, masks)):
+    for index, (tensor, mask) in enumerate(zip(tensors, masks, strict=True)):
         padded[index, : tensor.shape[0]] = tensor
         if mask is not None:
             if mask.shape != (tensor.shape[0],):
@@ -183,7 +185,8 @@ class BucketBatchSampler(Sampler[list[int]]):
             chunk = order[start : start + pool]
             chunk = chunk[torch.argsort(self.lengths[chunk], stable=True)]
             batches.extend(
-                chunk[i : i + self.batch_size].tolist() for i in range(0, len(chunk), self.batch_size)
+                chunk[i : i + self.batch_size].tolist()
+                for i in range(0, len(chunk), self.batch_size)
             )
         if self.drop_last:
             batches = [b for b in batches if len(b) == self.batch_size]

@@ -67,7 +67,9 @@ def dai2021_split(
     return [line for line in read_manifest(name).decode().splitlines() if line.strip()]
 
 
-def cmu_sdk_folds(corpus: Literal["cmu_mosi", "cmu_mosei", "mosi", "mosei"]) -> dict[str, list[str]]:
+def cmu_sdk_folds(
+    corpus: Literal["cmu_mosi", "cmu_mosei", "mosi", "mosei"],
+) -> dict[str, list[str]]:
     """The CMU-MultimodalSDK standard folds, ``{"train", "valid", "test"}`` -> video ids
     (CMU-MOSI 52 / 10 / 31 videos, CMU-MOSEI 2249 / 300 / 678).
 

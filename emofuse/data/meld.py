@@ -78,7 +78,9 @@ def read_meld_csv(path: str | os.PathLike[str]) -> list[MeldUtterance]:
         try:
             numbers = [int(row[c]) for c in ("Dialogue_ID", "Utterance_ID", "Season", "Episode")]
         except (TypeError, ValueError):
-            raise ValueError(f"{where}: Dialogue_ID, Utterance_ID, Season, Episode must be integers") from None
+            raise ValueError(
+                f"{where}: Dialogue_ID, Utterance_ID, Season, Episode must be integers"
+            ) from None
         utterance = MeldUtterance(
             row["Utterance"], row["Speaker"], row["Emotion"], row["Sentiment"], *numbers,
             start_time=row["StartTime"], end_time=row["EndTime"],
@@ -149,12 +151,16 @@ class MELD(Dataset[dict[str, Any]]):
         if label not in ("emotion", "sentiment"):
             raise ValueError(f"label: expected 'emotion' or 'sentiment', got {label!r}")
         if context < 0:
-            raise ValueError(f"context: expected a non-negative number of utterances, got {context}")
+            raise ValueError(
+                f"context: expected a non-negative number of utterances, got {context}"
+            )
         if missing_clips not in ("error", "skip"):
             raise ValueError(f"missing_clips: expected 'error' or 'skip', got {missing_clips!r}")
         bad = sorted(set(clip_modalities) - {"audio", "video"})
         if bad or not clip_modalities:
-            raise ValueError(f"clip_modalities: expected 'audio' and/or 'video', got {list(clip_modalities)}")
+            raise ValueError(
+                f"clip_modalities: expected 'audio' and/or 'video', got {list(clip_modalities)}"
+            )
         self.root = Path(root)
         self.split = _SPLITS[split]
         self.label, self.context = label, context

@@ -13,15 +13,22 @@ from torch.utils.data import Dataset
 
 from emofuse.data import safe_pickle
 
-_SPLITS = {"train": "train", "valid": "valid", "validation": "valid", "dev": "valid", "test": "test"}
+_SPLITS = {
+    "train": "train",
+    "valid": "valid",
+    "validation": "valid",
+    "dev": "valid",
+    "test": "test",
+}
 
 
 class MMSA(Dataset[dict[str, Any]]):
     """Pre-extracted CMU-MOSI, CMU-MOSEI or CH-SIMS features in MMSA's pickle layout
     (thuiar/MMSA; the form Yang et al. 2023's ``mcr`` trains on), aligned or unaligned.
 
-    Layout: one pickle (e.g. ``MOSI/Processed/unaligned_50.pkl``, ``MOSEI/Processed/aligned_50.pkl``,
-    ``SIMS/Processed/unaligned_39.pkl``) holding ``{"train", "valid", "test"}``, each a dict::
+    Layout: one pickle (e.g. ``MOSI/Processed/unaligned_50.pkl``,
+    ``MOSEI/Processed/aligned_50.pkl``, ``SIMS/Processed/unaligned_39.pkl``) holding
+    ``{"train", "valid", "test"}``, each a dict::
 
         "id"                     (N,) str, "videoid$_$clip"
         "raw_text"               (N,) str
@@ -80,7 +87,10 @@ class MMSA(Dataset[dict[str, Any]]):
         data = safe_pickle.load(self.path, sha256=sha256)
         if not isinstance(data, dict) or self.split not in data:
             found = sorted(data) if isinstance(data, dict) else type(data).__name__
-            raise ValueError(f"{self.path}: expected a dict with the split {self.split!r}; found {found}; {_LAYOUT}")
+            raise ValueError(
+                f"{self.path}: expected a dict with the split {self.split!r}; "
+                f"found {found}; {_LAYOUT}"
+            )
         part = data[self.split]
         where = f"{self.path} [{self.split!r}]"
         label_key = "regression_labels" if label == "regression" else "classification_labels"

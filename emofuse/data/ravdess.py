@@ -214,7 +214,9 @@ class RAVDESS(Dataset[dict[str, Any]]):
         root = Path(root)
         if not root.is_dir():
             raise FileNotFoundError(f"{root}: no such folder; expected {_LAYOUT}")
-        folders = sorted(p for p in root.rglob("Actor_*") if p.is_dir() and _ACTOR_DIR.match(p.name))
+        folders = sorted(
+            p for p in root.rglob("Actor_*") if p.is_dir() and _ACTOR_DIR.match(p.name)
+        )
         if not folders:
             raise FileNotFoundError(f"{root}: no Actor_XX folder; expected {_LAYOUT}")
         media = {ext for exts in _EXTENSIONS.values() for ext in exts}
@@ -263,7 +265,10 @@ class RAVDESS(Dataset[dict[str, Any]]):
         sample.update(
             label=clip.emotion,
             id=clip.id,
-            **{k: fields[k] for k in ("actor", "vocal_channel", "intensity", "statement", "repetition")},
+            **{
+                k: fields[k]
+                for k in ("actor", "vocal_channel", "intensity", "statement", "repetition")
+            },
         )
         return self.transform(sample) if self.transform is not None else sample
 
@@ -293,7 +298,9 @@ def read_video(path: str | os.PathLike[str]) -> tuple[torch.Tensor, float]:
             frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
             fps = float(stream.average_rate) if stream.average_rate else float("nan")
     except av.error.FFmpegError as error:
-        raise ValueError(f"{path}: not a readable video file (truncated or corrupted?): {error}") from error
+        raise ValueError(
+            f"{path}: not a readable video file (truncated or corrupted?): {error}"
+        ) from error
     if not frames:
         raise ValueError(f"{path}: the video stream holds no frames")
     video = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).contiguous()

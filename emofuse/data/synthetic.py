@@ -153,7 +153,9 @@ class SyntheticEmotion(Dataset[dict[str, Any]]):
         sample: dict[str, Any] = {}
         for name, shape in self.layout.items():
             full = shape[0]
-            length = int(torch.randint(math.ceil(self.min_length * full), full + 1, (), generator=g))
+            length = int(
+                torch.randint(math.ceil(self.min_length * full), full + 1, (), generator=g)
+            )
             if self.kinds[name] == "int":
                 sample[name] = self._tokens(name, label, max(length, self._min_tokens()), g)
             else:

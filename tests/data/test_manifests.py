@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from emofuse.data import cmu_sdk_folds, dai2021_split, ravdess_folds, read_manifest
-from emofuse.data import manifests
+from emofuse.data import cmu_sdk_folds, dai2021_split, manifests, ravdess_folds, read_manifest
 
 
 def test_dai2021_splits_as_released() -> None:
@@ -25,7 +24,11 @@ def test_dai2021_splits_as_released() -> None:
 
 
 def test_cmu_sdk_standard_folds() -> None:
-    assert {k: len(v) for k, v in cmu_sdk_folds("mosi").items()} == {"train": 52, "valid": 10, "test": 31}
+    assert {k: len(v) for k, v in cmu_sdk_folds("mosi").items()} == {
+        "train": 52,
+        "valid": 10,
+        "test": 31,
+    }
     mosei = cmu_sdk_folds("cmu_mosei")
     assert {k: len(v) for k, v in mosei.items()} == {"train": 2249, "valid": 300, "test": 678}
     assert not set(mosei["train"]) & set(mosei["test"])

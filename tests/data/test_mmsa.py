@@ -57,7 +57,9 @@ def test_unaligned_release(tmp_path: Path) -> None:
     assert sample["audio"].shape == (raw["audio_lengths"][1], D_AUDIO)
     assert sample["video"].shape == (raw["vision_lengths"][1], D_VISION)
     assert sample["text"].shape == (int(raw["text_bert"][1, 1].sum()), D_TEXT)
-    torch.testing.assert_close(sample["video"], torch.from_numpy(raw["vision"][1, : raw["vision_lengths"][1]]))
+    torch.testing.assert_close(
+        sample["video"], torch.from_numpy(raw["vision"][1, : raw["vision_lengths"][1]])
+    )
     assert sample["label"].dtype == torch.float32
     assert float(sample["label"]) == pytest.approx(float(raw["regression_labels"][1]))
     assert data[0]["audio"][0, 0] == 0  # -inf replaced, as MMSA does
@@ -72,7 +74,9 @@ def test_aligned_release_and_mcr_reads_a_batch(tmp_path: Path) -> None:
     data = MMSA(_write(tmp_path / "aligned_50.pkl", aligned=True), "train")
     assert data[0]["audio"].shape[0] == 6  # no lengths: the full aligned length
     model = emofuse.build("mcr_tiny").eval()
-    batch = partial(collate, lengths={"text": 6, "video": 9, "audio": 7})([data[i] for i in range(5)])
+    batch = partial(collate, lengths={"text": 6, "video": 9, "audio": 7})(
+        [data[i] for i in range(5)]
+    )
     labels = batch.pop("label")
     for key in ("id", "raw_text"):
         batch.pop(key)

@@ -84,7 +84,7 @@ def test_flac_reads_as_the_wav(tmp_path: Path) -> None:
     _speech_corpus(tmp_path / "flac", actors=(1,), flac=True)
     wav, flac = RAVDESS(tmp_path / "wav"), RAVDESS(tmp_path / "flac")
     assert [c.id for c in wav.clips] == [c.id for c in flac.clips]
-    for a, b in zip(wav, flac):
+    for a, b in zip(wav, flac, strict=True):
         torch.testing.assert_close(a["audio"], b["audio"])
         assert a["label"] == b["label"]
 
@@ -94,7 +94,9 @@ def test_the_archives_unpacked_side_by_side(tmp_path: Path) -> None:
     song = tmp_path / "Audio_Song_Actors_01-24" / "Actor_01" / "03-02-04-02-01-01-01.wav"
     write_wav(song, tone(48000, 0.1, 1), 48000)
     write_mp4(tmp_path / "Video_Speech_Actor_01" / "Actor_01" / "01-01-04-02-01-01-01.mp4")
-    write_mp4(tmp_path / "Video_Speech_Actor_01" / "Actor_01" / "02-01-04-02-01-01-01.mp4", audio=False)
+    write_mp4(
+        tmp_path / "Video_Speech_Actor_01" / "Actor_01" / "02-01-04-02-01-01-01.mp4", audio=False
+    )
     assert len(RAVDESS(tmp_path)) == 16
     both = RAVDESS(tmp_path, recordings=("audio_video", "video"))
     assert [c.recording for c in both.clips] == ["audio_video", "video"]
@@ -186,23 +188,28 @@ def test_the_real_corpus_both_forms() -> None:
     full = RAVDESS(root / "speech-16k")
     assert len(full) == 1440
     assert Counter(RAVDESS_8[label] for label in full.labels) == {
-        "neutral": 96, **{name: 192 for name in RAVDESS_8[1:]}
+        "neutral": 96,
+        **{name: 192 for name in RAVDESS_8[1:]},
     }
     assert Counter(c.actor for c in full.clips) == {a: 60 for a in range(1, 25)}
     assert {c.path.suffix for c in full.clips} == {".flac"}
     for fold in range(10):
-        sizes = [len(RAVDESS(root / "speech-16k", fold=fold, split=s)) for s in ("train", "validation", "test")]
+        sizes = [
+            len(RAVDESS(root / "speech-16k", fold=fold, split=s))
+            for s in ("train", "validation", "test")
+        ]
         assert sum(sizes) == 1440 and all(size % 60 == 0 for size in sizes)
     released = RAVDESS(root / "speech-as-released")
     assert len(released) == 32 and {c.actor for c in released.clips} == {1, 2}
     released.verify()
     stereo = {s["id"] for s in released if s["audio"].shape[0] == 2}
     assert stereo == {"03-01-02-01-01-02-01", "03-01-08-01-02-02-01"}
+    # the same clip in both forms: same labels; 48 kHz resampled to 16 kHz gives the FLAC's length
     by_id = {c.id: i for i, c in enumerate(full.clips)}
-    for sample in [released[0], released[5]]:
-        other = full[by_id[sample["id"]]]
-        assert sample["sample_rate"] == 48000 and other["sample_rate"] == 16000
-        assert sample["label"] == other["label"]
-        resampled = RAVDESS(root / "speech-as-released", sample_rate=16000, mono=True)
-        length = resampled[released.clips.index(next(c for c in released.clips if c.id == sample["id"]))]["audio"].shape[1]
-        assert abs(length - other["audio"].shape[1]) <= 1
+    resampled = RAVDESS(root / "speech-as-released", sample_rate=16000, mono=True)
+    for index in (0, 5):
+        as_released, converted = released[index], full[by_id[released.clips[index].id]]
+        assert as_released["sample_rate"] == 48000 and converted["sample_rate"] == 16000
+        assert as_released["label"] == converted["label"]
+        length = resampled[index]["audio"].shape[1]
+        assert abs(length - converted["audio"].shape[1]) <= 1
