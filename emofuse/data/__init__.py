@@ -10,12 +10,11 @@
 """
 
 from emofuse.data import safe_pickle
-from emofuse.data.audio import read_audio
 from emofuse.data.collate import BucketBatchSampler, collate
 from emofuse.data.manifests import cmu_sdk_folds, dai2021_split, ravdess_folds, read_manifest
 from emofuse.data.meld import MELD, MeldUtterance, read_meld_csv
 from emofuse.data.mmsa import MMSA
-from emofuse.data.ravdess import RAVDESS, RavdessClip, parse_name, read_video
+from emofuse.data.ravdess import RAVDESS, RavdessClip, parse_name, read_audio, read_video
 from emofuse.data.safe_pickle import UnsafePickleError
 from emofuse.data.synthetic import SyntheticEmotion
 

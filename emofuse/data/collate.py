@@ -15,6 +15,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import Sampler
 
+from emofuse.layers.masks import lengths_to_mask
+
 RESERVED = ("label", "id")
 
 
@@ -108,7 +110,7 @@ def _pad(
         )
     total = longest if length is None else length
     padded = first.new_full((len(tensors), total, *first.shape[1:]), value)
-    valid = torch.arange(total)[None, :] < torch.tensor(steps)[:, None]
+    valid = lengths_to_mask(torch.tensor(steps), total)
     for index, (tensor, mask) in enumerate(zip(tensors, masks, strict=True)):
         padded[index, : tensor.shape[0]] = tensor
         if mask is not None:

@@ -11,8 +11,7 @@ from typing import Any, Literal
 
 from torch.utils.data import Dataset
 
-from emofuse.data.audio import read_audio
-from emofuse.data.ravdess import read_video
+from emofuse.data.ravdess import read_audio, read_video
 from emofuse.labels import MELD_7, MELD_SENTIMENT_3
 
 COLUMNS = (

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from emofuse.data.audio import read_audio
 from emofuse.data.manifests import ravdess_folds
 from emofuse.labels import RAVDESS_8
+from emofuse.transforms import load_audio
 
 Recording = Literal["audio", "audio_video", "video"]
 Split = Literal["train", "validation", "test"]
@@ -283,6 +283,20 @@ class RAVDESS(Dataset[dict[str, Any]]):
         return sample
 
 
+def read_audio(
+    path: str | os.PathLike[str], *, sample_rate: int | None = None, mono: bool = False
+) -> tuple[torch.Tensor, int]:
+    """:func:`emofuse.transforms.load_audio` as the datasets yield it: ((C, S) float32
+    channels-first samples in [-1, 1], rate in Hz); ``mono`` averages the channels (C = 1).
+
+    Raises:
+        FileNotFoundError, ValueError: as :func:`~emofuse.transforms.load_audio` (names the file).
+    """
+    waveform = load_audio(path, sample_rate=sample_rate)
+    samples = waveform.samples.mean(0, keepdim=True) if mono else waveform.samples
+    return samples, waveform.sample_rate
+
+
 def read_video(path: str | os.PathLike[str]) -> tuple[torch.Tensor, float]:
     """Decode the first video stream: ((T, 3, H, W) uint8 RGB frames, frames per second).
 
@@ -317,4 +331,4 @@ _LAYOUT = (
     "MM-VV-EE-II-SS-RR-AA.wav/.flac (audio-only, MM=03) or .mp4 (MM=01 audio-video, 02 video-only)"
 )
 
-__all__ = ["RAVDESS", "RavdessClip", "parse_name", "ravdess_folds", "read_video"]
+__all__ = ["RAVDESS", "RavdessClip", "parse_name", "ravdess_folds", "read_audio", "read_video"]
