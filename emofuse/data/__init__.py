@@ -4,6 +4,7 @@
 - :func:`collate`, :class:`BucketBatchSampler`: padding with masks, batches of similar length.
 - :class:`MMSA`: MOSI / MOSEI / CH-SIMS feature pickles (aligned and unaligned).
 - :class:`RAVDESS`: the corpus as released, with Mocanu et al.'s actor folds.
+- :class:`IEMOCAP`: the release, 4- and 6-class maps, leave-one-session-out.
 - :class:`MELD`: transcripts, emotion and sentiment labels, dialogue context, optional clips.
 - :func:`dai2021_split`, :func:`cmu_sdk_folds`, :func:`ravdess_folds`: shipped manifests.
 - :class:`SyntheticEmotion`: a learnable cross-modal task in any model's input layout.
@@ -11,6 +12,7 @@
 
 from emofuse.data import safe_pickle
 from emofuse.data.collate import BucketBatchSampler, collate
+from emofuse.data.iemocap import IEMOCAP, IemocapUtterance
 from emofuse.data.manifests import cmu_sdk_folds, dai2021_split, ravdess_folds, read_manifest
 from emofuse.data.meld import MELD, MeldUtterance, read_meld_csv
 from emofuse.data.mmsa import MMSA
@@ -19,10 +21,12 @@ from emofuse.data.safe_pickle import UnsafePickleError
 from emofuse.data.synthetic import SyntheticEmotion
 
 __all__ = [
+    "IEMOCAP",
     "MELD",
     "MMSA",
     "RAVDESS",
     "BucketBatchSampler",
+    "IemocapUtterance",
     "MeldUtterance",
     "RavdessClip",
     "SyntheticEmotion",
