@@ -5,7 +5,8 @@
 - ``cmu_sdk/``: the CMU-MultimodalSDK standard folds of CMU-MOSI and CMU-MOSEI (MIT-style,
   ``cmu_sdk/LICENSE.txt``).
 - ``ravdess_mocanu2023_folds.json``: Mocanu et al. 2023's actor-disjoint 10 folds (emofuse's
-  reading of sec. 4.1, stated in the file).
+  reading of sec. 4.1, stated in the file); ``crema_d_mocanu2023_folds.json`` the same for
+  CREMA-D.
 """
 
 from __future__ import annotations
@@ -89,4 +90,18 @@ def ravdess_folds() -> list[dict[str, list[int]]]:
     return json.loads(read_manifest("ravdess_mocanu2023_folds.json"))["folds"]
 
 
-__all__ = ["checksums", "cmu_sdk_folds", "dai2021_split", "ravdess_folds", "read_manifest"]
+def crema_d_folds() -> list[dict[str, list[int]]]:
+    """Mocanu et al. 2023's protocol on CREMA-D as shipped: 10 actor-disjoint folds of the 91
+    actors (1001-1091), ``{"train", "validation", "test"}``, every actor tested once
+    (``crema_d_mocanu2023_folds.json`` states emofuse's reading)."""
+    return json.loads(read_manifest("crema_d_mocanu2023_folds.json"))["folds"]
+
+
+__all__ = [
+    "checksums",
+    "cmu_sdk_folds",
+    "crema_d_folds",
+    "dai2021_split",
+    "ravdess_folds",
+    "read_manifest",
+]

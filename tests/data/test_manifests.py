@@ -37,7 +37,7 @@ def test_cmu_sdk_standard_folds() -> None:
 def test_every_shipped_file_has_its_checksum_and_licence() -> None:
     folder = resources.files("emofuse.data").joinpath("manifests")
     sums = manifests.checksums()
-    assert len(sums) == 8
+    assert len(sums) == 9
     for name in sums:
         read_manifest(name)
     for source in ("dai2021", "cmu_sdk"):
