@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import timm
 import torch
 from torch import Tensor
 
@@ -23,7 +22,7 @@ from emofuse.config import ModelConfig
 from emofuse.encoders.checkpointing import set_gradient_checkpointing
 from emofuse.encoders.subsampling import ConvolutionPooling
 from emofuse.encoders.timm_frames import TimmFrameEncoder
-from emofuse.labels import CMU_MOSEI_6
+from emofuse.labels import CMU_MOSEI_SDK_6
 from emofuse.layers import SinusoidalPositionalEncoding, TransformerEncoder
 from emofuse.models.base import EmotionModel, example_mask, trainable
 from emofuse.outputs import EmotionOutput
@@ -48,6 +47,9 @@ class ColearningTransformerConfig(ModelConfig):
     """Configuration of :class:`ColearningTransformer` (defaults: the paper's, sec. 4.2).
 
     Args:
+        label_names: the six CMU-MOSEI emotions in the order of Takashima et al.'s tables 1–2,
+            the CMU-MultimodalSDK's (:data:`emofuse.labels.CMU_MOSEI_SDK_6`): happiness,
+            sadness, anger, surprise, disgust, fear.
         audio_dim: acoustic features per 10 ms step (80 log-mel + Δ + ΔΔ = 240).
         d_model: width of every transformer block (128).
         ffn_dim: hidden width of the Swish feed-forward networks (512).
@@ -68,7 +70,7 @@ class ColearningTransformerConfig(ModelConfig):
             gradients).
     """
 
-    label_names: tuple[str, ...] | None = CMU_MOSEI_6
+    label_names: tuple[str, ...] | None = CMU_MOSEI_SDK_6
     audio_dim: int = 240
     d_model: int = 128
     ffn_dim: int = 512
@@ -104,6 +106,8 @@ class ColearningTransformerConfig(ModelConfig):
             raise ValueError(f"d_model: {self.d_model} is not divisible by heads={self.heads}")
         if self.conv_kernel % 2 == 0:
             raise ValueError(f"conv_kernel: expected an odd size, got {self.conv_kernel}")
+        import timm  # heavy: import on use, not when the model is registered
+
         if not timm.is_model(self.frame_backbone):
             raise ValueError(
                 f"frame_backbone: expected a timm model name (timm.list_models()), "
