@@ -320,7 +320,7 @@ CHECKPOINT_MODELS: tuple[tuple[str, dict[str, Any]], ...] = (
     # the paper's 3D ResNet-101 and ResNet-18 on one short, small snippet: fits a CPU
     (
         "av_attention_fusion",
-        {"num_snippets": 1, "frames_per_snippet": 8, "frame_size": 112, "audio_size": 112},
+        {"num_snippets": 1, "frames_per_snippet": 8, "face_size": 112, "audio_size": 112},
     ),
 )
 """(registry name, config overrides) of the models :func:`compare_checkpointing` measures."""

@@ -68,7 +68,7 @@ class CrossMutualUnit(nn.Module):
         dim: width of target and sources.
         num_heads: attention heads (``dim`` must divide by it).
         source_lens: (T_s1,) or (T_s1, T_s2), the fixed source lengths the exchange maps between.
-        mutual_attention: add the α ⊙ Ê term (needs two sources); False gives plain
+        use_mutual_attention: add the α ⊙ Ê term (needs two sources); False gives plain
             cross-modal attention per source (table 5, "w/o mutual attention").
         ffn_dim: hidden width of the feed-forward layer (default ``4 * dim``).
         dropout: on the attention weights and the residual branches.
@@ -92,7 +92,7 @@ class CrossMutualUnit(nn.Module):
         num_heads: int,
         source_lens: Sequence[int],
         *,
-        mutual_attention: bool = True,
+        use_mutual_attention: bool = True,
         ffn_dim: int | None = None,
         dropout: float = 0.1,
     ) -> None:
@@ -103,7 +103,7 @@ class CrossMutualUnit(nn.Module):
             raise ValueError(f"dim: {dim} is not divisible by num_heads={num_heads}")
         self.num_heads = num_heads
         self.scale = 1.0 / math.sqrt(dim // num_heads)
-        self.mutual = mutual_attention and len(source_lens) == 2
+        self.mutual = use_mutual_attention and len(source_lens) == 2
         n = len(source_lens)
         self.norm_target = nn.LayerNorm(dim)
         self.norm_sources = nn.ModuleList(nn.LayerNorm(dim) for _ in range(n))
@@ -173,7 +173,7 @@ class SelfCrossUnit(nn.Module):
 
     Args:
         dim: width; num_heads: attention heads.
-        attention_layer: fuse with γ; False sums the two branches (table 5, "w/o attention
+        use_attention_layer: fuse with γ; False sums the two branches (table 5, "w/o attention
             layer").
         ffn_dim: hidden width of the feed-forward layer (default ``4 * dim``).
         dropout: on the attention weights and the residual branches.
@@ -184,7 +184,7 @@ class SelfCrossUnit(nn.Module):
     Returns:
         Z_t,b (B, T_t, dim).
     Records:
-        ``gamma``: γ (B, 2) as (cross, self) when ``attention_layer``; and through its
+        ``gamma``: γ (B, 2) as (cross, self) when ``use_attention_layer``; and through its
         attentions ``cross_attn`` (B, heads, T_t, T_ds) and ``self_attn`` (B, heads, T_t, T_t).
     """
 
@@ -193,7 +193,7 @@ class SelfCrossUnit(nn.Module):
         dim: int,
         num_heads: int,
         *,
-        attention_layer: bool = True,
+        use_attention_layer: bool = True,
         ffn_dim: int | None = None,
         dropout: float = 0.1,
     ) -> None:
@@ -201,8 +201,8 @@ class SelfCrossUnit(nn.Module):
         self.norm_target, self.norm_source = nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.cross_attn = MultiHeadAttention(dim, num_heads, dropout=dropout)
         self.self_attn = MultiHeadAttention(dim, num_heads, dropout=dropout)
-        self.attention_layer = attention_layer
-        if attention_layer:
+        self.use_attention_layer = use_attention_layer
+        if use_attention_layer:
             self.branch_proj = nn.ModuleList([nn.Linear(dim, dim), nn.Linear(dim, dim)])
             self.branch_score = nn.Linear(dim, 1, bias=False)  # u, shared by both branches
         self.dropout = nn.Dropout(dropout)
@@ -219,7 +219,7 @@ class SelfCrossUnit(nn.Module):
         z_t = self.norm_target(target)
         cross = self.cross_attn(z_t, self.norm_source(source), key_padding_mask=source_mask)
         self_ = self.self_attn(z_t, key_padding_mask=target_mask)
-        if self.attention_layer:
+        if self.use_attention_layer:
             per_step = torch.stack(
                 [
                     self.branch_score(proj(branch)).squeeze(-1)
@@ -332,8 +332,8 @@ class ModalityReinforcementLayer(nn.Module):
         ffn_dim: hidden width of every feed-forward layer (default ``4 * dim``).
         dropout: dropout of all units.
         use_cmu, use_scu: keep each target unit (table 5 "w/o CMU", "w/o SCU"); at least one.
-        mutual_attention: the α ⊙ Ê term of CMU.
-        scu_attention_layer: the γ fusion of SCU.
+        use_mutual_attention: the α ⊙ Ê term of CMU.
+        use_scu_attention_layer: the γ fusion of SCU.
         structure: ``"parallel"`` or ``"serial"``.
         source_update: a :class:`SourceUpdate` mode, or None for no update after this layer.
 
@@ -358,8 +358,8 @@ class ModalityReinforcementLayer(nn.Module):
         dropout: float = 0.1,
         use_cmu: bool = True,
         use_scu: bool = True,
-        mutual_attention: bool = True,
-        scu_attention_layer: bool = True,
+        use_mutual_attention: bool = True,
+        use_scu_attention_layer: bool = True,
         structure: str = "parallel",
         source_update: str | None = "sum",
     ) -> None:
@@ -378,7 +378,7 @@ class ModalityReinforcementLayer(nn.Module):
                         dim,
                         num_heads,
                         [seq_lens[s] for s in self.sources_of[t]],
-                        mutual_attention=mutual_attention,
+                        use_mutual_attention=use_mutual_attention,
                         ffn_dim=ffn_dim,
                         dropout=dropout,
                     )
@@ -392,7 +392,7 @@ class ModalityReinforcementLayer(nn.Module):
                     t: SelfCrossUnit(
                         dim,
                         num_heads,
-                        attention_layer=scu_attention_layer,
+                        use_attention_layer=use_scu_attention_layer,
                         ffn_dim=ffn_dim,
                         dropout=dropout,
                     )
@@ -451,7 +451,7 @@ class ModalityReinforcementStack(nn.Module):
         seq_lens: {modality: fixed length}, in concatenation order.
         num_layers: reinforcement layers (paper: 3 or 4).
         source_update: the :class:`SourceUpdate` mode between layers (paper: ``"sum"``).
-        ffn_dim, dropout, use_cmu, use_scu, mutual_attention, scu_attention_layer, structure:
+        ffn_dim, dropout, use_cmu, use_scu, use_mutual_attention, use_scu_attention_layer, structure:
             as :class:`ModalityReinforcementLayer`, the same for every layer.
 
     Inputs:
@@ -476,8 +476,8 @@ class ModalityReinforcementStack(nn.Module):
         dropout: float = 0.1,
         use_cmu: bool = True,
         use_scu: bool = True,
-        mutual_attention: bool = True,
-        scu_attention_layer: bool = True,
+        use_mutual_attention: bool = True,
+        use_scu_attention_layer: bool = True,
         structure: str = "parallel",
     ) -> None:
         super().__init__()
@@ -493,8 +493,8 @@ class ModalityReinforcementStack(nn.Module):
                 dropout=dropout,
                 use_cmu=use_cmu,
                 use_scu=use_scu,
-                mutual_attention=mutual_attention,
-                scu_attention_layer=scu_attention_layer,
+                use_mutual_attention=use_mutual_attention,
+                use_scu_attention_layer=use_scu_attention_layer,
                 structure=structure,
                 # the last layer's update would feed no later layer
                 source_update=source_update if i < num_layers - 1 else None,

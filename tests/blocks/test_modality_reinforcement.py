@@ -56,7 +56,7 @@ def test_source_modalities() -> None:
 
 
 def test_cmu_without_mutual_term_is_layer_norm_plus_two_attentions() -> None:
-    cmu = CrossMutualUnit(DIM, HEADS, (T_1, T_2), mutual_attention=False, dropout=0.0).eval()
+    cmu = CrossMutualUnit(DIM, HEADS, (T_1, T_2), use_mutual_attention=False, dropout=0.0).eval()
     _silence_ffn(cmu)
     target, sources, masks = _cmu_inputs()
     expected = cmu.norm_target(target)
@@ -113,7 +113,7 @@ def test_cmu_mutual_term_matches_a_per_head_reference() -> None:
 def test_cmu_mutual_term_changes_the_output_and_zero_exchange_removes_it() -> None:
     torch.manual_seed(1)
     cmu = CrossMutualUnit(DIM, HEADS, (T_1, T_2), dropout=0.0).eval()
-    plain = CrossMutualUnit(DIM, HEADS, (T_1, T_2), mutual_attention=False, dropout=0.0).eval()
+    plain = CrossMutualUnit(DIM, HEADS, (T_1, T_2), use_mutual_attention=False, dropout=0.0).eval()
     plain.load_state_dict(cmu.state_dict(), strict=False)
     target, sources, masks = _cmu_inputs()
     # same masks on both sides: only the α ⊙ Ê term may differ
@@ -184,7 +184,7 @@ def test_scu_gamma_is_softmax_of_branch_scores() -> None:
 
 
 def test_scu_without_attention_layer_sums_branches() -> None:
-    scu = SelfCrossUnit(DIM, HEADS, attention_layer=False, dropout=0.0).eval()
+    scu = SelfCrossUnit(DIM, HEADS, use_attention_layer=False, dropout=0.0).eval()
     _silence_ffn(scu)
     target, source = torch.randn(2, T_T, DIM), torch.randn(2, T_1, DIM)
     out, maps = _run(scu, target, source)
