@@ -37,9 +37,17 @@ class AudioTransformer(EmotionModel[AudioTransformerConfig]):
         c = self.config
         self.proj = nn.Linear(c.feature_dim, c.d_model)
         self.position = SinusoidalPositionalEncoding(c.d_model)
-        self.encoder = TransformerEncoder(c.num_layers, c.d_model, c.num_heads, 4 * c.d_model, dropout=c.dropout)
+        self.encoder = TransformerEncoder(
+            c.d_model,
+            num_layers=c.num_layers,
+            num_heads=c.num_heads,
+            ffn_dim=4 * c.d_model,
+            dropout=c.dropout,
+        )
         self.pool = AttentivePooling(c.d_model)
-        self.head = MLP(c.d_model, [c.d_model], c.num_classes, dropout=c.dropout)
+        self.head = MLP(
+            c.d_model, hidden_dims=[c.d_model], out_dim=c.num_classes, dropout=c.dropout
+        )
 
     @classmethod
     def input_specs(cls, config: AudioTransformerConfig) -> list[TensorSpec]:

@@ -101,7 +101,7 @@ def attention_implementations(
 ) -> dict[str, tuple[nn.Module, Callable[[Tensor, Tensor | None], Tensor]]]:
     """Self-attention implementations with equal weights: name → (module, call(x, valid))."""
     reference = nn.MultiheadAttention(dim, heads, batch_first=True).to(device)
-    ours = MultiHeadAttention(dim, heads).to(device)
+    ours = MultiHeadAttention(dim, num_heads=heads).to(device)
     ours.load_torch_weights(reference)
     plain = PlainAttention(ours)
     return {
@@ -224,7 +224,7 @@ def cross_modal_block(kind: str, **options: int) -> FusionConstructor:
     settings = {"num_heads": 8, "num_layers": 1, "num_bottlenecks": 4, **options}
 
     def make(dim: int) -> nn.Module:
-        return cast(nn.Module, build_cross_modal(kind, dim, dropout=0.0, **settings))
+        return cast(nn.Module, build_cross_modal(kind, d_model=dim, dropout=0.0, **settings))
 
     return make
 
@@ -397,11 +397,11 @@ def compare_compile(
     mask = lengths_mask(b, t, 0.5, device)
     layers: dict[str, tuple[nn.Module, Callable[[nn.Module], Tensor]]] = {
         "MultiHeadAttention": (
-            MultiHeadAttention(dim, heads),
+            MultiHeadAttention(dim, num_heads=heads),
             lambda m: m(x, key_padding_mask=mask)[0],
         ),
         "TransformerEncoder (2 layers)": (
-            TransformerEncoder(2, dim, heads, 4 * dim, dropout=0.0),
+            TransformerEncoder(dim, num_layers=2, num_heads=heads, ffn_dim=4 * dim, dropout=0.0),
             lambda m: m(x, mask)[0],
         ),
     }

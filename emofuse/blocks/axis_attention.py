@@ -16,11 +16,14 @@ from torch import Tensor, nn
 from emofuse.layers import MultiHeadAttention
 
 
-def _self_attention(dim: int, num_heads: int, out_dim: int | None = None) -> MultiHeadAttention:
-    # ceil(dim / H) per head lets any width work (a 7×7 map gives s = 49 with 8 heads);
-    # the output projection maps the H·ceil(dim / H) concatenated heads back to out_dim.
+def _self_attention(d_model: int, num_heads: int, out_dim: int | None = None) -> MultiHeadAttention:
+    # ceil(d_model / H) per head lets any width work (a 7×7 map gives s = 49 with 8 heads);
+    # the output projection maps the H·ceil(d_model / H) concatenated heads back to out_dim.
     return MultiHeadAttention(
-        dim, num_heads, head_dim=math.ceil(dim / num_heads), out_dim=out_dim or dim
+        d_model,
+        num_heads=num_heads,
+        head_dim=math.ceil(d_model / num_heads),
+        out_dim=out_dim or d_model,
     )
 
 
@@ -31,7 +34,7 @@ class SpatialAttention(nn.Module):
     ``ceil(m / H)`` dims and ``W_0`` projects the concatenated heads back to ``m``.
 
     Args:
-        dim: channels ``m`` (token width).
+        d_model: channels ``m`` (token width).
         num_heads: heads ``H`` (paper: 8).
         residual: add the input to the output (not in the paper).
 
@@ -43,9 +46,9 @@ class SpatialAttention(nn.Module):
         ``attention``: (B, H, s, s).
     """
 
-    def __init__(self, dim: int, num_heads: int = 8, *, residual: bool = False) -> None:
+    def __init__(self, d_model: int, *, num_heads: int = 8, residual: bool = False) -> None:
         super().__init__()
-        self.attention = _self_attention(dim, num_heads)
+        self.attention = _self_attention(d_model, num_heads)
         self.residual = residual
 
     def forward(self, x: Tensor) -> Tensor:
@@ -73,7 +76,7 @@ class ChannelAttention(nn.Module):
         ``attention``: (B, H, m, m).
     """
 
-    def __init__(self, num_positions: int, num_heads: int = 8, *, residual: bool = False) -> None:
+    def __init__(self, num_positions: int, *, num_heads: int = 8, residual: bool = False) -> None:
         super().__init__()
         self.attention = _self_attention(num_positions, num_heads)
         self.residual = residual
@@ -93,10 +96,13 @@ class TemporalAttention(nn.Module):
     Padded snippets are masked out of the keys.
 
     Args:
-        dim: input width ``m``.
+        d_model: input width ``m``.
         num_heads: heads ``H`` (paper: 8).
-        out_dim: output width ``m'`` (default ``dim``).
-        residual: add the input to the output (not in the paper; needs ``out_dim == dim``).
+        out_dim: output width ``m'`` (default ``d_model``).
+        residual: add the input to the output (not in the paper; needs ``out_dim == d_model``).
+
+    Raises:
+        ValueError: ``residual`` with ``out_dim != d_model``.
 
     Inputs:
         x: (B, N, m); mask: (B, N) bool, True = valid snippet.
@@ -108,17 +114,19 @@ class TemporalAttention(nn.Module):
 
     def __init__(
         self,
-        dim: int,
-        num_heads: int = 8,
+        d_model: int,
         *,
+        num_heads: int = 8,
         out_dim: int | None = None,
         residual: bool = False,
     ) -> None:
         super().__init__()
-        out_dim = out_dim or dim
-        if residual and out_dim != dim:
-            raise ValueError(f"residual: needs out_dim == dim, got dim={dim} and out_dim={out_dim}")
-        self.attention = _self_attention(dim, num_heads, out_dim)
+        out_dim = out_dim or d_model
+        if residual and out_dim != d_model:
+            raise ValueError(
+                f"residual: needs out_dim == d_model, got d_model={d_model} and out_dim={out_dim}"
+            )
+        self.attention = _self_attention(d_model, num_heads, out_dim)
         self.residual = residual
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:

@@ -168,22 +168,19 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
             _check_video_weights_available(c)
         self.has_audio, self.has_video = "audio" in c.modalities, "video" in c.modalities
         branch_dims = []
-        attention = dict(
-            out_dim=c.fused_dim,
-            num_heads=c.num_heads,
-            use_temporal=c.use_temporal,
-            residual=c.use_attention_residual,
-        )
         if self.has_video:
             video = ResNet3D(c.video_depth, widths=c.video_widths, stem=c.video_stem)
             _, h, w = video.output_size(c.frames_per_snippet, c.face_size)
             self.video_stream = SnippetAttentionStream(
                 video,
-                video.out_channels,
+                backbone_dim=video.out_channels,
+                out_dim=c.fused_dim,
+                num_heads=c.num_heads,
                 num_positions=h * w,
                 use_spatial=c.use_spatial,
                 use_channel=c.use_channel,
-                **attention,
+                use_temporal=c.use_temporal,
+                residual=c.use_attention_residual,
             )
             branch_dims.append(c.fused_dim)
         if self.has_audio:
@@ -191,7 +188,14 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
                 AUDIO_BACKBONES[c.audio_backbone], in_channels=1, widths=c.audio_widths
             )
             self.audio_stream = SnippetAttentionStream(
-                audio, audio.out_dim, use_spatial=False, use_channel=False, **attention
+                audio,
+                backbone_dim=audio.out_dim,
+                out_dim=c.fused_dim,
+                num_heads=c.num_heads,
+                use_spatial=False,
+                use_channel=False,
+                use_temporal=c.use_temporal,
+                residual=c.use_attention_residual,
             )
             branch_dims.append(c.fused_dim)
         if self.has_audio and self.has_video:

@@ -52,8 +52,8 @@ class ColearningTransformerConfig(ModelConfig):
         d_model: width of every transformer block (128).
         ffn_dim: hidden width of the Swish feed-forward networks (512).
         num_heads: attention heads (4).
-        num_audio_layers, num_video_layers, num_cross_layers: transformer blocks of the audio, visual and
-            cross-modal encoders (6, 2, 2).
+        num_audio_layers, num_video_layers, num_cross_layers: transformer blocks of the audio,
+            visual and cross-modal encoders (6, 2, 2).
         num_conv_layers, conv_kernel: convolution-and-pooling stages of the audio subsampler
             (2 stages → T/4) and their kernel size over time.
         frame_backbone: timm model name of the frame CNN (``"mobilenetv3_large_100"``).
@@ -91,7 +91,9 @@ class ColearningTransformerConfig(ModelConfig):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}: expected an int >= 0, got {getattr(self, name)}")
         if self.d_model % self.num_heads:
-            raise ValueError(f"d_model: {self.d_model} is not divisible by num_heads={self.num_heads}")
+            raise ValueError(
+                f"d_model: {self.d_model} is not divisible by num_heads={self.num_heads}"
+            )
         if self.conv_kernel % 2 == 0:
             raise ValueError(f"conv_kernel: expected an odd size, got {self.conv_kernel}")
         if not timm.is_model(self.frame_backbone):
@@ -122,25 +124,38 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
         super().__init__(config, pretrained=pretrained)
         c = self.config
 
-        def encoder(layers: int) -> TransformerEncoder:
+        def encoder(num_layers: int) -> TransformerEncoder:
             return TransformerEncoder(
-                layers, c.d_model, c.num_heads, c.ffn_dim, dropout=c.dropout, activation="swish"
+                c.d_model,
+                num_layers=num_layers,
+                num_heads=c.num_heads,
+                ffn_dim=c.ffn_dim,
+                dropout=c.dropout,
+                activation="swish",
             )
 
         self.position = SinusoidalPositionalEncoding(c.d_model)
         self.subsampler = ConvolutionPooling(
-            c.audio_dim, c.d_model, num_layers=c.num_conv_layers, kernel_size=c.conv_kernel
+            c.audio_dim, out_dim=c.d_model, num_layers=c.num_conv_layers, kernel_size=c.conv_kernel
         )
         self.audio_encoder = encoder(c.num_audio_layers)
         self.frame_encoder = TimmFrameEncoder(
-            c.frame_backbone, c.d_model, pretrained=pretrained, weights=c.frame_backbone_weights
+            c.frame_backbone,
+            out_dim=c.d_model,
+            pretrained=pretrained,
+            weights=c.frame_backbone_weights,
         )
         self.video_encoder = encoder(c.num_video_layers)
         self.cross_modal = CrossModalTransformer(
-            MODALITIES, c.d_model, c.num_heads, c.ffn_dim, c.num_cross_layers, dropout=c.dropout
+            MODALITIES,
+            d_model=c.d_model,
+            num_heads=c.num_heads,
+            ffn_dim=c.ffn_dim,
+            num_layers=c.num_cross_layers,
+            dropout=c.dropout,
         )
         # sec. 4.2: dropout "in the transformer blocks" only, none in the classifier
-        self.classifier = AttentiveSwishClassifier(c.d_model, c.num_classes)
+        self.classifier = AttentiveSwishClassifier(c.d_model, num_classes=c.num_classes)
         if c.gradient_checkpointing:
             set_gradient_checkpointing(self)
 
@@ -159,9 +174,7 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
         return {
             "audio": torch.randn(batch_size, t_a, c.audio_dim, generator=generator),
             "audio_mask": example_mask(batch_size, t_a),
-            "video": torch.randn(
-                batch_size, t_v, 3, c.face_size, c.face_size, generator=generator
-            ),
+            "video": torch.randn(batch_size, t_v, 3, c.face_size, c.face_size, generator=generator),
             "video_mask": example_mask(batch_size, t_v),
         }
 

@@ -102,7 +102,9 @@ class EmotionQueryTransformerConfig(ModelConfig):
             if getattr(self, name) < side:
                 raise ValueError(f"{name}: expected at least {side} (five VGG pools)")
         if self.d_model % self.num_heads:
-            raise ValueError(f"d_model: {self.d_model} is not divisible by num_heads={self.num_heads}")
+            raise ValueError(
+                f"d_model: {self.d_model} is not divisible by num_heads={self.num_heads}"
+            )
         if self.text_max_len < 2:
             raise ValueError(
                 f"text_max_len: expected at least 2 (CLS and a word), got {self.text_max_len}"
@@ -134,36 +136,50 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
     ) -> None:
         super().__init__(config, pretrained=pretrained)
         c = self.config
-        transformer = dict(
-            num_heads=c.num_heads, ffn_dim=c.ffn_dim, dropout=c.dropout, positions=c.use_positional_encoding
-        )
         self.text_encoder = HFTextEncoder(
             c.text_encoder, pretrained=pretrained, output="tokens_without_cls"
         )
         self.text_encoder.max_len = self.text_encoder.check_max_len(c.text_max_len, "text_max_len")
-        self.text_projection = MLP(self.text_encoder.hidden_size, [c.projection_dim], c.d_model)
+        self.text_projection = MLP(
+            self.text_encoder.hidden_size, hidden_dims=[c.projection_dim], out_dim=c.d_model
+        )
         self.video_encoder, self.audio_encoder = (
             FrameSequenceEncoder(
                 VGGFeatures(channels, widths=c.vgg_widths, batch_norm=c.vgg_batch_norm),
-                c.vgg_widths[-1],
-                c.projection_dim,
-                c.d_model,
-                num_layers=layers,
-                **transformer,
+                backbone_dim=c.vgg_widths[-1],
+                hidden_dim=c.projection_dim,
+                d_model=c.d_model,
+                num_layers=num_layers,
+                num_heads=c.num_heads,
+                ffn_dim=c.ffn_dim,
+                dropout=c.dropout,
+                positions=c.use_positional_encoding,
             )
-            for channels, layers in ((3, c.num_video_layers), (1, c.num_audio_layers))
+            for channels, num_layers in ((3, c.num_video_layers), (1, c.num_audio_layers))
         )
         if c.fusion == "transformer":
-            self.fusion: nn.Module = TokenFusionEncoder(c.d_model, c.num_fusion_layers, **transformer)
+            self.fusion: nn.Module = TokenFusionEncoder(
+                c.d_model,
+                num_layers=c.num_fusion_layers,
+                num_heads=c.num_heads,
+                ffn_dim=c.ffn_dim,
+                dropout=c.dropout,
+                positions=c.use_positional_encoding,
+            )
             summary_dim = c.d_model  # the CLS token
         else:
             self.fusion = EarlyFusion()
             summary_dim = 3 * c.d_model  # the concatenated modalities
         if c.use_emotion_queries:
             self.emotion_decoder = EmotionQueryDecoder(
-                c.num_classes, c.d_model, c.num_decoder_layers, c.num_heads, c.ffn_dim, dropout=c.dropout
+                c.num_classes,
+                d_model=c.d_model,
+                num_layers=c.num_decoder_layers,
+                num_heads=c.num_heads,
+                ffn_dim=c.ffn_dim,
+                dropout=c.dropout,
             )
-            self.head: nn.Module = GroupWiseLinear(c.num_classes, c.d_model)
+            self.head: nn.Module = GroupWiseLinear(c.num_classes, d_model=c.d_model)
         else:
             self.head = nn.Linear(summary_dim, c.num_classes)
         if c.gradient_checkpointing:

@@ -69,8 +69,9 @@ class MCRConfig(ModelConfig):
             emotion, IEMOCAP's protocol; ``"classification"``, the spec's name for it, is the
             same) or ``"multiclass"`` (one softmax).
         modalities: the modalities used, any non-empty subset of (text, video, audio).
-        use_cmu, use_scu, use_mutual_attention, use_scu_attention_layer, source_update, structure: the
-            ablation switches of table 5 (see :class:`ModalityReinforcementLayer`).
+        use_cmu, use_scu, use_mutual_attention, use_scu_attention_layer, source_update,
+            structure: the ablation switches of table 5 (see
+            :class:`ModalityReinforcementLayer`).
     """
 
     num_classes: int = 1
@@ -104,7 +105,9 @@ class MCRConfig(ModelConfig):
         if any(k % 2 == 0 for k in self.kernel_sizes):
             raise ValueError(f"kernel_sizes: expected odd kernels, got {self.kernel_sizes}")
         if self.d_model % self.num_heads:
-            raise ValueError(f"d_model: {self.d_model} is not divisible by num_heads={self.num_heads}")
+            raise ValueError(
+                f"d_model: {self.d_model} is not divisible by num_heads={self.num_heads}"
+            )
         if self.num_layers < 1 or self.num_encoder_layers < 0:
             raise ValueError(
                 f"num_layers, num_encoder_layers: expected >= 1 and >= 0, "
@@ -171,8 +174,8 @@ class MCR(EmotionModel[MCRConfig]):
         self.embed_dropout = nn.Dropout(c.dropout)
         self.reinforcement = ModalityReinforcementStack(
             c.d_model,
-            c.num_heads,
-            lens,
+            num_heads=c.num_heads,
+            seq_lens=lens,
             num_layers=c.num_layers,
             source_update=c.source_update,
             ffn_dim=ffn_dim,
@@ -184,9 +187,15 @@ class MCR(EmotionModel[MCRConfig]):
             structure=c.structure,
         )
         self.encoder = TransformerEncoder(
-            c.num_encoder_layers, c.d_model, c.num_heads, ffn_dim, dropout=c.dropout
+            c.d_model,
+            num_layers=c.num_encoder_layers,
+            num_heads=c.num_heads,
+            ffn_dim=ffn_dim,
+            dropout=c.dropout,
         )
-        self.head = MLP(c.d_model, [c.d_model], c.num_classes, dropout=c.dropout)
+        self.head = MLP(
+            c.d_model, hidden_dims=[c.d_model], out_dim=c.num_classes, dropout=c.dropout
+        )
 
     @classmethod
     def input_specs(cls, config: MCRConfig) -> list[TensorSpec]:

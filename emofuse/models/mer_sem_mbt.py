@@ -159,7 +159,7 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
         self.text_encoder = HFTextEncoder(c.text_encoder, pretrained=pretrained, output="cls")
         text_dim = self.text_encoder.hidden_size
         self.audio_encoder = SemanticEnhancedBackbone(
-            VGGish(c.vggish_channels, c.vggish_fc_dims),
+            VGGish(c.vggish_channels, fc_dims=c.vggish_fc_dims),
             text_dim=text_dim,
             sem_after=c.audio_sem_after if c.use_sem else (),
         )
@@ -184,16 +184,18 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
         self.video_proj = nn.Linear(self.video_encoder.out_dim, c.d_model)
         self.cross_modal = build_cross_modal(
             c.cross_modal,
-            c.d_model,
+            d_model=c.d_model,
             num_heads=c.num_heads,
             num_layers=c.num_layers,
             num_bottlenecks=c.num_bottlenecks,
             dropout=c.dropout,
         )
-        self.audio_head = MLP(c.d_model, [c.d_model], c.num_classes, dropout=c.dropout)
-        self.video_head = MLP(c.d_model, [c.d_model], c.num_classes, dropout=c.dropout)
+        self.audio_head, self.video_head = (
+            MLP(c.d_model, hidden_dims=[c.d_model], out_dim=c.num_classes, dropout=c.dropout)
+            for _ in range(2)
+        )
         self.text_head = (
-            MLP(text_dim, [c.text_head_dim], c.num_classes, dropout=c.dropout)
+            MLP(text_dim, hidden_dims=[c.text_head_dim], out_dim=c.num_classes, dropout=c.dropout)
             if c.use_text_decision
             else None
         )
