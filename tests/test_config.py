@@ -148,7 +148,7 @@ def test_the_choices_are_what_the_components_build() -> None:
     assert set(get_args(VideoDepth)) == set(DEPTHS)
     assert set(get_args(hints["audio_backbone"])) == set(AUDIO_BACKBONES)
     for kind in CROSS_MODAL_ENCODERS:
-        build_cross_modal(kind, 8, num_heads=2)
+        build_cross_modal(kind, d_model=8, num_heads=2)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

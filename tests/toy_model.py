@@ -37,12 +37,22 @@ class ToyFusion(EmotionModel[ToyConfig]):
         self.token_embedding = nn.Embedding(c.vocab_size, c.d_model)
         self.position = SinusoidalPositionalEncoding(c.d_model)
         self.audio_encoder = TransformerEncoder(
-            c.num_layers, c.d_model, c.num_heads, 2 * c.d_model, dropout=c.dropout
+            c.d_model,
+            num_layers=c.num_layers,
+            num_heads=c.num_heads,
+            ffn_dim=2 * c.d_model,
+            dropout=c.dropout,
         )
         self.text_encoder = TransformerEncoder(
-            c.num_layers, c.d_model, c.num_heads, 2 * c.d_model, dropout=c.dropout
+            c.d_model,
+            num_layers=c.num_layers,
+            num_heads=c.num_heads,
+            ffn_dim=2 * c.d_model,
+            dropout=c.dropout,
         )
-        self.head = MLP(2 * c.d_model, [c.d_model], c.num_classes, dropout=c.dropout)
+        self.head = MLP(
+            2 * c.d_model, hidden_dims=[c.d_model], out_dim=c.num_classes, dropout=c.dropout
+        )
 
     def vocab_sizes(self) -> dict[str, int]:
         return {"text": self.config.vocab_size}  # its own embedding: ids checked at the entrance

@@ -198,7 +198,7 @@ def test_config_validation() -> None:
 def _backbone_files(tmp_path: Path) -> dict[str, str]:
     """Weight files under their owners' key names, at the tiny variant's widths."""
     config = emofuse.default_config(TINY)
-    vggish = VGGish(config.vggish_channels, config.vggish_fc_dims)
+    vggish = VGGish(config.vggish_channels, fc_dims=config.vggish_fc_dims)
     torch.save(vggish.state_dict(), tmp_path / "vggish.pth")  # torchvggish's keys
     resnet = ResNetEncoder(widths=[config.resnet_width * 2**i for i in range(4)]).state_dict()
     resnet |= {"fc.weight": torch.randn(8, 64), "fc.bias": torch.zeros(8)}  # AffectNet head

@@ -42,8 +42,10 @@ class MiniCrossModal(nn.Module):
         self.audio_proj = nn.Linear(audio_dim, dim)
         self.frame_proj = nn.Linear(3 * face_size**2, dim)
         self.text_proj = nn.Linear(5, dim)
-        self.cross = CrossModalTransformer(AV, dim, 2, 2 * dim, 1, dropout=0.0)
-        self.head = AttentiveSwishClassifier(dim, k)
+        self.cross = CrossModalTransformer(
+            AV, d_model=dim, num_heads=2, ffn_dim=2 * dim, num_layers=1, dropout=0.0
+        )
+        self.head = AttentiveSwishClassifier(dim, num_classes=k)
         self.calls: list[tuple[str, ...]] = []
 
     def forward(
