@@ -208,6 +208,8 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
             self-attention map of the encoders used, ``audio_encoder.layers.<i>.self_attn``,
             ``video_encoder.layers.<i>.self_attn`` and ``cross_modal.encoder.layers.<i>.self_attn``
             (B, heads, T, T), and the pooling weights ``classifier.pool`` (B, T_z).
+        Raises:
+            ValueError: neither ``audio`` nor ``video``, or inputs of the wrong layout.
         """
         self.check_inputs(audio=audio, video=video, audio_mask=audio_mask, video_mask=video_mask)
         if audio is None and video is None:

@@ -64,7 +64,7 @@ class MCRConfig(ModelConfig):
         kernel_sizes: Conv1d kernels (text, video, audio), odd ('same' padding).
         num_layers: modality reinforcement layers (table 1: MOSI 3, MOSEI 4, IEMOCAP 3).
         num_encoder_layers: layers of the final transformer encoder over [Z_L; Z_V; Z_A].
-        ffn_dim: hidden width of every feed-forward layer (default ``4 * dim``).
+        ffn_dim: hidden width of every feed-forward layer (default ``4 * d_model``).
         task: ``"regression"`` (one output, L1 loss), ``"multilabel"`` (one binary decision per
             emotion, IEMOCAP's protocol; ``"classification"``, the spec's name for it, is the
             same) or ``"multiclass"`` (one softmax).
@@ -245,6 +245,9 @@ class MCR(EmotionModel[MCRConfig]):
             ``scu.<m>.cross_attn`` (B, heads, T_m, ΣT_s), ``scu.<m>.self_attn``
             (B, heads, T_m, T_m) and ``scu.<m>.gamma`` (B, 2) (cross, self); and
             ``encoder.layers.<i>.self_attn`` (B, heads, ΣT, ΣT).
+        Raises:
+            ValueError: a modality outside ``config.modalities``, or inputs of the wrong layout
+                or length (``fixed_lengths``).
         """
         given = {"text": text, "video": video, "audio": audio}
         masks_in = {"text": text_mask, "video": video_mask, "audio": audio_mask}

@@ -254,6 +254,8 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
             (T_m × N_b); for joint attention ``cross_modal.encoder.layers.<i>.self_attn``; for
             bi-cross attention ``cross_modal.audio_from_video.<i>.attention`` and
             ``cross_modal.video_from_audio.<i>.attention``.
+        Raises:
+            ValueError: neither ``audio`` nor ``video``, or inputs of the wrong layout.
         """
         self.check_inputs(
             text=text,
