@@ -1,4 +1,5 @@
-"""The ``emofuse`` command: ``list [PATTERN]``, ``info NAME``, ``demo NAME``, ``bench``."""
+"""The ``emofuse`` command (also ``python -m emofuse``): ``list [PATTERN]``, ``info NAME``,
+``demo NAME``. The benchmark suite runs from a checkout: ``python benchmarks/run.py``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from collections.abc import Sequence
 import torch
 
 import emofuse
-from emofuse.benchmarking import suite
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -99,10 +99,6 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench(args: argparse.Namespace) -> int:
-    return suite.run_from_args(args, args.argv[1:])
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="emofuse", description="Multimodal emotion recognition models for PyTorch."
@@ -121,17 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="the paper configuration, not _tiny")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_demo)
-    p = commands.add_parser(
-        "bench", help="benchmark models and shared layers; JSON results, markdown report"
-    )
-    suite.add_arguments(p)
-    p.set_defaults(run=_bench)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    args.argv = list(argv) if argv is not None else sys.argv[1:]
     try:
         code = int(args.run(args))
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING
+
 from torch import nn
-from transformers import PreTrainedModel
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 
 def set_gradient_checkpointing(module: nn.Module, enabled: bool = True) -> None:
@@ -22,7 +27,9 @@ def set_gradient_checkpointing(module: nn.Module, enabled: bool = True) -> None:
     - timm models: ``set_grad_checkpointing`` (timm recomputes block by block; its batch norms
       update their running statistics again when recomputed).
     """
-    if isinstance(module, PreTrainedModel):
+    # Only an imported transformers can have built a Hugging Face model: no import here.
+    transformers = sys.modules.get("transformers")
+    if transformers is not None and isinstance(module, transformers.PreTrainedModel):
         if module.supports_gradient_checkpointing:
             _set_hf_checkpointing(module, enabled)
         return

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
-from torchvision.models.resnet import BasicBlock, conv1x1
 
 from emofuse.layers import checkpoint_module
 
@@ -61,6 +60,8 @@ class ResNetEncoder(nn.Module):
             raise ValueError(f"depth: expected one of {sorted(DEPTHS)}, got {depth}")
         if len(widths) != 4:
             raise ValueError(f"widths: expected 4 stage widths, got {tuple(widths)}")
+        from torchvision.models.resnet import BasicBlock, conv1x1  # heavy: import on use
+
         self.depth, self.in_channels, self.widths = depth, in_channels, tuple(widths)
         self.conv1 = nn.Conv2d(
             in_channels, widths[0], kernel_size=7, stride=2, padding=3, bias=False

@@ -1,4 +1,4 @@
-"""3D ResNets (Hara et al. 2018) on torchvision's ``VideoResNet``, loading Hara's checkpoints.
+"""3D ResNets (Hara et al. 2018) of torchvision's video blocks, loading Hara's checkpoints.
 
 The builder follows Hara, Kataoka and Satoh, "Can Spatiotemporal 3D CNNs Retrace the History of
 2D CNNs and ImageNet?" (CVPR 2018): a 7×7×7 stem convolution with stride (1, 2, 2), batch norm,
@@ -13,19 +13,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from torch import Tensor, nn
-from torchvision.models.video.resnet import BasicBlock, Bottleneck, Conv3DSimple, VideoResNet
 
 from emofuse.layers import checkpoint_module
 
-DEPTHS: dict[int, tuple[type[BasicBlock | Bottleneck], tuple[int, int, int, int]]] = {
-    18: (BasicBlock, (2, 2, 2, 2)),
-    34: (BasicBlock, (3, 4, 6, 3)),
-    50: (Bottleneck, (3, 4, 6, 3)),
-    101: (Bottleneck, (3, 4, 23, 3)),
-    152: (Bottleneck, (3, 8, 36, 3)),
+if TYPE_CHECKING:
+    from torchvision.models.video.resnet import BasicBlock, Bottleneck
+
+# Blocks per stage (Hara et al. 2018, table 1); depth 50 and up use Bottleneck blocks.
+DEPTHS: dict[int, tuple[int, int, int, int]] = {
+    18: (2, 2, 2, 2),
+    34: (3, 4, 6, 3),
+    50: (3, 4, 6, 3),
+    101: (3, 4, 23, 3),
+    152: (3, 8, 36, 3),
 }
 DEFAULT_WIDTHS = (64, 128, 256, 512)
 Stem = Literal["hara", "r3d"]
@@ -46,7 +49,24 @@ def _stem(kind: Stem, width: int) -> nn.Sequential:
     )
 
 
-class ResNet3D(VideoResNet):
+def _stage(
+    block: type[BasicBlock | Bottleneck], inplanes: int, planes: int, blocks: int, stride: int
+) -> nn.Sequential:
+    """One stage as torchvision's ``VideoResNet`` builds it, with full 3×3×3 convolutions."""
+    from torchvision.models.video.resnet import Conv3DSimple
+
+    out = planes * block.expansion
+    downsample = None
+    if stride != 1 or inplanes != out:
+        downsample = nn.Sequential(
+            nn.Conv3d(inplanes, out, kernel_size=1, stride=stride, bias=False),
+            nn.BatchNorm3d(out),
+        )
+    first = block(inplanes, planes, Conv3DSimple, stride, downsample)
+    return nn.Sequential(first, *(block(out, planes, Conv3DSimple) for _ in range(1, blocks)))
+
+
+class ResNet3D(nn.Module):
     """A 3D ResNet returning its conv5 feature map (no pooling, no classifier).
 
     Args:
@@ -78,16 +98,19 @@ class ResNet3D(VideoResNet):
             raise ValueError(f"widths: expected 4 stage widths, got {tuple(widths)}")
         if stem not in ("hara", "r3d"):
             raise ValueError(f"stem: expected 'hara' or 'r3d', got {stem!r}")
-        block, layers = DEPTHS[depth]
-        # VideoResNet.__init__ hard-codes widths 64..512; build the stages with its own
-        # _make_layer and block classes instead, then initialise as it does.
-        nn.Module.__init__(self)
+        from torchvision.models.video.resnet import BasicBlock, Bottleneck  # heavy: on use
+
+        block = BasicBlock if depth < 50 else Bottleneck
+        # torchvision's VideoResNet hard-codes widths 64..512: build its stages at any width,
+        # with its module names (so its and Hara's weights load), and initialise as it does.
+        super().__init__()
         self.depth, self.widths, self.stem_kind = depth, tuple(widths), stem
-        self.inplanes = widths[0]
         self.stem = _stem(stem, widths[0])
-        for i, (width, blocks) in enumerate(zip(widths, layers, strict=True)):
-            stage = self._make_layer(block, Conv3DSimple, width, blocks, stride=1 if i == 0 else 2)
+        inplanes = widths[0]
+        for i, (width, blocks) in enumerate(zip(widths, DEPTHS[depth], strict=True)):
+            stage = _stage(block, inplanes, width, blocks, stride=1 if i == 0 else 2)
             setattr(self, f"layer{i + 1}", stage)
+            inplanes = width * block.expansion
         self.out_channels = widths[3] * block.expansion
         self.gradient_checkpointing = False
         for m in self.modules():

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from torch import Tensor, nn
-from torchvision.models.vgg import make_layers
 
 from emofuse.layers import checkpoint_module
 
@@ -56,6 +55,8 @@ class VGGFeatures(nn.Module):
         convs_per_stage: Sequence[int] = VGG19_CONVS,
         batch_norm: bool = False,
     ) -> None:
+        from torchvision.models.vgg import make_layers  # heavy: import on use
+
         super().__init__()
         self.features = make_layers(vgg_layout(widths, convs_per_stage), batch_norm=batch_norm)
         if in_channels != 3:  # make_layers always starts from RGB

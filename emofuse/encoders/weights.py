@@ -30,18 +30,18 @@ from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import timm
 import torch
 from torch import Tensor, nn
-from transformers import AlbertConfig, AutoModel, BertConfig, PretrainedConfig, PreTrainedModel
-from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
 from emofuse.encoders.resnet2d import ResNetEncoder
 from emofuse.encoders.resnet3d import DEFAULT_WIDTHS, ResNet3D, hara_to_torchvision
 from emofuse.encoders.vggish import VGGish
 from emofuse.hub import PathLike, load_remapped, load_state_dict_file
+
+if TYPE_CHECKING:  # timm and transformers are heavy: imported where a backbone is built
+    from transformers import PretrainedConfig, PreTrainedModel
 
 # The released torchvggish weights (torch.hub URL of its hubconf).
 TORCHVGGISH_URL = (
@@ -356,6 +356,8 @@ def create_timm_backbone(
         WeightsUnavailableError: ``pretrained`` without ``weights`` and timm's weights are neither
             cached nor reachable; the message names the file and how to pass it locally.
     """
+    import timm
+
     argument = field.removesuffix("_weights")
     if not timm.is_model(name):
         raise ValueError(
@@ -382,6 +384,7 @@ def create_timm_backbone(
 
 def _timm_published(name: str, field: str) -> nn.Module:
     import huggingface_hub
+    import timm
 
     cfg = timm.models.get_pretrained_cfg(name)
     hub_id = (cfg.hf_hub_id if cfg else None) or name
@@ -411,10 +414,17 @@ def _timm_published(name: str, field: str) -> nn.Module:
 
 
 # -- Hugging Face text encoders -----------------------------------------------------------------
+def _hf_config(model_type: str, **settings: int) -> PretrainedConfig:
+    from transformers import AutoConfig
+
+    return AutoConfig.for_model(model_type, **settings)
+
+
 # Configs built locally, so that ``pretrained=False`` needs no file or network.
 LOCAL_CONFIGS: dict[str, Callable[[], PretrainedConfig]] = {
-    "bert-base-uncased": lambda: BertConfig(),  # 12 layers, 768 wide, 30522 word pieces
-    "albert-base-v2": lambda: AlbertConfig(
+    "bert-base-uncased": lambda: _hf_config("bert"),  # 12 layers, 768 wide, 30522 word pieces
+    "albert-base-v2": lambda: _hf_config(
+        "albert",
         hidden_size=768,
         num_attention_heads=12,
         intermediate_size=3072,
@@ -422,7 +432,8 @@ LOCAL_CONFIGS: dict[str, Callable[[], PretrainedConfig]] = {
         vocab_size=30000,
     ),
     # Small stand-ins of the same architectures, for the ``_tiny`` model variants.
-    "emofuse/bert-tiny": lambda: BertConfig(
+    "emofuse/bert-tiny": lambda: _hf_config(
+        "bert",
         vocab_size=1000,
         hidden_size=32,
         num_hidden_layers=2,
@@ -430,7 +441,8 @@ LOCAL_CONFIGS: dict[str, Callable[[], PretrainedConfig]] = {
         intermediate_size=64,
         max_position_embeddings=128,
     ),
-    "emofuse/albert-tiny": lambda: AlbertConfig(
+    "emofuse/albert-tiny": lambda: _hf_config(
+        "albert",
         vocab_size=1000,
         hidden_size=32,
         num_hidden_layers=2,
@@ -473,6 +485,8 @@ def build_text_model(
     name = str(name_or_path)
     saved = _ARCHITECTURE_ONLY.get()
     if saved is not None and name in saved:  # rebuilding a saved model: its config, no weights
+        from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
         values = dict(saved[name])
         config = CONFIG_MAPPING[values.pop("model_type")].from_dict(values)
         return _from_config(config)
@@ -498,6 +512,8 @@ def build_text_model(
 
 
 def _from_config(config: PretrainedConfig) -> PreTrainedModel:
+    from transformers import AutoModel
+
     try:
         return AutoModel.from_config(config, add_pooling_layer=False)  # the pooler is unused
     except TypeError:  # an architecture without a pooler argument
@@ -511,6 +527,8 @@ def _folder_config(folder: Path) -> PretrainedConfig:
 
 
 def _load(source: str, field: str, **kwargs: Any) -> PreTrainedModel:
+    from transformers import AutoModel
+
     try:
         model, info = AutoModel.from_pretrained(
             source, add_pooling_layer=False, output_loading_info=True, **kwargs

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import timm
 import torch
 from torch import Tensor
 
@@ -96,6 +95,8 @@ class ColearningTransformerConfig(ModelConfig):
             )
         if self.conv_kernel % 2 == 0:
             raise ValueError(f"conv_kernel: expected an odd size, got {self.conv_kernel}")
+        import timm  # heavy: import on use, not when the model is registered
+
         if not timm.is_model(self.frame_backbone):
             raise ValueError(
                 f"frame_backbone: expected a timm model name (timm.list_models()), "

@@ -7,7 +7,7 @@ import torch
 from hara_checkpoints import save_hara_checkpoint
 from torch import nn
 from torchvision.models.video import r3d_18
-from torchvision.models.video.resnet import BasicBlock, Bottleneck, VideoResNet
+from torchvision.models.video.resnet import BasicBlock, Bottleneck
 
 from emofuse.encoders import ResNet3D, hara_to_torchvision
 from emofuse.encoders.weights import load_hara_checkpoint, load_r3d_18_state
@@ -15,7 +15,6 @@ from emofuse.encoders.weights import load_hara_checkpoint, load_r3d_18_state
 
 def test_hara_stem_and_blocks() -> None:
     model = ResNet3D(50)
-    assert isinstance(model, VideoResNet)
     conv, _, _, pool = model.stem
     assert conv.kernel_size == (7, 7, 7) and conv.stride == (1, 2, 2) and conv.padding == (3,) * 3
     assert isinstance(pool, nn.MaxPool3d) and pool.kernel_size == 3 and pool.stride == 2
@@ -119,3 +118,14 @@ def test_bad_arguments() -> None:
         ResNet3D(42)
     with pytest.raises(ValueError, match="widths"):
         ResNet3D(18, widths=(8, 8))
+
+
+def test_r3d_stem_with_torchvision_weights_computes_r3d_18_features() -> None:
+    torchvision_model = r3d_18().eval()
+    model = ResNet3D(18, stem="r3d").eval()
+    load_r3d_18_state(model, torchvision_model.state_dict())
+    tv = torchvision_model
+    x = torch.randn(1, 3, 4, 32, 32)
+    with torch.no_grad():
+        expected = nn.Sequential(tv.stem, tv.layer1, tv.layer2, tv.layer3, tv.layer4)(x)
+        torch.testing.assert_close(model(x), expected)

@@ -16,15 +16,18 @@ import torch
 from einops import rearrange
 from torch import Tensor, nn
 
-from emofuse.benchmarking.measure import (
+from benchmarks.measure import (
     Settings,
     backward_memory,
     loglog_slope,
     peak_memory,
+    print_comparison,
+    summary,
     tensor_bytes,
     time_calls,
+    to_device,
 )
-from emofuse.benchmarking.models import COMPILE_SETTLE_CALLS
+from benchmarks.models import COMPILE_SETTLE_CALLS
 from emofuse.blocks.audio_visual_exchange import build_cross_modal
 from emofuse.encoders import set_gradient_checkpointing
 from emofuse.layers import MultiHeadAttention, TransformerEncoder, run_on_valid_steps
@@ -68,10 +71,16 @@ def _measure(
     baseline: str,
     settings: Settings,
     device: torch.device,
+    label: str,
+    sub_label: str,
 ) -> dict[str, Any]:
-    """Interleaved timings and paired ratios against ``baseline`` (see ``time_calls``)."""
-    timings, ratios = time_calls(fns, settings, device, baseline)
-    return {"times": {k: t.to_dict() for k, t in timings.items()}, "ratio": ratios}
+    """Interleaved timings and paired ratios against ``baseline`` (see ``time_calls``),
+    printed as ``torch.utils.benchmark.Compare`` tables as they come."""
+    measured, ratios = time_calls(
+        fns, settings, device, label=label, sub_label=sub_label, baseline=baseline
+    )
+    print_comparison(measured.values())
+    return {"times": {k: summary(m) for k, m in measured.items()}, "ratio": ratios}
 
 
 # -- attention --------------------------------------------------------------------------------
@@ -141,7 +150,14 @@ def compare_attention(
                         name: _call(lambda call=call, x=x, mask=mask: call(x, mask), pass_name)
                         for name, (_, call) in impls.items()
                     }
-                    measured = _measure(fns, "nn.MultiheadAttention", settings, device)
+                    measured = _measure(
+                        fns,
+                        "nn.MultiheadAttention",
+                        settings,
+                        device,
+                        f"attention {pass_name}",
+                        f"B={b} T={t} d={dim} h={heads}" + (" masked" if masked else ""),
+                    )
                 rows.append(
                     {
                         "B": b,
@@ -197,7 +213,8 @@ def compare_frame_packing(
         log(f"  frames B={batch} T={frames} {size}x{size} {pass_name}")
         with _pass_mode([cnn], pass_name):
             fns = {name: _call(fn, pass_name) for name, fn in impls.items()}
-            rows.append({"pass": pass_name, **_measure(fns, "padded", settings, device)})
+            measured = _measure(fns, "padded", settings, device, "frame CNN", pass_name)
+            rows.append({"pass": pass_name, **measured})
     return {
         "baseline": "padded",
         "cnn": cnn_name,
@@ -280,7 +297,9 @@ def compare_fusion_blocks(
                     n: _call(lambda m=modules[n], a=a, b=b, k=mask: m(a, b, k, k), pass_name)
                     for n in active
                 }
-                measured = _measure(fns, baseline, settings, device)
+                measured = _measure(
+                    fns, baseline, settings, device, f"fusion {pass_name}", f"T={t}"
+                )
                 for n in active:
                     found[n][pass_name] = measured["times"][n]
                     found[n]["ratio"][pass_name] = measured["ratio"][n]
@@ -346,7 +365,7 @@ def compare_checkpointing(
         torch.manual_seed(0)
         model = build(name, **overrides).to(device).train()
         inputs = model.example_inputs(batch, generator=torch.Generator().manual_seed(0))
-        inputs = {k: v.to(device) if isinstance(v, Tensor) else v for k, v in inputs.items()}
+        inputs = to_device(inputs, device)
 
         def loss(
             enabled: bool, model: nn.Module = model, inputs: dict[str, Any] = inputs
@@ -359,10 +378,11 @@ def compare_checkpointing(
         live = tensor_bytes(model, inputs)
         held, peak = {}, {}
         for variant, enabled in variants.items():
+            model.zero_grad(set_to_none=True)  # free the last gradients unprofiled
             held[variant], step_peak = backward_memory(lambda e=enabled: loss(e), device)
             peak[variant] = live + step_peak
         fns = {v: lambda e=e: loss(e).backward() for v, e in variants.items()}
-        measured = _measure(fns, "plain", settings, device)
+        measured = _measure(fns, "plain", settings, device, "checkpointing", name)
         measured["ratio"]["activations_held"] = held["checkpointed"] / held["plain"]
         measured["ratio"]["peak_memory_bytes"] = peak["checkpointed"] / peak["plain"]
         rows.append(
@@ -398,17 +418,17 @@ def compare_compile(
     layers: dict[str, tuple[nn.Module, Callable[[nn.Module], Tensor]]] = {
         "MultiHeadAttention": (
             MultiHeadAttention(dim, num_heads=heads),
-            lambda m: m(x, key_padding_mask=mask)[0],
+            lambda m: m(x, key_padding_mask=mask),
         ),
         "TransformerEncoder (2 layers)": (
             TransformerEncoder(dim, num_layers=2, num_heads=heads, ffn_dim=4 * dim, dropout=0.0),
-            lambda m: m(x, mask)[0],
+            lambda m: m(x, mask),
         ),
     }
     rows = []
     for name, (module, call) in layers.items():
         module.to(device)
-        torch._dynamo.reset()
+        torch.compiler.reset()
         compiled = torch.compile(module, fullgraph=True)
         for pass_name in PASSES:
             log(f"  compile {name} {pass_name}")
@@ -422,22 +442,8 @@ def compare_compile(
                 compile_s = time.perf_counter() - start
                 for _ in range(COMPILE_SETTLE_CALLS):  # compiled code settles first
                     fns["compiled"]()
-                measured = _measure(fns, "eager", settings, device)
+                measured = _measure(
+                    fns, "eager", settings, device, "compile", f"{name} {pass_name}"
+                )
             rows.append({"layer": name, "pass": pass_name, "compile_s": compile_s, **measured})
     return {"baseline": "eager", "B": b, "T": t, "dim": dim, "heads": heads, "rows": rows}
-
-
-__all__ = [
-    "CHECKPOINT_MODELS",
-    "FUSION_BLOCKS",
-    "FusionConstructor",
-    "PlainAttention",
-    "attention_implementations",
-    "compare_attention",
-    "compare_checkpointing",
-    "compare_compile",
-    "compare_frame_packing",
-    "compare_fusion_blocks",
-    "cross_modal_block",
-    "lengths_mask",
-]

@@ -11,12 +11,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils import _pytree as pytree
 from torch.utils.flop_counter import FlopCounterMode
 
-from emofuse.benchmarking.measure import Settings, available_memory, peak_memory, time_call
-from emofuse.models.base import EmotionModel
-from emofuse.registry import build, library_models, list_models
+from benchmarks.measure import Settings, available_memory, peak_memory, time_call, to_device
+from emofuse import EmotionModel, build, list_models
+from emofuse.registry import library_models
 
 SIZES = ("tiny", "paper")
 MODES = ("eager", "compile")
@@ -48,7 +47,7 @@ def autocast(device: torch.device, dtype: str) -> contextlib.AbstractContextMana
 
 def _inputs(model: EmotionModel, batch_size: int, device: torch.device) -> dict[str, Any]:
     inputs = model.example_inputs(batch_size, generator=torch.Generator().manual_seed(0))
-    return pytree.tree_map(lambda t: t.to(device) if isinstance(t, Tensor) else t, inputs)
+    return to_device(inputs, device)
 
 
 def _loss_fn(model: EmotionModel, batch_size: int, device: torch.device) -> Callable[..., Tensor]:
@@ -106,7 +105,7 @@ def _run(
 ) -> dict[str, Any]:
     run: dict[str, Any] = {"mode": mode, "dtype": dtype}
     if mode == "compile":
-        torch._dynamo.reset()
+        torch.compiler.reset()
         # static shapes: batch 1 and the training batch each get their own graph
         net: nn.Module = torch.compile(model, dynamic=False)  # type: ignore[assignment]
     else:
@@ -118,7 +117,7 @@ def _run(
         net(**one)
         run["first_forward_s"] = time.perf_counter() - start  # includes compilation
         _settle(lambda: net(**one), mode)
-        run["latency"] = time_call(lambda: net(**one), settings, device).to_dict()
+        run["latency"] = time_call(lambda: net(**one), settings, device)
     if not train:
         model.eval()
         return run
@@ -140,18 +139,16 @@ def _run(
     run["first_step_s"] = time.perf_counter() - start
     _settle(step, mode)
     timing = time_call(step, settings, device)
-    run["train_step"] = timing.to_dict()
+    run["train_step"] = timing
     run["train_samples_per_s"] = {
-        "median": train_batch / timing.median,
-        "q1": train_batch / timing.q3,
-        "q3": train_batch / timing.q1,
+        "median": train_batch / timing["median"],
+        "q1": train_batch / timing["q3"],
+        "q3": train_batch / timing["q1"],
     }
-    if mode == "eager" or device.type == "cuda":
-        run["peak_memory_bytes"], run["memory_method"] = peak_memory(
-            step, device, live=[model, optimizer.state, batch]
-        )
-    else:
-        run["peak_memory_bytes"], run["memory_method"] = None, "not measured (compiled, CPU)"
+    optimizer.zero_grad(set_to_none=True)  # free the last gradients unprofiled
+    run["peak_memory_bytes"], run["memory_method"] = peak_memory(
+        step, device, live=[model, optimizer.state, batch]
+    )
     model.eval()
     return run
 
@@ -215,6 +212,3 @@ def benchmark_model(
             except Exception as error:  # one failing configuration must not stop the suite
                 entry["runs"].append({"mode": mode, "dtype": dtype, "error": _error(error)})
     return entry
-
-
-__all__ = ["DTYPES", "MODES", "SIZES", "benchmark_model", "count_flops", "select_models"]

@@ -34,6 +34,11 @@ def _mib(b: int | None) -> str:
     return "–" if b is None else f"{b / 2**20:,.1f}"
 
 
+def _on(section: Mapping[str, Any]) -> str:
+    """Where a section's absolute figures were measured, for its column headings."""
+    return str(section.get("device", "cpu")).upper()
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [
         "| " + " | ".join(header) + " |",
@@ -68,19 +73,23 @@ def _method(results: Mapping[str, Any]) -> list[str]:
         if s.get("clock") == "cpu"
         else "wall-clock time"
     )
+    warmup = f"{s['warmup']} warm-up call" + ("" if s["warmup"] == 1 else "s")
     return [
         "How it is measured:",
         "",
-        f"- Times are {clock}: the median over up to {s['reps']} repetitions (each at least "
-        f"{s['min_rep_s'] * 1e3:.0f} ms of calls) after {s['warmup']} warm-up calls, at most "
-        f"about {s['budget_s']:g} s per measurement; the interquartile range in parentheses.",
+        f"- Times are {clock}, taken by `torch.utils.benchmark.Timer`: after {warmup} and a "
+        f"`blocked_autorange` estimate, the median over up to {s['reps']} repetitions (each at "
+        f"least {s['min_run_time'] * 1e3:.0f} ms of calls), at most about {s['budget_s']:g} s "
+        "per measurement; the interquartile range in "
+        "parentheses. Absolute figures hold for the device named in each heading.",
         "- Implementations compared side by side run in interleaved rounds; a ratio is the "
         "median over rounds of the time divided by the baseline's time in the same round "
         "(below 1× is faster than the baseline).",
-        "- Peak memory on CUDA is `torch.cuda.max_memory_allocated`. On CPU it is the bytes of "
-        "the tensors live before the call (weights, optimizer state, inputs) plus the peak of "
-        "the tensors the call's ops allocate, tracked per storage by a `TorchDispatchMode` "
-        "(kernel scratch buffers are not seen; compiled code is not measured).",
+        "- Peak memory on CUDA is `torch.cuda.max_memory_allocated` (peak statistics reset "
+        "before the call). On CPU it is the bytes of the tensors live before the call "
+        "(weights, optimizer state, inputs) plus the peak of what the CPU allocator holds "
+        "during the call, from `torch.profiler` with `profile_memory=True` (memory an "
+        "operator frees before it returns is not seen).",
         "- FLOPs count 2 per multiply-accumulate (`FlopCounterMode`): one eval forward at "
         "batch 1 on the model's `example_inputs(1)`.",
         "",
@@ -148,13 +157,18 @@ def _models(results: Mapping[str, Any]) -> list[str]:
                 f"- `{m['name']}` ({m['device']}): training not measured, {m['train_skipped']}"
             )
     batch = next((m["train_batch"] for m in models if "train_batch" in m), None)
+    compiled = (
+        f"Compiled runs: sizes {', '.join(settings.get('compile_sizes', SIZES_ALL))}, dtypes "
+        f"{', '.join(settings.get('compile_dtypes', settings.get('dtypes', [])))} "
+        "(`torch.compile`, inductor, static shapes)."
+        if "compile" in settings.get("modes", ["compile"])
+        else "No compiled runs (`--modes eager`)."
+    )
     lines.append(
         f"Training is forward, backward and an AdamW step at batch {batch} on the model's "
         "`example_inputs`, with the loss of its task; bf16 is `torch.autocast`. "
         "*first call s* is the first batch-1 forward (compilation included for compile). "
-        f"Compiled runs: sizes {', '.join(settings.get('compile_sizes', SIZES_ALL))}, dtypes "
-        f"{', '.join(settings.get('compile_dtypes', settings.get('dtypes', [])))} "
-        "(`torch.compile`, inductor, static shapes); their CPU memory is not measured."
+        + compiled
     )
     lines += ["", *_table(header, rows)]
     if skipped or errors:
@@ -162,12 +176,32 @@ def _models(results: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _imports(section: Mapping[str, Any]) -> list[str]:
+    base = section["baseline"]
+    body = [
+        [f"`{name}`", _num(seconds), _ratio(section["ratio"][name])]
+        for name, seconds in section["seconds"].items()
+    ]
+    return [
+        "## Start-up time",
+        "",
+        f"{'CPU time (user + system)' if section.get('clock') == 'cpu' else 'Wall time'} of "
+        "each command in a fresh interpreter (Python's own start-up included), "
+        f"the median of {section['repeats']} interleaved rounds after a warm-up round; the "
+        f"ratio is to `{base}` in the same round. `import emofuse` registers every model "
+        "without importing torchvision, timm, transformers or torchaudio: a model or "
+        "front-end imports the library it needs when it is built.",
+        "",
+        *_table(["command", f"seconds ({_on(section)})", f"ratio to `{base}`"], body),
+    ]
+
+
 def _attention(section: Mapping[str, Any]) -> list[str]:
     rows = section["rows"]
     impls = list(rows[0]["times"]) if rows else []
     base = section["baseline"]
     others = [i for i in impls if i != base]
-    header = ["B", "T", "dim", "heads", "mask", "pass", f"{base} ms", *others]
+    header = ["B", "T", "dim", "heads", "mask", "pass", f"{base} ms ({_on(section)})", *others]
     body = [
         [
             str(r["B"]),
@@ -213,7 +247,15 @@ def _frames(section: Mapping[str, Any]) -> list[str]:
         "`emofuse.layers.run_on_valid_steps` (valid frames packed into one call) against the "
         "CNN on every padded frame.",
         "",
-        *_table(["pass", "padded ms", "packed ms", "packed / padded"], body),
+        *_table(
+            [
+                "pass",
+                f"padded ms ({_on(section)})",
+                f"packed ms ({_on(section)})",
+                "packed / padded",
+            ],
+            body,
+        ),
     ]
 
 
@@ -259,9 +301,9 @@ def _fusion(section: Mapping[str, Any]) -> list[str]:
         ),
     ]
     for key, title in (
-        ("forward", "forward ms"),
-        ("forward+backward", "forward+backward ms"),
-        ("peak_memory_bytes", "forward+backward peak MiB"),
+        ("forward", f"forward ms ({_on(section)})"),
+        ("forward+backward", f"forward+backward ms ({_on(section)})"),
+        ("peak_memory_bytes", f"forward+backward peak MiB ({_on(section)})"),
     ):
         lines += [f"{title}:", ""]
         lines += _table(
@@ -290,7 +332,15 @@ def _compile(section: Mapping[str, Any]) -> list[str]:
         "key-padding mask. *compile s* is the first call, compilation included.",
         "",
         *_table(
-            ["layer", "pass", "eager ms", "compiled ms", "compiled / eager", "compile s"], body
+            [
+                "layer",
+                "pass",
+                f"eager ms ({_on(section)})",
+                f"compiled ms ({_on(section)})",
+                "compiled / eager",
+                "compile s",
+            ],
+            body,
         ),
     ]
 
@@ -329,9 +379,9 @@ def _checkpointing(section: Mapping[str, Any]) -> list[str]:
                 "params",
                 "activations held MiB",
                 "ratio",
-                "peak MiB",
+                f"peak MiB ({_on(section)})",
                 "ratio",
-                "step ms",
+                f"step ms ({_on(section)})",
                 "time ratio",
             ],
             body,
@@ -428,7 +478,8 @@ def _guide(results: Mapping[str, Any]) -> list[str]:
         "- *tiny* variants are the test-size models (random init, narrow backbones): their "
         "times show per-op overhead more than arithmetic. Paper configurations carry the real "
         "backbones.",
-        "- On a GPU, regenerate everything with one command: `python benchmarks/run.py` "
+        "- On a GPU, regenerate everything with one command from a checkout: "
+        "`python benchmarks/run.py` "
         "(CUDA is used when present; comparisons run on it; peak memory is "
         "`torch.cuda.max_memory_allocated`). Add `--compile-sizes tiny,paper` to compile the "
         "paper models, `--train-batch 16` for the papers' batch, and `--models 'av_*'` to "
@@ -442,8 +493,8 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     lines = [
         "# Benchmarks",
         "",
-        "<!-- Generated by `emofuse bench --write-docs` from the results JSON; "
-        "edit the generator (emofuse/benchmarking/report.py), not this file. -->",
+        "<!-- Generated by `python benchmarks/run.py --write-docs` from the results JSON; "
+        "edit the generator (benchmarks/report.py), not this file. -->",
         "",
         *_machine(results),
         *_guide(results),
@@ -453,6 +504,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     ]
     comparisons = results.get("comparisons", {})
     for key, render in (
+        ("imports", _imports),
         ("attention", _attention),
         ("frames", _frames),
         ("fusion", _fusion),
@@ -462,6 +514,3 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         if key in comparisons:
             lines += render(comparisons[key])
     return "\n".join(lines).rstrip() + "\n"
-
-
-__all__ = ["render_markdown"]
