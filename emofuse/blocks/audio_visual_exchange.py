@@ -13,7 +13,8 @@ Inputs:
     True = valid (None = all valid). Ta and Tv may differ.
 Returns:
     (audio (B, Ta, d_model), video (B, Tv, d_model)). Outputs at valid steps never depend on padded
-    steps. The attention maps of every layer are recorded (see each class).
+    steps, even when these hold NaN or inf. The attention maps of every layer are recorded
+    (see each class).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from emofuse.layers import (
     MultiHeadAttention,
     SinusoidalPositionalEncoding,
     TransformerEncoder,
+    zero_padding,
 )
 
 MODALITIES = ("audio", "video")
@@ -89,6 +91,7 @@ class BottleneckTransformerLayer(nn.Module):
         tokens: Tensor,
         positions: dict[str, Tensor],
     ) -> tuple[dict[str, Tensor], Tensor]:
+        streams = {m: zero_padding(x, masks[m]) for m, x in streams.items()}
         normed = {m: self.branches[m].norm_stream(x) for m, x in streams.items()}
         fused = tokens
         for m, branch in self.branches.items():
@@ -154,6 +157,7 @@ class BottleneckTransformer(nn.Module):
         audio_mask: Tensor | None = None,
         video_mask: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
+        audio, video = zero_padding(audio, audio_mask), zero_padding(video, video_mask)
         streams = {"audio": audio, "video": video}
         masks = {"audio": audio_mask, "video": video_mask}
         # each stream's positions come from its own length: audio and video may differ
@@ -206,6 +210,7 @@ class JointTransformer(nn.Module):
         video_mask: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         ta = audio.shape[1]
+        audio, video = zero_padding(audio, audio_mask), zero_padding(video, video_mask)
         x = torch.cat([self.position(audio), self.position(video)], dim=1)
         mask = None
         if audio_mask is not None or video_mask is not None:
@@ -284,6 +289,7 @@ class BiCrossAttention(nn.Module):
         audio_mask: Tensor | None = None,
         video_mask: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
+        audio, video = zero_padding(audio, audio_mask), zero_padding(video, video_mask)
         audio, video = self.position(audio), self.position(video)
         a, v = audio, video
         for layer in self.audio_from_video:

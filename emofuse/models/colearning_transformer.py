@@ -54,7 +54,8 @@ class ColearningTransformerConfig(ModelConfig):
         num_audio_layers, num_video_layers, num_cross_layers: transformer blocks of the audio,
             visual and cross-modal encoders (6, 2, 2).
         num_conv_layers, conv_kernel: convolution-and-pooling stages of the audio subsampler
-            (2 stages → T/4) and their kernel size over time.
+            (2 stages → T/4; at least 1, the first maps ``audio_dim`` to ``d_model``) and
+            their kernel size over time.
         frame_backbone: timm model name of the frame CNN (``"mobilenetv3_large_100"``).
         frame_backbone_weights: a local state dict for the frame CNN, always loaded when given
             (otherwise ``pretrained=True`` fetches timm's published weights).
@@ -83,10 +84,19 @@ class ColearningTransformerConfig(ModelConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("audio_dim", "d_model", "ffn_dim", "num_heads", "face_size", "conv_kernel"):
+        # num_conv_layers >= 1: the subsampler's convolutions map audio_dim to d_model
+        for name in (
+            "audio_dim",
+            "d_model",
+            "ffn_dim",
+            "num_heads",
+            "face_size",
+            "conv_kernel",
+            "num_conv_layers",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected a positive int, got {getattr(self, name)}")
-        for name in ("num_audio_layers", "num_video_layers", "num_cross_layers", "num_conv_layers"):
+        for name in ("num_audio_layers", "num_video_layers", "num_cross_layers"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}: expected an int >= 0, got {getattr(self, name)}")
         if self.d_model % self.num_heads:

@@ -35,7 +35,8 @@ class VGGishFrontEnd(nn.Module):
         lengths: (B,) valid samples per clip (None: all N), for a batch of clips padded to N.
     Returns:
         (examples (B, T, 1, 96, 64), mask (B, T) bool, True = a real example), T the most
-        examples of any clip; padded examples are zeros.
+        examples of any clip; padded examples are zeros. Samples past a clip's length never
+        reach an example, even when they are NaN or inf.
     """
 
     mel_filters: Tensor
@@ -82,12 +83,15 @@ class VGGishFrontEnd(nn.Module):
                 f"lengths: expected ({b},) integer valid-sample counts, one per clip, got "
                 f"{tuple(lengths.shape)} {lengths.dtype}"
             )
-        waveform = waveform * (torch.arange(n, device=waveform.device) < lengths[:, None])
+        # select, never multiply: NaN or inf past a clip's length must reach no example
+        waveform = torch.where(
+            torch.arange(n, device=waveform.device) < lengths[:, None], waveform, 0.0
+        )
         if sample_rate != SAMPLE_RATE:
             waveform = torchaudio.functional.resample(waveform, sample_rate, SAMPLE_RATE)
             lengths = torch.ceil(lengths * (SAMPLE_RATE / sample_rate)).long()
             valid = torch.arange(waveform.shape[1], device=waveform.device) < lengths[:, None]
-            waveform = waveform * valid
+            waveform = torch.where(valid, waveform, 0.0)
         if waveform.shape[1] < MIN_SAMPLES:
             waveform = nn.functional.pad(waveform, (0, MIN_SAMPLES - waveform.shape[1]))
         magnitude = self.spectrogram(waveform)  # (B, 257, frames)
@@ -98,7 +102,7 @@ class VGGishFrontEnd(nn.Module):
             log_mel[:, : steps * EXAMPLE_FRAMES], "b (t f) m -> b t 1 f m", f=EXAMPLE_FRAMES
         )
         mask = torch.arange(steps, device=waveform.device) < counts[:, None]
-        return examples * mask[:, :, None, None, None], mask
+        return torch.where(mask[:, :, None, None, None], examples, 0.0), mask
 
 
 def face_frame_indices(

@@ -87,6 +87,8 @@ def test_config_validation() -> None:
         emofuse.build("colearning_transformer_tiny", d_model=30, num_heads=4)
     with pytest.raises(ValueError, match="conv_kernel"):
         emofuse.build("colearning_transformer_tiny", conv_kernel=2)
+    with pytest.raises(ValueError, match="num_conv_layers"):  # the convolutions map to d_model
+        emofuse.build("colearning_transformer_tiny", num_conv_layers=0)
 
 
 def test_paper_configuration_structure() -> None:
