@@ -4,6 +4,7 @@ since emofuse 0.1 still read from a saved ``config.json``."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import warnings
@@ -151,3 +152,22 @@ def test_swapped_sizes_cannot_be_passed_by_position() -> None:
         emofuse.layers.TransformerEncoder(2, 16, 4, 32)  # the 0.1 order (num_layers, dim, ...)
     encoder = emofuse.layers.TransformerEncoder(16, num_layers=2, num_heads=4, ffn_dim=32)
     assert len(encoder.layers) == 2 and encoder.layers[0].self_attn.num_heads == 4
+
+
+# build options named as torch names them, not ablation switches
+NOT_SWITCHES = {"batch_norm", "bias", "combine", "final_norm", "norm_first", "pretrained"}
+
+
+@pytest.mark.parametrize("cls", MODULES, ids=lambda c: c.__name__)
+def test_boolean_switches_are_use_star(cls: type[nn.Module]) -> None:
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    flags = {p.name for p in parameters if p.annotation in ("bool", "bool | None")}
+    assert {f for f in flags - NOT_SWITCHES if not f.startswith("use_")} == set()
+
+
+@pytest.mark.parametrize("cls", sorted(CONFIG_CLASSES, key=lambda c: c.__name__))
+def test_config_ablation_switches_are_use_star(cls: type[ModelConfig]) -> None:
+    # booleans that are not an ablation of the paper's architecture
+    options = {"gradient_checkpointing", "freeze_backbone_layers", "vgg_batch_norm"}
+    flags = {f.name for f in dataclasses.fields(cls) if f.type in ("bool", bool)}
+    assert {f for f in flags - options if not f.startswith("use_")} == set()

@@ -3,7 +3,7 @@
 The three modules are the same scaled dot-product self-attention with an output projection,
 applied along a different axis of a CNN descriptor: its ``s = h·w`` positions, its ``m``
 channels, or its ``N`` snippets. As in the paper there is no residual connection and no
-normalisation around them; ``residual=True`` adds one for users who want it.
+normalisation around them; ``use_residual=True`` adds one for users who want it.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class SpatialAttention(nn.Module):
     Args:
         d_model: channels ``m`` (token width).
         num_heads: heads ``H`` (paper: 8).
-        residual: add the input to the output (not in the paper).
+        use_residual: add the input to the output (not in the paper).
 
     Inputs:
         x: (B, s, m) positions × channels.
@@ -46,14 +46,14 @@ class SpatialAttention(nn.Module):
         ``attention``: (B, H, s, s).
     """
 
-    def __init__(self, d_model: int, *, num_heads: int = 8, residual: bool = False) -> None:
+    def __init__(self, d_model: int, *, num_heads: int = 8, use_residual: bool = False) -> None:
         super().__init__()
         self.attention = _self_attention(d_model, num_heads)
-        self.residual = residual
+        self.use_residual = use_residual
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.attention(x)
-        return x + out if self.residual else out
+        return x + out if self.use_residual else out
 
 
 class ChannelAttention(nn.Module):
@@ -66,7 +66,7 @@ class ChannelAttention(nn.Module):
     Args:
         num_positions: ``s = h·w`` (token width).
         num_heads: heads ``H`` (paper: 8).
-        residual: add the input to the output (not in the paper).
+        use_residual: add the input to the output (not in the paper).
 
     Inputs:
         x: (B, s, m) positions × channels (the layout :class:`SpatialAttention` returns).
@@ -76,15 +76,17 @@ class ChannelAttention(nn.Module):
         ``attention``: (B, H, m, m).
     """
 
-    def __init__(self, num_positions: int, *, num_heads: int = 8, residual: bool = False) -> None:
+    def __init__(
+        self, num_positions: int, *, num_heads: int = 8, use_residual: bool = False
+    ) -> None:
         super().__init__()
         self.attention = _self_attention(num_positions, num_heads)
-        self.residual = residual
+        self.use_residual = use_residual
 
     def forward(self, x: Tensor) -> Tensor:
         channels = rearrange(x, "b s m -> b m s")
         out = self.attention(channels)
-        if self.residual:
+        if self.use_residual:
             out = channels + out
         return rearrange(out, "b m s -> b s m")
 
@@ -99,10 +101,10 @@ class TemporalAttention(nn.Module):
         d_model: input width ``m``.
         num_heads: heads ``H`` (paper: 8).
         out_dim: output width ``m'`` (default ``d_model``).
-        residual: add the input to the output (not in the paper; needs ``out_dim == d_model``).
+        use_residual: add the input to the output (not in the paper; needs ``out_dim == d_model``).
 
     Raises:
-        ValueError: ``residual`` with ``out_dim != d_model``.
+        ValueError: ``use_residual`` with ``out_dim != d_model``.
 
     Inputs:
         x: (B, N, m); mask: (B, N) bool, True = valid snippet.
@@ -118,21 +120,22 @@ class TemporalAttention(nn.Module):
         *,
         num_heads: int = 8,
         out_dim: int | None = None,
-        residual: bool = False,
+        use_residual: bool = False,
     ) -> None:
         super().__init__()
         out_dim = out_dim or d_model
-        if residual and out_dim != d_model:
+        if use_residual and out_dim != d_model:
             raise ValueError(
-                f"residual: needs out_dim == d_model, got d_model={d_model} and out_dim={out_dim}"
+                f"use_residual: needs out_dim == d_model, got d_model={d_model} and "
+                f"out_dim={out_dim}"
             )
         self.attention = _self_attention(d_model, num_heads, out_dim)
-        self.residual = residual
+        self.use_residual = use_residual
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         x = zero_padding(x, mask)  # NaN or inf in padded snippets reach nothing
         out = self.attention(x, key_padding_mask=mask)
-        return x + out if self.residual else out
+        return x + out if self.use_residual else out
 
 
 __all__ = ["ChannelAttention", "SpatialAttention", "TemporalAttention"]

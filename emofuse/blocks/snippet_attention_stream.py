@@ -27,7 +27,7 @@ class SnippetAttentionStream(nn.Module):
             spatial or channel attention).
         use_spatial, use_channel, use_temporal: the ablation switches of tables 1–2; without
             the temporal attention a linear layer maps the snippet features to ``out_dim``.
-        residual: a residual connection around each attention (not in the paper).
+        use_residual: a residual connection around each attention (not in the paper).
 
     Inputs:
         snippets: (B, N, ...) the backbone's input per snippet; mask: (B, N) bool, True = valid
@@ -55,7 +55,7 @@ class SnippetAttentionStream(nn.Module):
         use_spatial: bool = True,
         use_channel: bool = True,
         use_temporal: bool = True,
-        residual: bool = False,
+        use_residual: bool = False,
     ) -> None:
         super().__init__()
         if num_positions is None and (use_spatial or use_channel):
@@ -68,13 +68,13 @@ class SnippetAttentionStream(nn.Module):
         self.pooled_backbone = num_positions is None
         if use_spatial:
             self.spatial_attention = SpatialAttention(
-                backbone_dim, num_heads=num_heads, residual=residual
+                backbone_dim, num_heads=num_heads, use_residual=use_residual
             )
         if use_channel:
             self.channel_attention = ChannelAttention(
                 num_positions,  # type: ignore[arg-type]
                 num_heads=num_heads,
-                residual=residual,
+                use_residual=use_residual,
             )
         self.use_spatial, self.use_channel, self.use_temporal = (
             use_spatial,
@@ -82,7 +82,9 @@ class SnippetAttentionStream(nn.Module):
             use_temporal,
         )
         self.temporal: nn.Module = (
-            TemporalAttention(backbone_dim, num_heads=num_heads, out_dim=out_dim, residual=residual)
+            TemporalAttention(
+                backbone_dim, num_heads=num_heads, out_dim=out_dim, use_residual=use_residual
+            )
             if use_temporal
             else nn.Linear(backbone_dim, out_dim)
         )

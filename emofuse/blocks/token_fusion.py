@@ -21,8 +21,8 @@ class TokenFusionEncoder(nn.Module):
     Args:
         d_model: ``d`` (paper: 256); num_layers: ``L_e`` (paper: 2 on IEMOCAP, 4 on CMU-MOSEI);
         num_heads: heads (paper: 4); ffn_dim: FFN width (paper: 2048); dropout, activation.
-        positions: add sinusoidal positions to each modality's tokens, counted within the
-            modality (off in the paper and the authors' release).
+        use_positional_encoding: add sinusoidal positions to each modality's tokens, counted
+            within the modality (off in the paper and the authors' release).
 
     Inputs:
         sequences: M tensors (B, n_m, d_model); masks: M bools (B, n_m), True = valid.
@@ -42,11 +42,11 @@ class TokenFusionEncoder(nn.Module):
         ffn_dim: int,
         dropout: float = 0.1,
         activation: str = "relu",
-        positions: bool = False,
+        use_positional_encoding: bool = False,
     ) -> None:
         super().__init__()
         self.cls_token = nn.Parameter(torch.randn(1, 1, d_model))  # as nn.Embedding initialises it
-        self.position = SinusoidalPositionalEncoding(d_model) if positions else None
+        self.position = SinusoidalPositionalEncoding(d_model) if use_positional_encoding else None
         self.encoder = TransformerEncoder(
             d_model,
             num_layers=num_layers,

@@ -19,7 +19,7 @@ class FrameSequenceEncoder(nn.Module):
         backbone_dim: its output width; hidden_dim: the projection's hidden width.
         d_model: output width ``d``; num_layers, num_heads, ffn_dim, dropout, activation: the
             transformer (paper: 2 or 4 layers, 4 heads, FFN 2048).
-        positions: add sinusoidal positions before the transformer (off in the paper).
+        use_positional_encoding: add sinusoidal positions before the transformer (off in the paper).
 
     Inputs:
         x: (B, T, C, H, W); mask: (B, T) bool, True = valid, or None.
@@ -41,12 +41,12 @@ class FrameSequenceEncoder(nn.Module):
         ffn_dim: int,
         dropout: float = 0.1,
         activation: str = "relu",
-        positions: bool = False,
+        use_positional_encoding: bool = False,
     ) -> None:
         super().__init__()
         self.backbone = backbone
         self.projection = MLP(backbone_dim, hidden_dims=[hidden_dim], out_dim=d_model)
-        self.position = SinusoidalPositionalEncoding(d_model) if positions else None
+        self.position = SinusoidalPositionalEncoding(d_model) if use_positional_encoding else None
         self.encoder = TransformerEncoder(
             d_model,
             num_layers=num_layers,

@@ -180,7 +180,7 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
                 use_spatial=c.use_spatial,
                 use_channel=c.use_channel,
                 use_temporal=c.use_temporal,
-                residual=c.use_attention_residual,
+                use_residual=c.use_attention_residual,
             )
             branch_dims.append(c.fused_dim)
         if self.has_audio:
@@ -195,7 +195,7 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
                 use_spatial=False,
                 use_channel=False,
                 use_temporal=c.use_temporal,
-                residual=c.use_attention_residual,
+                use_residual=c.use_attention_residual,
             )
             branch_dims.append(c.fused_dim)
         if self.has_audio and self.has_video:

@@ -153,7 +153,7 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
                 num_heads=c.num_heads,
                 ffn_dim=c.ffn_dim,
                 dropout=c.dropout,
-                positions=c.use_positional_encoding,
+                use_positional_encoding=c.use_positional_encoding,
             )
             for channels, num_layers in ((3, c.num_video_layers), (1, c.num_audio_layers))
         )
@@ -164,7 +164,7 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
                 num_heads=c.num_heads,
                 ffn_dim=c.ffn_dim,
                 dropout=c.dropout,
-                positions=c.use_positional_encoding,
+                use_positional_encoding=c.use_positional_encoding,
             )
             summary_dim = c.d_model  # the CLS token
         else:

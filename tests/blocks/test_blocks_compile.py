@@ -90,7 +90,7 @@ def _decision_fusion() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
 
 def _spatial() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     x = _x(5, 6)  # 6 channels over 4 heads: ceil(6 / 4) per head
-    return SpatialAttention(6, num_heads=4, residual=True), lambda m: m(x)
+    return SpatialAttention(6, num_heads=4, use_residual=True), lambda m: m(x)
 
 
 def _channel() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
@@ -156,7 +156,9 @@ def _group_wise_linear() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
 
 def _token_fusion() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     xs, masks = [_x(5), _x(4), _x(6)], [_mask(5), _mask(4), _mask(6)]
-    encoder = TokenFusionEncoder(D, num_layers=1, num_heads=2, ffn_dim=16, positions=True)
+    encoder = TokenFusionEncoder(
+        D, num_layers=1, num_heads=2, ffn_dim=16, use_positional_encoding=True
+    )
     return encoder, lambda m: m(xs, masks)
 
 

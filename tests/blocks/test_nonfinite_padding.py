@@ -79,7 +79,7 @@ CASES: dict[str, Callable[[], PaddingCase]] = {
         lambda m, xs: m(xs[0], padding_mask(6)),
     ),
     "TemporalAttention_residual": lambda: (
-        TemporalAttention(D, num_heads=2, residual=True),
+        TemporalAttention(D, num_heads=2, use_residual=True),
         [_seq(6)],
         lambda m, xs: m(xs[0], padding_mask(6)),
     ),
@@ -94,7 +94,7 @@ CASES: dict[str, Callable[[], PaddingCase]] = {
     "JointTransformer": lambda: _two_streams(JointTransformer(D, num_heads=2)),
     "BiCrossAttention": lambda: _two_streams(BiCrossAttention(D, num_heads=2)),
     "TokenFusionEncoder": lambda: _token_fusion(
-        TokenFusionEncoder(D, num_layers=2, num_heads=2, ffn_dim=16, positions=True)
+        TokenFusionEncoder(D, num_layers=2, num_heads=2, ffn_dim=16, use_positional_encoding=True)
     ),
     "EarlyFusion": lambda: _token_fusion(EarlyFusion()),
     "EmotionQueryDecoder": lambda: (

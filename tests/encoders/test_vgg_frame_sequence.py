@@ -54,7 +54,7 @@ def _encoder(backbone: nn.Module, positions: bool = False) -> FrameSequenceEncod
         num_heads=2,
         ffn_dim=32,
         dropout=0.0,
-        positions=positions,
+        use_positional_encoding=positions,
     ).eval()
 
 
