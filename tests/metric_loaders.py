@@ -29,7 +29,7 @@ class ExampleDataset(Dataset[dict[str, Any]]):
     def __getitem__(self, i: int) -> dict[str, Any]:
         g = torch.Generator().manual_seed(self.seed * 100_003 + i)
         sample = {k: v[0] for k, v in self.model.example_inputs(1, generator=g).items()}
-        task = self.model.task
+        task = self.model.config.task
         if task == "multilabel":
             label: Tensor = (torch.rand(self.k, generator=g) < 0.35).long()
         elif task == "multiclass":

@@ -10,6 +10,7 @@ from emofuse.layers.functional import (
     run_on_valid_steps,
     zero_padding,
 )
+from emofuse.layers.masks import lengths_to_mask, mask_to_lengths, staircase_mask
 from emofuse.layers.mlp import ACTIVATIONS, MLP, FeedForward, get_activation
 from emofuse.layers.pooling import AttentivePooling, MaskedMeanPool
 from emofuse.layers.positional import SinusoidalPositionalEncoding
@@ -37,10 +38,13 @@ __all__ = [
     "checkpoint_module",
     "get_activation",
     "is_recording",
+    "lengths_to_mask",
+    "mask_to_lengths",
     "masked_mean",
     "masked_softmax",
     "record",
     "record_attentions",
     "run_on_valid_steps",
+    "staircase_mask",
     "zero_padding",
 ]

@@ -242,9 +242,11 @@ def _collect(
 
 
 def _task(model: nn.Module) -> str:
-    task = getattr(model, "task", None)
+    task = getattr(getattr(model, "config", None), "task", None)
     if task not in TASKS:
-        raise ValueError(f"model: expected a model with .task in {TASKS}, got {task!r}")
+        raise ValueError(
+            f"model: expected a model whose config.task is one of {TASKS}, got {task!r}"
+        )
     return task
 
 
@@ -285,7 +287,7 @@ def evaluate(
     """Score ``model`` on ``loader`` with a paper's protocol.
 
     Args:
-        model: an emofuse model (or any module with ``.task`` returning ``EmotionOutput``).
+        model: an emofuse model (or any module with ``.config.task`` returning ``EmotionOutput``).
         loader: batches as the module docstring says.
         protocol: a :class:`~emofuse.metrics.Protocol` or ``"name/dataset"``.
         thresholds: multi-label protocols only (required there): from

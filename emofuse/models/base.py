@@ -21,6 +21,7 @@ from emofuse.config import ModelConfig
 from emofuse.encoders.text import HFTextEncoder
 from emofuse.encoders.weights import WEIGHT_SOURCE_FIELDS, architecture_only
 from emofuse.hub import CONFIG_NAME, WEIGHTS_NAME, PathLike, atomic_write
+from emofuse.layers.masks import staircase_mask
 from emofuse.layers.recording import record_attentions
 from emofuse.outputs import EmotionOutput
 from emofuse.registry import read_saved_config, resolve_saved_class
@@ -221,6 +222,7 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
         with architecture_only(text_configs):
             model = cls(config)  # type: ignore[arg-type]
         state = safetensors.torch.load_file(str(weights_file))
+        _rename_legacy_keys(model, state, "")  # a folder saved before a module moved
         heads: list[str] = []
         if _new_label_set(saved, config):
             heads = _head_keys(cls, saved, config, state, model, text_configs)
@@ -350,8 +352,7 @@ def trainable(module: nn.Module) -> list[nn.Parameter]:
 
 def example_mask(batch_size: int, length: int, device: torch.device | None = None) -> Tensor:
     """A (B, T) mask whose first row is full and each later row one step shorter (min 1)."""
-    lengths = torch.clamp(length - torch.arange(batch_size, device=device), min=1)
-    return torch.arange(length, device=device) < lengths[:, None]
+    return staircase_mask(batch_size, length, device)
 
 
 __all__ = ["EmotionModel", "example_mask", "trainable"]

@@ -1,34 +1,39 @@
-"""Front-ends turning waveforms and frame sequences into model inputs."""
+"""Front-ends turning audio files, waveforms and frame sequences into model inputs.
 
-from emofuse.transforms.frame_sampling import frame_indices_per_second
-from emofuse.transforms.kaldi_fbank import KaldiFbankDeltas
-from emofuse.transforms.mel_chunks import MelSpectrogramChunks, collate_steps
-from emofuse.transforms.snippet_sampler import (
-    KINETICS_MEAN,
-    KINETICS_STD,
-    SnippetSampler,
+Every audio front-end takes audio with its sample rate and one channel convention: see
+:mod:`emofuse.transforms.audio`.
+"""
+
+from emofuse.transforms.audio import Waveform, load_audio, resample
+from emofuse.transforms.collate import collate_steps
+from emofuse.transforms.frame_sampling import (
+    face_frame_indices,
+    frame_indices_per_second,
     uniform_snippet_indices,
 )
+from emofuse.transforms.kaldi_fbank import KaldiFbankDeltas
+from emofuse.transforms.mel_chunks import MelSpectrogramChunks
+from emofuse.transforms.normalization import FeatureNormalizer
+from emofuse.transforms.snippet_sampler import KINETICS_MEAN, KINETICS_STD, SnippetSampler
 from emofuse.transforms.spectrogram_segments import SpectrogramSegments
-from emofuse.transforms.vggish_frontend import (
-    MIN_SAMPLES,
-    SAMPLE_RATE,
-    VGGishFrontEnd,
-    face_frame_indices,
-)
+from emofuse.transforms.vggish_frontend import MIN_SAMPLES, SAMPLE_RATE, VGGishFrontEnd
 
 __all__ = [
     "KINETICS_MEAN",
     "KINETICS_STD",
     "MIN_SAMPLES",
     "SAMPLE_RATE",
+    "FeatureNormalizer",
     "KaldiFbankDeltas",
     "MelSpectrogramChunks",
     "SnippetSampler",
     "SpectrogramSegments",
     "VGGishFrontEnd",
+    "Waveform",
     "collate_steps",
     "face_frame_indices",
     "frame_indices_per_second",
+    "load_audio",
+    "resample",
     "uniform_snippet_indices",
 ]

@@ -10,25 +10,11 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor
 
+from emofuse.transforms.frame_sampling import uniform_snippet_indices
+
 # torchvision's Kinetics-400 normalisation (its r3d_18 weights)
 KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
 KINETICS_STD = (0.22803, 0.22145, 0.216989)
-
-
-def uniform_snippet_indices(num_frames: int, num_snippets: int, frames_per_snippet: int) -> Tensor:
-    """Frame indices of N non-overlapping snippets of k frames spread over the whole clip.
-
-    The N·k keyframes sit at the centres of N·k equal slices of the clip, so consecutive
-    keyframes are ``num_frames / (N·k)`` frames apart (frames repeat in a clip shorter than N·k).
-
-    Returns:
-        (N, k) long tensor, non-decreasing in reading order.
-    """
-    if num_frames < 1:
-        raise ValueError(f"num_frames: expected a positive frame count, got {num_frames}")
-    total = num_snippets * frames_per_snippet
-    positions = ((torch.arange(total) + 0.5) * num_frames / total).long()
-    return positions.clamp(max=num_frames - 1).view(num_snippets, frames_per_snippet)
 
 
 class SnippetSampler:
@@ -82,7 +68,9 @@ class SnippetSampler:
     def __call__(self, frames: Tensor, generator: torch.Generator | None = None) -> Tensor:
         if frames.dim() != 4 or frames.shape[1] != 3:
             raise ValueError(f"frames: expected (T, 3, H, W), got {tuple(frames.shape)}")
-        index = uniform_snippet_indices(len(frames), self.num_snippets, self.frames_per_snippet)
+        index = uniform_snippet_indices(
+            len(frames), self.num_snippets, self.frames_per_snippet, device=frames.device
+        )
         clip = frames[index.flatten()]
         clip = clip.float() / 255 if not clip.is_floating_point() else clip.float()
         height, width = clip.shape[-2:]
@@ -103,8 +91,8 @@ class SnippetSampler:
         clip = F.interpolate(
             clip, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False
         )
-        clip = (clip - self.mean) / self.std
+        clip = (clip - self.mean.to(clip.device)) / self.std.to(clip.device)
         return rearrange(clip, "(n k) c h w -> n c k h w", n=self.num_snippets)
 
 
-__all__ = ["KINETICS_MEAN", "KINETICS_STD", "SnippetSampler", "uniform_snippet_indices"]
+__all__ = ["KINETICS_MEAN", "KINETICS_STD", "SnippetSampler"]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 import torchaudio
 from einops import rearrange
 from torch import Tensor, nn
+
+from emofuse.transforms.audio import AudioInput, check_sample_rate, mono_clip
+from emofuse.transforms.collate import batch_per_clip
 
 
 class SpectrogramSegments(nn.Module):
@@ -17,11 +22,15 @@ class SpectrogramSegments(nn.Module):
     normalisation over the clip. ``num_segments`` one-second windows are spread uniformly over
     the whole clip (they overlap when the clip is shorter than ``num_segments`` seconds, as
     RAVDESS's ~3.8 s clips are for N = 6; a clip under one second is padded with the clip
-    mean), and each is resized to ``size``.
+    mean), and each is resized to ``size`` (bilinear, antialiased).
+
+    Audio follows the front-ends' convention (:mod:`emofuse.transforms.audio`): a rate travels
+    with it, other rates are resampled to ``sample_rate``, channels are averaged, a clip shorter
+    than one analysis window (32 ms) has no segment.
 
     Args:
         num_segments: N (paper: 6).
-        sample_rate: rate the spectrogram works at; other rates are resampled to it.
+        sample_rate: rate in Hz the spectrogram works at (16 kHz in the paper).
         window_ms, hop_ms: analysis window and hop (paper: 32 and 10 ms).
         num_bins: frequency bins kept (paper: 256).
         segment_seconds: length of each segment (paper: 1 s).
@@ -29,10 +38,15 @@ class SpectrogramSegments(nn.Module):
             ``None`` to keep (num_bins, frames per segment).
 
     Inputs:
-        waveform: (T,) or (channels, T), averaged to mono; sample_rate: its rate (default the
-        transform's).
+        waveform: one clip, a :class:`~emofuse.transforms.Waveform` or (N,) / (C, N) samples;
+        sample_rate: its rate in Hz (required unless a Waveform).
     Returns:
-        (N, 1, height, width) segments, frequency on the height axis (bin 0 = 0 Hz on row 0).
+        (num_segments, 1, height, width) segments, frequency on the height axis (bin 0 = 0 Hz
+        on row 0); (0, 1, height, width) for a clip shorter than one window.
+
+    Raises:
+        ValueError: see :func:`~emofuse.transforms.audio.mono_clip`; at construction, a
+            ``sample_rate`` whose window does not fit the FFT.
     """
 
     def __init__(
@@ -47,6 +61,7 @@ class SpectrogramSegments(nn.Module):
         size: tuple[int, int] | None = (224, 224),
     ) -> None:
         super().__init__()
+        sample_rate = check_sample_rate(sample_rate)
         win_length = round(sample_rate * window_ms / 1000)
         n_fft = 2 * num_bins
         if win_length > n_fft:
@@ -60,6 +75,7 @@ class SpectrogramSegments(nn.Module):
             num_bins,
             size,
         )
+        self.win_length = win_length
         self.segment_frames = round(segment_seconds * 1000 / hop_ms)
         self.spectrogram = torchaudio.transforms.Spectrogram(
             n_fft=n_fft,
@@ -69,26 +85,53 @@ class SpectrogramSegments(nn.Module):
             power=1.0,  # magnitude
         )
 
-    def log_spectrogram(self, waveform: Tensor, sample_rate: int | None = None) -> Tensor:
-        """The clip's normalised log-magnitude spectrogram, (num_bins, frames)."""
-        if waveform.dim() == 2:
-            waveform = waveform.mean(0)
-        if sample_rate is not None and sample_rate != self.sample_rate:
-            waveform = torchaudio.functional.resample(waveform, sample_rate, self.sample_rate)
-        spec = torch.log(self.spectrogram(waveform)[: self.num_bins] + 1e-6)
+    def log_spectrogram(self, waveform: AudioInput, sample_rate: int | None = None) -> Tensor:
+        """The clip's normalised log-magnitude spectrogram, (num_bins, frames); (num_bins, 0)
+        for a clip shorter than one window."""
+        mono = mono_clip(waveform, sample_rate, self.sample_rate)
+        if mono.shape[0] < self.win_length:
+            return mono.new_zeros(self.num_bins, 0)
+        spec = torch.log(self.spectrogram(mono)[: self.num_bins] + 1e-6)
         return (spec - spec.mean()) / spec.std().clamp(min=1e-5)
 
-    def forward(self, waveform: Tensor, sample_rate: int | None = None) -> Tensor:
+    def forward(self, waveform: AudioInput, sample_rate: int | None = None) -> Tensor:
         spec = self.log_spectrogram(waveform, sample_rate)
+        if spec.shape[1] == 0:  # shorter than one window: no segment
+            height, width = self.size or (self.num_bins, self.segment_frames)
+            return spec.new_zeros(0, 1, height, width)
         length = self.segment_frames
         if spec.shape[1] < length:  # zeros are the clip mean after normalisation
             spec = F.pad(spec, (0, length - spec.shape[1]))
         starts = torch.linspace(0, spec.shape[1] - length, self.num_segments).round().long()
         frames = starts[:, None] + torch.arange(length)  # (N, segment_frames)
-        segments = rearrange(spec[:, frames], "f n t -> n 1 f t")
+        segments = rearrange(spec[:, frames.to(spec.device)], "f n t -> n 1 f t")
         if self.size is not None:
-            segments = F.interpolate(segments, size=self.size, mode="bilinear", align_corners=False)
+            # 256 bins → 224 rows shrinks: antialias, or rows alias between bins
+            segments = F.interpolate(
+                segments, size=self.size, mode="bilinear", align_corners=False, antialias=True
+            )
         return segments
+
+    def batch(
+        self,
+        waveforms: AudioInput | Sequence[AudioInput],
+        sample_rate: int | None = None,
+        lengths: Tensor | Sequence[int] | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """Segments of several clips, padded.
+
+        Inputs:
+            waveforms: a list of clips of any lengths, or a padded (B, N) / (B, C, N) batch
+            with ``lengths`` (B,) valid samples (see
+            :func:`~emofuse.transforms.audio.batch_clips`); sample_rate: their rate in Hz.
+        Returns:
+            (segments (B, num_segments, 1, height, width), mask (B, num_segments) bool, True =
+            a real segment; a clip shorter than a window is a row of padding), ready as a
+            model's ``audio`` and ``audio_mask`` (the video gives the same number of snippets).
+        """
+        return batch_per_clip(
+            self, waveforms, sample_rate, self.sample_rate, lengths, min_steps=self.num_segments
+        )
 
 
 __all__ = ["SpectrogramSegments"]

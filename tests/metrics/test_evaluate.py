@@ -42,7 +42,7 @@ def _manual_scores(model, batches) -> tuple[torch.Tensor, torch.Tensor]:
     with torch.no_grad():
         for b in batches:
             inputs = {k: v for k, v in b.items() if k not in ("label", "id")}
-            scores.append(scores_from_output(model(**inputs), model.task))
+            scores.append(scores_from_output(model(**inputs), model.config.task))
             labels.append(b["label"])
     return torch.cat(scores), torch.cat(labels)
 

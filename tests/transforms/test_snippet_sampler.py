@@ -62,3 +62,10 @@ def test_flip_and_brightness() -> None:
 def test_bad_frames() -> None:
     with pytest.raises(ValueError, match="frames"):
         SnippetSampler()(torch.rand(10, 16, 16, 3))
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_snippets_stay_on_the_frames_device(train: bool) -> None:
+    frames = torch.zeros(20, 3, 24, 24, dtype=torch.uint8, device="meta")
+    out = SnippetSampler(2, 4, 16, train=train)(frames)
+    assert out.device.type == "meta" and out.shape == (2, 3, 4, 16, 16)

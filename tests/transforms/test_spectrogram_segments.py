@@ -21,11 +21,11 @@ def test_segments_are_resized_one_second_images() -> None:
 
 def test_spectrogram_geometry_and_normalisation() -> None:
     front = SpectrogramSegments(6, size=None)
-    spec = front.log_spectrogram(tone(440, 3.0, 16000))
+    spec = front.log_spectrogram(tone(440, 3.0, 16000), 16000)
     assert spec.shape == (256, 301)  # 256 bins, one frame per 10 ms (centred frames)
     assert spec.mean().abs() < 1e-4 and (spec.std() - 1).abs() < 1e-4
     assert front.spectrogram.win_length == 512 and front.spectrogram.hop_length == 160
-    segments = front(tone(440, 3.0, 16000))
+    segments = front(tone(440, 3.0, 16000), 16000)
     assert segments.shape == (6, 1, 256, 100)  # 100 frames = one second
     # the first and last segments start and end with the clip
     torch.testing.assert_close(segments[0, 0], spec[:, :100])
@@ -41,7 +41,7 @@ def test_a_tone_lands_in_its_frequency_bin(rate: int) -> None:
 
 
 def test_short_clip_still_gives_n_segments() -> None:
-    segments = SpectrogramSegments(6, size=(64, 64))(tone(300, 0.4, 16000))
+    segments = SpectrogramSegments(6, size=(64, 64))(tone(300, 0.4, 16000), 16000)
     assert segments.shape == (6, 1, 64, 64) and segments.isfinite().all()
 
 
@@ -60,5 +60,26 @@ def test_log_magnitude_of_a_hamming_stft_normalised_over_the_clip() -> None:
     )
     log_magnitude = torch.log(stft.abs()[:256] + 1e-6)
     want = (log_magnitude - log_magnitude.mean()) / log_magnitude.std()
-    got = SpectrogramSegments(2, size=None).log_spectrogram(wave)
+    got = SpectrogramSegments(2, size=None).log_spectrogram(wave, 16000)
     torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+
+
+def test_resizing_antialiases() -> None:
+    # 256 frequency bins shrunk to 32 rows: each row averages its bins instead of sampling two
+    wave = tone(1000.0, 2.0, 16000) + 0.01 * torch.randn(
+        32000, generator=torch.Generator().manual_seed(0)
+    )
+    full = SpectrogramSegments(2, size=None)(wave, 16000)
+    small = SpectrogramSegments(2, size=(32, 100))(wave, 16000)
+    want = torch.nn.functional.interpolate(
+        full, size=(32, 100), mode="bilinear", align_corners=False, antialias=True
+    )
+    torch.testing.assert_close(small, want)
+    # the 1 kHz line (bin 32 of 256) survives as energy in row 4, not aliased away
+    assert small.mean((0, 1, 3)).argmax() == 4
+
+
+def test_moves_with_its_module_to_any_device() -> None:
+    front = SpectrogramSegments(3, size=(32, 32)).to("meta")
+    out = front(torch.zeros(32000, device="meta"), 16000)
+    assert out.device.type == "meta" and out.shape == (3, 1, 32, 32)

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from emofuse.transforms import VGGishFrontEnd, face_frame_indices
+from emofuse.transforms import VGGishFrontEnd
 
 
 def _sine(freq: float, seconds: float, rate: int = 16_000) -> torch.Tensor:
@@ -22,7 +22,7 @@ def test_a_1khz_tone_lands_in_the_band_the_htk_formula_predicts() -> None:
     centres = [low + (i + 1) * (high - low) / 65 for i in range(64)]  # 64 bands, 66 edges
     expected = min(range(64), key=lambda i: abs(centres[i] - _htk_mel(1000.0)))
     assert expected == 19  # 1 kHz = 1000 mel; band 19 peaks at 981 mel, band 20 at 1021
-    examples, mask = VGGishFrontEnd()(_sine(1000.0, 2.0))
+    examples, mask = VGGishFrontEnd()(_sine(1000.0, 2.0), 16_000)
     assert examples.shape == (1, 2, 1, 96, 64) and mask.all()
     spectrum = examples[0, :, 0].mean((0, 1))
     assert int(spectrum.argmax()) == expected
@@ -36,14 +36,14 @@ def test_number_of_examples_per_duration(seconds: float, examples: int) -> None:
     samples = round(seconds * 16_000)
     frames = 1 + (max(samples, 15_600) - 400) // 160  # VGGish framing, short clips padded
     assert frames // 96 == examples
-    out, mask = VGGishFrontEnd()(torch.randn(samples))
+    out, mask = VGGishFrontEnd()(torch.randn(samples), 16_000)
     assert out.shape == (1, examples, 1, 96, 64) and mask.all()
 
 
 def test_framing_matches_a_hand_computed_frame() -> None:
     x = torch.randn(16_000, dtype=torch.float64).float()
     front = VGGishFrontEnd()
-    examples, _ = front(x)
+    examples, _ = front(x, 16_000)
     k = 37  # frame k covers samples [160 k, 160 k + 400)
     window = torch.hann_window(400, periodic=True)
     magnitude = torch.fft.rfft(x[160 * k : 160 * k + 400] * window, n=512).abs()
@@ -55,31 +55,19 @@ def test_batch_of_clips_of_different_lengths_and_sample_rates() -> None:
     front = VGGishFrontEnd()
     long, short = torch.randn(3 * 16_000), torch.randn(16_000 + 4_000)
     batch = torch.stack([long, torch.cat([short, torch.randn(len(long) - len(short))])])
-    examples, mask = front(batch, lengths=torch.tensor([len(long), len(short)]))
+    examples, mask = front(batch, 16_000, lengths=torch.tensor([len(long), len(short)]))
     assert examples.shape == (2, 3, 1, 96, 64)
     assert mask.tolist() == [[True, True, True], [True, False, False]]
-    alone, _ = front(short)
+    alone, _ = front(short, 16_000)
     torch.testing.assert_close(examples[1, :1], alone[0], atol=1e-4, rtol=1e-4)
     assert (examples[1, 1:] == 0).all()
     resampled, mask44 = front(_sine(1000.0, 2.0, rate=44_100), sample_rate=44_100)
     assert resampled.shape == (1, 2, 1, 96, 64) and mask44.all()
     assert int(resampled[0, :, 0].mean((0, 1)).argmax()) == 19
     with pytest.raises(ValueError, match="waveform"):
-        front(torch.zeros(2, 2, 100))
+        front(torch.zeros(2, 2, 2, 100), 16_000)
     with pytest.raises(ValueError, match=r"lengths: expected \(2,\)"):
-        front(batch, lengths=torch.tensor([len(long)]))
-
-
-def test_face_frames_one_per_window_centre_or_random() -> None:
-    centre = face_frame_indices(100, fps=25.0)  # 4 s: 4 whole windows of 24 frames
-    assert centre.tolist() == [12, 36, 60, 84]
-    g = torch.Generator().manual_seed(0)
-    random = face_frame_indices(100, fps=25.0, training=True, generator=g)
-    window = torch.arange(4) * 24
-    assert ((random >= window) & (random < window + 24)).all()
-    aligned = face_frame_indices(50, fps=25.0, num_windows=3)  # audio has 3 examples
-    assert aligned.tolist() == [12, 36, 49]
-    assert face_frame_indices(5, fps=25.0).tolist() == [2]
+        front(batch, 16_000, lengths=torch.tensor([len(long)]))
 
 
 @pytest.mark.parametrize("sample_rate", [16_000, 22_050])

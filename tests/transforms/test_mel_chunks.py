@@ -6,7 +6,7 @@ import pytest
 import torch
 import torchaudio
 
-from emofuse.transforms import MelSpectrogramChunks, collate_steps, frame_indices_per_second
+from emofuse.transforms import MelSpectrogramChunks
 
 
 @pytest.mark.parametrize(
@@ -16,7 +16,7 @@ from emofuse.transforms import MelSpectrogramChunks, collate_steps, frame_indice
 def test_chunk_count_per_duration(seconds: float, chunks: int) -> None:
     # 1 + T // 200 centred frames, 32 per chunk: 1 s -> 81 frames -> 3 chunks
     front = MelSpectrogramChunks()
-    out = front(torch.randn(int(seconds * 16000)))
+    out = front(torch.randn(int(seconds * 16000)), 16000)
     assert out.shape == (chunks, 1, 128, 32)
 
 
@@ -27,13 +27,13 @@ def test_chunks_are_the_spectrogram_in_order_with_a_zero_padded_tail() -> None:
     mel = torchaudio.transforms.MelSpectrogram(16000, n_fft=400, hop_length=200, n_mels=128)(
         waveform
     )
-    chunks = front(waveform)
+    chunks = front(waveform, 16000)
     assert mel.shape[-1] == 81
     torch.testing.assert_close(chunks[1, 0], mel[:, 32:64])
     torch.testing.assert_close(chunks[2, 0, :, :17], mel[:, 64:])
     assert (chunks[2, 0, :, 17:] == 0).all() and (chunks[2, 0, :, :17] > 0).any()
     # with a log, the padded tail is the log of zero power (silence), not log-power 0
-    logged = MelSpectrogramChunks(log=True)(waveform)
+    logged = MelSpectrogramChunks(log=True)(waveform, 16000)
     torch.testing.assert_close(logged[2, 0, :, :17], torch.log(mel[:, 64:] + 1e-6))
     torch.testing.assert_close(logged[2, 0, :, 17:], torch.full((128, 15), math.log(1e-6)))
 
@@ -44,40 +44,14 @@ def test_other_rates_are_resampled_and_channels_averaged() -> None:
     out = front(stereo, sample_rate=44100)
     assert out.shape == (3, 1, 128, 32)
     mono = torchaudio.functional.resample(stereo.mean(0), 44100, 16000)
-    torch.testing.assert_close(out, front(mono))
-    assert front(torch.rand(8000) + 0.1).shape == (2, 1, 128, 32)
-    assert MelSpectrogramChunks(log=True)(torch.randn(4000)).isfinite().all()
+    torch.testing.assert_close(out, front(mono, 16000))
+    assert front(torch.rand(8000) + 0.1, 16000).shape == (2, 1, 128, 32)
+    assert MelSpectrogramChunks(log=True)(torch.randn(4000), 16000).isfinite().all()
     with pytest.raises(ValueError, match="waveform"):
-        front(torch.randn(1, 2, 100))
+        front(torch.randn(1, 2, 100), 16000)
 
 
-def test_collate_steps_pads_and_masks() -> None:
-    a, b = torch.randn(3, 1, 4, 2), torch.randn(1, 1, 4, 2)
-    batch, mask = collate_steps([a, b])
-    assert batch.shape == (2, 3, 1, 4, 2)
-    assert mask.tolist() == [[True, True, True], [True, False, False]]
-    torch.testing.assert_close(batch[0], a)
-    torch.testing.assert_close(batch[1, :1], b)
-    assert (batch[1, 1:] == 0).all()
-
-
-@pytest.mark.parametrize(
-    ("num_frames", "fps", "expected"),
-    [
-        (95, 30, [0, 30, 60, 90]),
-        (90, 30, [0, 30, 60]),
-        (100, 29.97, [0, 29, 59, 89]),
-        (10, 30, [0]),
-        (50, 25, [0, 25]),
-    ],
-)
-def test_one_frame_per_second(num_frames: int, fps: float, expected: list[int]) -> None:
-    assert frame_indices_per_second(num_frames, fps).tolist() == expected
-
-
-def test_other_sampling_rates_and_bad_arguments() -> None:
-    assert frame_indices_per_second(60, 30, frames_per_second=2).tolist() == [0, 15, 30, 45]
-    with pytest.raises(ValueError, match="num_frames"):
-        frame_indices_per_second(0, 30)
-    with pytest.raises(ValueError, match="fps"):
-        frame_indices_per_second(10, 0)
+def test_moves_with_its_module_to_any_device() -> None:
+    front = MelSpectrogramChunks(n_mels=32).to("meta")
+    out = front(torch.zeros(16000, device="meta"), 48000)
+    assert out.device.type == "meta" and out.shape == (1, 1, 32, 32)
