@@ -22,7 +22,7 @@ from emofuse.config import ModelConfig
 from emofuse.encoders.checkpointing import set_gradient_checkpointing
 from emofuse.encoders.subsampling import ConvolutionPooling
 from emofuse.encoders.timm_frames import TimmFrameEncoder
-from emofuse.labels import CMU_MOSEI_6
+from emofuse.labels import CMU_MOSEI_SDK_6
 from emofuse.layers import SinusoidalPositionalEncoding, TransformerEncoder
 from emofuse.models.base import EmotionModel, example_mask, trainable
 from emofuse.outputs import EmotionOutput
@@ -47,6 +47,9 @@ class ColearningTransformerConfig(ModelConfig):
     """Configuration of :class:`ColearningTransformer` (defaults: the paper's, sec. 4.2).
 
     Args:
+        label_names: the six CMU-MOSEI emotions in the order of Takashima et al.'s tables 1–2,
+            the CMU-MultimodalSDK's (:data:`emofuse.labels.CMU_MOSEI_SDK_6`): happiness,
+            sadness, anger, surprise, disgust, fear.
         audio_dim: acoustic features per 10 ms step (80 log-mel + Δ + ΔΔ = 240).
         d_model: width of every transformer block (128).
         ffn_dim: hidden width of the Swish feed-forward networks (512).
@@ -67,7 +70,7 @@ class ColearningTransformerConfig(ModelConfig):
             gradients).
     """
 
-    label_names: tuple[str, ...] | None = CMU_MOSEI_6
+    label_names: tuple[str, ...] | None = CMU_MOSEI_SDK_6
     audio_dim: int = 240
     d_model: int = 128
     ffn_dim: int = 512
