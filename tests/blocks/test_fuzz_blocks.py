@@ -137,7 +137,7 @@ CASES: dict[str, BlockCase] = {
         "steps",
     ),
     "TransformerEncoder": BlockCase(
-        lambda: TransformerEncoder(2, dim=D, num_heads=2, ffn_dim=16),
+        lambda: TransformerEncoder(D, num_layers=2, num_heads=2, ffn_dim=16),
         (Stream(),),
         lambda m, xs, ms: m(xs[0], ms[0]),
         "steps",
@@ -149,7 +149,7 @@ CASES: dict[str, BlockCase] = {
         "steps",
     ),
     "TransformerDecoder": BlockCase(
-        lambda: TransformerDecoder(2, dim=D, num_heads=2, ffn_dim=16),
+        lambda: TransformerDecoder(D, num_layers=2, num_heads=2, ffn_dim=16),
         (Stream(masked=False), Stream()),
         lambda m, xs, ms: m(xs[0], xs[1], memory_mask=ms[1]),
         "steps",
@@ -176,7 +176,9 @@ CASES: dict[str, BlockCase] = {
         "steps",
     ),
     "TokenFusionEncoder": BlockCase(
-        lambda: TokenFusionEncoder(D, num_layers=2, num_heads=2, ffn_dim=16, positions=True),
+        lambda: TokenFusionEncoder(
+            D, num_layers=2, num_heads=2, ffn_dim=16, use_positional_encoding=True
+        ),
         (Stream(), Stream(), Stream()),
         lambda m, xs, ms: m(xs, ms),
         None,
@@ -188,13 +190,13 @@ CASES: dict[str, BlockCase] = {
         None,
     ),
     "EmotionQueryDecoder": BlockCase(
-        lambda: EmotionQueryDecoder(3, dim=D, num_layers=2, num_heads=2, ffn_dim=16),
+        lambda: EmotionQueryDecoder(3, d_model=D, num_layers=2, num_heads=2, ffn_dim=16),
         (Stream(),),
         lambda m, xs, ms: m(xs[0], ms[0]),
     ),
     "CrossModalTransformer": BlockCase(
         lambda: CrossModalTransformer(
-            ("audio", "video"), dim=D, num_heads=2, ffn_dim=16, num_layers=2
+            ("audio", "video"), d_model=D, num_heads=2, ffn_dim=16, num_layers=2
         ),
         (Stream(), Stream()),
         lambda m, xs, ms: m({"audio": (xs[0], ms[0]), "video": (xs[1], ms[1])}),
