@@ -218,11 +218,11 @@ def _check(value: Any, hint: Any, where: str) -> Any:
         raise _MismatchError(TypeError, where, "a bool (True or False)", _got(value))
     if hint is int:
         if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-            return value if type(value) is int else int(value)
+            return int(value)  # a plain int (numpy and other Integral types too)
         raise _MismatchError(TypeError, where, "an int", _got(value))
     if hint is float:
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
-            return value if type(value) is float else float(value)
+            return float(value)  # a plain float (ints and other Real types too)
         raise _MismatchError(TypeError, where, "a float (or an int)", _got(value))
     if hint is str:
         if isinstance(value, str):

@@ -66,12 +66,8 @@ class SnippetAttentionStream(nn.Module):
         self.pooled_backbone = num_positions is None
         if use_spatial:
             self.spatial_attention = SpatialAttention(dim, num_heads, residual=residual)
-        if use_channel:
-            self.channel_attention = ChannelAttention(
-                num_positions,  # type: ignore[arg-type]
-                num_heads,
-                residual=residual,
-            )
+        if use_channel and num_positions is not None:  # not None: checked above
+            self.channel_attention = ChannelAttention(num_positions, num_heads, residual=residual)
         self.use_spatial, self.use_channel, self.use_temporal = (
             use_spatial,
             use_channel,

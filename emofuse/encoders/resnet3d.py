@@ -86,6 +86,12 @@ class ResNet3D(nn.Module):
         (B, C, k', h, w) conv5 features; for depth 101, 16 × 224² frames give (B, 2048, 1, 7, 7).
     """
 
+    # set by name in __init__ (torchvision's module names, so its and Hara's weights load)
+    layer1: nn.Sequential
+    layer2: nn.Sequential
+    layer3: nn.Sequential
+    layer4: nn.Sequential
+
     def __init__(
         self, depth: int = 101, *, widths: Sequence[int] = DEFAULT_WIDTHS, stem: Stem = "hara"
     ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import cast
 
 from torch import Tensor, nn
 
@@ -45,7 +46,9 @@ class TimmFrameEncoder(nn.Module):
             name, pretrained=pretrained, weights=weights, field=field
         )
         # MobileNetV3 keeps its 1×1 head convolution at num_classes=0: its width is the output.
-        width = getattr(self.backbone, "head_hidden_size", None) or self.backbone.num_features
+        width = cast(
+            int, getattr(self.backbone, "head_hidden_size", None) or self.backbone.num_features
+        )
         self.proj = nn.Linear(width, dim)
 
     def encode_frames(self, images: Tensor) -> Tensor:
