@@ -27,7 +27,17 @@ class TensorSpec:
         name: the keyword argument, e.g. ``"audio"`` or ``"audio_mask"``.
         dims: one entry per axis; an ``int`` is a fixed size, a ``str`` names a size that must
             agree wherever the same name appears (``"B"`` across all inputs).
-        kind: ``"float"`` (any floating dtype), ``"int"`` (integer ids) or ``"bool"``.
+        kind: the dtype family the input must have:
+
+            - ``"float"`` (the default): features, waveforms, frames; any floating dtype here,
+              and :meth:`EmotionModel.check_inputs <emofuse.models.EmotionModel.check_inputs>`
+              further requires the dtype of the model's weights;
+            - ``"int"``: token ids or other indices, any integer dtype. A text model declares
+              its token ids with ``kind="int"``, e.g.
+              ``modality("text", ("B", "T"), kind="int", required=True)``; left at
+              ``"float"``, every batch of ids is refused. (A model with its own embedding also
+              overrides ``EmotionModel.vocab_sizes`` so that ids are range-checked.)
+            - ``"bool"``: masks, True = valid step.
         required: a missing required input is an error.
         needs: the input this one belongs to (a mask without its tensor is an error).
         meaning: a few words shown in error messages, e.g. ``"log-mel examples"``.
@@ -54,7 +64,11 @@ def modality(
     required: bool = False,
     meaning: str = "",
 ) -> tuple[TensorSpec, TensorSpec]:
-    """Specs for a modality tensor and its ``<name>_mask`` of shape ``dims[:2]``, True = valid."""
+    """Specs for a modality tensor and its ``<name>_mask`` of shape ``dims[:2]``, True = valid.
+
+    ``kind`` is the tensor's (see :class:`TensorSpec`): ``"int"`` for token ids; the mask is
+    always ``"bool"``.
+    """
     dims = tuple(dims)
     return (
         TensorSpec(name, dims, kind, required, meaning=meaning),

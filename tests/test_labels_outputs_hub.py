@@ -14,6 +14,8 @@ from emofuse.outputs import EmotionOutput
 def test_label_orders_follow_the_spec() -> None:
     assert labels.IEMOCAP_6 == ("anger", "excited", "frustrated", "happiness", "neutral", "sadness")
     assert labels.CMU_MOSEI_6 == ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
+    assert labels.label_set("cmu_mosei_sdk_6") == labels.CMU_MOSEI_SDK_6
+    assert sorted(labels.CMU_MOSEI_SDK_6) == list(labels.CMU_MOSEI_6)  # same emotions
     assert labels.RAVDESS_8[:3] == ("neutral", "calm", "happy") and len(labels.RAVDESS_8) == 8
     assert labels.label_set("IEMOCAP_4") == labels.IEMOCAP_4
     with pytest.raises(ValueError, match="label set"):

@@ -1,6 +1,6 @@
 """A lower layer of the library never imports a higher one (spec: layers → blocks → encoders →
-models → losses, metrics, transforms, training → CLI; the benchmark suite lives outside the
-package)."""
+models → losses, metrics, transforms, data, training → CLI; the benchmark suite lives outside
+the package)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ RANK = {
     "losses": 5,
     "metrics": 5,
     "transforms": 5,
+    "data": 5,
     "training": 5,
     "cli": 6,
     "__main__": 6,  # python -m emofuse: the CLI

@@ -13,7 +13,7 @@ from toy_model import ToyConfig, ToyFusion
 
 import emofuse
 from emofuse.cli import main
-from emofuse.registry import library_models, markdown_table, unregister_model
+from emofuse.registry import get_entry, library_models, markdown_table, unregister_model
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -194,3 +194,13 @@ def test_readme_quick_start_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     exec(compile(code, "README quick start", "exec"), namespace)
     assert (tmp_path / "my_model" / "model.safetensors").is_file()
     assert namespace["out"].logits.shape == (2, 6)  # type: ignore[attr-defined]
+
+
+def test_every_library_model_and_its_config_class_are_exported_from_emofuse_models() -> None:
+    import emofuse.models
+
+    for name in library_models():
+        model_class = get_entry(name).model_class
+        for cls in (model_class, model_class.config_class):
+            assert getattr(emofuse.models, cls.__name__, None) is cls, cls.__name__
+            assert cls.__name__ in emofuse.models.__all__

@@ -10,7 +10,13 @@ import torch
 from torch import Tensor, nn
 
 import emofuse
-from emofuse.layers import MLP, SinusoidalPositionalEncoding, TransformerEncoder, masked_mean
+from emofuse.layers import (
+    MLP,
+    SinusoidalPositionalEncoding,
+    TransformerEncoder,
+    masked_mean,
+    zero_padding,
+)
 from emofuse.models import EmotionModel, example_mask
 from emofuse.outputs import EmotionOutput
 from emofuse.validation import TensorSpec, ensure_mask, modality
@@ -74,6 +80,7 @@ class ToyFusion(EmotionModel[ToyConfig]):
     ) -> EmotionOutput:
         self.check_inputs(audio=audio, text=text, audio_mask=audio_mask, text_mask=text_mask)
         audio_mask, text_mask = ensure_mask(audio_mask, audio), ensure_mask(text_mask, text)
+        audio = zero_padding(audio, audio_mask)  # NaN in padding must reach no gradient
         a = self.audio_encoder(self.position(self.audio_proj(audio)), audio_mask)
         t = self.text_encoder(self.position(self.token_embedding(text)), text_mask)
         embedding = torch.cat([masked_mean(a, audio_mask), masked_mean(t, text_mask)], dim=-1)

@@ -13,7 +13,8 @@ Inputs:
     True = valid (None = all valid). Ta and Tv may differ.
 Returns:
     (audio (B, Ta, dim), video (B, Tv, dim)). Outputs at valid steps never depend on padded
-    steps. The attention maps of every layer are recorded (see each class).
+    steps, even when these hold NaN or inf. The attention maps of every layer are recorded
+    (see each class).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from emofuse.layers import (
     MultiHeadAttention,
     SinusoidalPositionalEncoding,
     TransformerEncoder,
+    zero_padding,
 )
 
 MODALITIES = ("audio", "video")
@@ -87,6 +89,7 @@ class BottleneckTransformerLayer(nn.Module):
         positions: dict[str, Tensor],
     ) -> tuple[dict[str, Tensor], Tensor]:
         branches = {m: cast(_BottleneckBranch, b) for m, b in self.branches.items()}
+        streams = {m: zero_padding(x, masks[m]) for m, x in streams.items()}
         normed = {m: branches[m].norm_stream(x) for m, x in streams.items()}
         fused = tokens
         for m, branch in branches.items():
@@ -150,6 +153,7 @@ class BottleneckTransformer(nn.Module):
         audio_mask: Tensor | None = None,
         video_mask: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
+        audio, video = zero_padding(audio, audio_mask), zero_padding(video, video_mask)
         streams = {"audio": audio, "video": video}
         masks = {"audio": audio_mask, "video": video_mask}
         # each stream's positions come from its own length: audio and video may differ
@@ -197,6 +201,7 @@ class JointTransformer(nn.Module):
         video_mask: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         ta = audio.shape[1]
+        audio, video = zero_padding(audio, audio_mask), zero_padding(video, video_mask)
         x = torch.cat([self.position(audio), self.position(video)], dim=1)
         mask = None
         if audio_mask is not None or video_mask is not None:
@@ -273,6 +278,7 @@ class BiCrossAttention(nn.Module):
         audio_mask: Tensor | None = None,
         video_mask: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
+        audio, video = zero_padding(audio, audio_mask), zero_padding(video, video_mask)
         audio, video = self.position(audio), self.position(video)
         a, v = audio, video
         for layer in self.audio_from_video:

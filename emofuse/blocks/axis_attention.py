@@ -13,7 +13,7 @@ import math
 from einops import rearrange
 from torch import Tensor, nn
 
-from emofuse.layers import MultiHeadAttention
+from emofuse.layers import MultiHeadAttention, zero_padding
 
 
 def _self_attention(dim: int, num_heads: int, out_dim: int | None = None) -> MultiHeadAttention:
@@ -122,6 +122,7 @@ class TemporalAttention(nn.Module):
         self.residual = residual
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        x = zero_padding(x, mask)  # NaN or inf in padded snippets reach nothing
         out = self.attention(x, key_padding_mask=mask)
         return x + out if self.residual else out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from emofuse.layers import masked_softmax, record
+from emofuse.layers import masked_softmax, record, zero_padding
 from emofuse.validation import ensure_mask
 
 
@@ -17,7 +17,8 @@ class CrossCorrelationFusion(nn.Module):
     D_AT,i`` (column-wise softmax of ``Corr``), for audio step ``i`` the attended video is
     ``Ṽ_i = Σ_j softmax_j(Corr_ij) D_VT,j``. Then ``A' = tanh(D_AT + Ã)`` (eq. 9),
     ``V' = tanh(D_VT + Ṽ)`` (eq. 10) and the output is ``[V'; A']`` (eq. 11). Padded steps are
-    masked out of both softmaxes (and get zero weight rows).
+    masked out of both softmaxes (and get zero weight rows); they never reach an output, even
+    when they hold NaN or inf.
 
     Args:
         dim: the width ``m'`` of both inputs (paper: 512).
@@ -45,6 +46,8 @@ class CrossCorrelationFusion(nn.Module):
         audio_mask: Tensor | None = None,
         video_mask: Tensor | None = None,
     ) -> Tensor:
+        # select, never multiply: NaN or inf in padded steps must reach no product
+        audio, video = zero_padding(audio, audio_mask), zero_padding(video, video_mask)
         corr = audio @ self.weight @ video.transpose(1, 2)  # (B, Na, Nv), eq. 7
         pair_mask = None
         if audio_mask is not None or video_mask is not None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import torch
 from einops import einsum
 from torch import Tensor, nn
 
-from emofuse.layers import record
+from emofuse.layers import masked_softmax, record
 
 
 class AttentiveDecisionFusion(nn.Module):
@@ -21,11 +22,15 @@ class AttentiveDecisionFusion(nn.Module):
         num_classes: M.
 
     Inputs:
-        decisions: (B, K, M), the K modality decisions (logits) stacked.
+        decisions: (B, K, M), the K modality decisions (logits) stacked; mask: (B, K) bool,
+        True = the modality is present in that row, or None (all present).
     Returns:
-        fused logits (B, M).
+        fused logits (B, M). An absent modality takes no weight and its decision (even NaN)
+        never reaches the output, so a row equals the fusion of its present modalities alone;
+        a row with none present gives zero logits.
     Records:
-        the weights α (B, K), summing to one over K.
+        the weights α (B, K), summing to one over the present modalities (zeros for a row
+        with none present).
     """
 
     def __init__(self, num_classes: int) -> None:
@@ -33,8 +38,11 @@ class AttentiveDecisionFusion(nn.Module):
         self.project = nn.Linear(num_classes, num_classes, bias=False)  # W_1
         self.score = nn.Linear(num_classes, 1, bias=False)  # w_2
 
-    def forward(self, decisions: Tensor) -> Tensor:
-        weights = self.score(self.project(decisions).tanh()).squeeze(-1).softmax(dim=-1)
+    def forward(self, decisions: Tensor, mask: Tensor | None = None) -> Tensor:
+        if mask is not None:
+            decisions = torch.where(mask[..., None], decisions, 0.0)
+        scores = self.score(self.project(decisions).tanh()).squeeze(-1)
+        weights = masked_softmax(scores, mask, dim=-1)
         record(self, weights)
         return einsum(decisions, weights, "b k m, b k -> b m")
 

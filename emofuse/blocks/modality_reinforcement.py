@@ -23,7 +23,7 @@ from einops import einsum, rearrange
 from torch import Tensor, nn
 
 from emofuse.config import check_choice
-from emofuse.layers import FeedForward, MultiHeadAttention, masked_softmax, record
+from emofuse.layers import FeedForward, MultiHeadAttention, masked_softmax, record, zero_padding
 from emofuse.validation import ensure_mask
 
 SourceUpdateMode = Literal["sum", "sum_no_gate", "low_level", "ffn_only"]
@@ -75,11 +75,13 @@ class CrossMutualUnit(nn.Module):
 
     Inputs:
         target: (B, T_t, dim); sources: one or two (B, T_s, dim) with T_s = ``source_lens``;
-        source_masks: one (B, T_s) bool per source, True = valid. Queries need no mask: a
-        padded target step only produces an output that later steps ignore.
+        source_masks: one (B, T_s) bool per source, True = valid; target_mask: (B, T_t) bool
+        or None. Queries need no mask: a padded target step only produces an output that
+        later steps ignore; with ``target_mask`` it is zeroed first, so that NaN or inf there
+        stays out of the output.
     Returns:
-        Z_t,a (B, T_t, dim). Padded source steps change nothing; a sample with no valid source
-        step gets ``LN(Z_t)`` alone from the attention.
+        Z_t,a (B, T_t, dim). Padded source steps change nothing, even when they hold NaN or
+        inf; a sample with no valid source step gets ``LN(Z_t)`` alone from the attention.
     Records:
         ``attention_<i>``: the attention of the target over source i (B, heads, T_t, T_s_i),
         i = 0, 1; ``alpha``: the selective weights α (B, T_s1 + T_s2) when the mutual term is
@@ -124,9 +126,13 @@ class CrossMutualUnit(nn.Module):
         target: Tensor,
         sources: Sequence[Tensor],
         source_masks: Sequence[Tensor | None] | None = None,
+        target_mask: Tensor | None = None,
     ) -> Tensor:
         source_masks = source_masks or [None] * len(sources)
         masks = [ensure_mask(m, s) for m, s in zip(source_masks, sources, strict=True)]
+        # select, never multiply: NaN or inf in padded steps must reach no score or product
+        sources = [zero_padding(s, m) for s, m in zip(sources, masks, strict=True)]
+        target = zero_padding(target, target_mask)
         z_t = self.norm_target(target)
         q = rearrange(self.q_proj(z_t), "b t (h d) -> b h t d", h=self.num_heads)
         values, scores = [], []
@@ -182,7 +188,8 @@ class SelfCrossUnit(nn.Module):
         target: (B, T_t, dim); source: (B, T_ds, dim); target_mask: (B, T_t) bool;
         source_mask: (B, T_ds) bool; True = valid.
     Returns:
-        Z_t,b (B, T_t, dim).
+        Z_t,b (B, T_t, dim). Padded steps never reach an output, even when they hold NaN or
+        inf.
     Records:
         ``gamma``: γ (B, 2) as (cross, self) when ``attention_layer``; and through its
         attentions ``cross_attn`` (B, heads, T_t, T_ds) and ``self_attn`` (B, heads, T_t, T_t).
@@ -216,6 +223,8 @@ class SelfCrossUnit(nn.Module):
         source_mask: Tensor | None = None,
     ) -> Tensor:
         target_mask = ensure_mask(target_mask, target)
+        # select, never multiply: NaN or inf in padded steps must reach no output
+        target, source = zero_padding(target, target_mask), zero_padding(source, source_mask)
         z_t = self.norm_target(target)
         cross = self.cross_attn(z_t, self.norm_source(source), key_padding_mask=source_mask)
         self_ = self.self_attn(z_t, key_padding_mask=target_mask)
@@ -227,7 +236,7 @@ class SelfCrossUnit(nn.Module):
                 ],
                 dim=1,
             )  # (B, 2, T_t)
-            beta = (per_step * target_mask[:, None]).sum(-1)
+            beta = torch.where(target_mask[:, None], per_step, 0.0).sum(-1)
             gamma = beta.softmax(-1)
             record(self, gamma, "gamma")
             fused = gamma[:, 0, None, None] * cross + gamma[:, 1, None, None] * self_
@@ -422,7 +431,9 @@ class ModalityReinforcementLayer(nn.Module):
             srcs = self.sources_of[t]
             z_a = z_b = None
             if self.cmu is not None:
-                z_a = self.cmu[t](targets[t], [sources[s] for s in srcs], [masks[s] for s in srcs])
+                z_a = self.cmu[t](
+                    targets[t], [sources[s] for s in srcs], [masks[s] for s in srcs], masks[t]
+                )
             if self.scu is not None:
                 serial = self.structure == "serial" and z_a is not None
                 combined_mask = torch.cat([masks[s] for s in srcs], dim=1)
@@ -434,6 +445,8 @@ class ModalityReinforcementLayer(nn.Module):
             new_targets[t] = present[0] if len(present) == 1 else present[0] + present[1]
         if self.update is None:
             return new_targets, dict(sources), dict(combined)
+        # the update is position-wise: zero padded steps so that NaN there stays out of it
+        sources = {m: zero_padding(x, masks[m]) for m, x in sources.items()}
         new_sources, new_combined = self.update(sources, new_targets)
         return new_targets, new_sources, new_combined
 

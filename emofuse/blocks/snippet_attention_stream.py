@@ -31,7 +31,9 @@ class SnippetAttentionStream(nn.Module):
 
     Inputs:
         snippets: (B, N, ...) the backbone's input per snippet; mask: (B, N) bool, True = valid
-        snippet, or None. Padded snippets never run through the backbone.
+        snippet, or None. Padded snippets never run through the backbone, so NaN or inf there
+        reaches nothing; a training call with a single valid snippet runs the backbone's
+        BatchNorm on its running statistics.
     Returns:
         D_T (B, N, out_dim).
     Records:
@@ -94,7 +96,10 @@ class SnippetAttentionStream(nn.Module):
         return x.mean(1)  # spatial average pooling (sec. 3.1, temporal attention)
 
     def forward(self, snippets: Tensor, mask: Tensor | None = None) -> Tensor:
-        descriptors = run_on_valid_steps(self.snippet_descriptor, snippets, mask)
+        # one valid snippet in a training batch: the backbone's BatchNorm uses running stats
+        descriptors = run_on_valid_steps(
+            self.snippet_descriptor, snippets, mask, module=self.backbone
+        )
         if not self.use_temporal:
             return self.temporal(descriptors)  # the ablation's linear map to m'
         return self.temporal(descriptors, mask)

@@ -28,7 +28,7 @@ class ConvolutionPooling(nn.Module):
     Args:
         in_dim: input feature width (240 = 80 log-mel + Δ + ΔΔ in the paper).
         out_dim: output width (the transformer width d).
-        num_layers: convolution-and-pooling stages (paper: 2).
+        num_layers: convolution-and-pooling stages (paper: 2; at least 1).
         kernel_size: odd kernel of each convolution over time ("same" padding).
         activation: name for :func:`emofuse.layers.get_activation`.
 
@@ -49,6 +49,11 @@ class ConvolutionPooling(nn.Module):
         activation: str = "relu",
     ) -> None:
         super().__init__()
+        if num_layers < 1:
+            raise ValueError(
+                f"num_layers: expected at least 1 stage (the first convolution maps in_dim to "
+                f"out_dim), got {num_layers}"
+            )
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size: expected an odd size, got {kernel_size}")
         self.convs = nn.ModuleList(

@@ -18,8 +18,10 @@ class HFTextEncoder(nn.Module):
             weights are always loaded; see :func:`emofuse.encoders.weights.build_text_model`).
         pretrained: fetch a hub id's published weights; otherwise a name of
             :data:`LOCAL_CONFIGS` is randomly initialised.
-        output: ``"cls"`` for the first token's state (B, H); ``"tokens"`` for all states
-            (B, L, H); ``"tokens_without_cls"`` drops the first (B, L-1, H).
+        output: ``"cls"`` for the state of the first valid token (B, H), zeros for a text
+            with no valid token; ``"tokens"`` for all states (B, L, H);
+            ``"tokens_without_cls"`` drops the first position (B, L-1, H) and masks out the
+            first valid token (the CLS of a left-padded text).
         max_len: keep at most this many tokens (CLS included); ``None`` keeps as many as the
             encoder's position table holds (``max_position_embeddings``). A longer text keeps
             its last real token (the closing ``[SEP]``), as a tokenizer truncating to
@@ -77,18 +79,29 @@ class HFTextEncoder(nn.Module):
 
     def forward(self, input_ids: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Returns (states, mask): states (B, H) for ``"cls"`` (mask then (B,), True where the
-        text has any token), else (B, L', H) with its (B, L') mask."""
+        text has any token), else (B, L', H) with its (B, L') mask. Padding may come before,
+        between or after the tokens: padded ids never change a returned valid state, and an
+        empty batch (B = 0) gives empty states."""
         if mask is None:
             mask = torch.ones_like(input_ids, dtype=torch.bool)
         limit = self.max_len if self.max_len is not None else self.max_positions
         if limit is not None and input_ids.shape[1] > limit:
             input_ids, mask = truncate_tokens(input_ids, mask, limit)
         input_ids = torch.where(mask, input_ids, 0)  # a padded id is never looked up
-        states = self.model(input_ids=input_ids, attention_mask=mask.long()).last_hidden_state
+        if input_ids.shape[0] == 0:  # transformers cannot reshape an empty batch
+            weight = next(self.model.parameters())
+            states = weight.new_zeros(*input_ids.shape, self.hidden_size)
+        else:
+            states = self.model(input_ids=input_ids, attention_mask=mask.long()).last_hidden_state
+        # the first valid token is the CLS, wherever the padding is (left-padded: not at 0)
+        first = mask.int().argmax(1)
         if self.output == "cls":
-            return states[:, 0], mask.any(1)
+            present = mask.any(1)
+            cls = states[torch.arange(states.shape[0], device=states.device), first]
+            return torch.where(present[:, None], cls, 0.0), present
         if self.output == "tokens_without_cls":
-            return states[:, 1:], mask[:, 1:]
+            is_cls = torch.arange(mask.shape[1], device=mask.device) == first[:, None]
+            return states[:, 1:], (mask & ~is_cls)[:, 1:]
         return states, mask
 
 

@@ -53,7 +53,17 @@ class TimmFrameEncoder(nn.Module):
 
     def encode_frames(self, images: Tensor) -> Tensor:
         """(N, 3, H, W) → (N, dim)."""
-        return self.proj(self.backbone(images))
+        checkpointed = getattr(self.backbone, "grad_checkpointing", False)
+        if not (checkpointed and self.training and images.shape[0] == 1):
+            return self.proj(self.backbone(images))
+        # One training frame runs on the BatchNorm running statistics (run_on_valid_steps);
+        # timm would recompute it in the backward pass after that has ended, in training mode.
+        # One frame's activations are not worth recomputing: keep them.
+        self.backbone.set_grad_checkpointing(False)
+        try:
+            return self.proj(self.backbone(images))
+        finally:
+            self.backbone.set_grad_checkpointing(True)
 
     def forward(self, frames: Tensor, mask: Tensor | None = None) -> Tensor:
         return run_on_valid_steps(self.encode_frames, frames, mask)

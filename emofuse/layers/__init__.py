@@ -3,7 +3,13 @@ recording of attention maps."""
 
 from emofuse.layers.attention import MultiHeadAttention
 from emofuse.layers.checkpoint import checkpoint_module
-from emofuse.layers.functional import masked_mean, masked_softmax, run_on_valid_steps
+from emofuse.layers.functional import (
+    batch_norm_running_stats,
+    masked_mean,
+    masked_softmax,
+    run_on_valid_steps,
+    zero_padding,
+)
 from emofuse.layers.masks import lengths_to_mask, mask_to_lengths, staircase_mask
 from emofuse.layers.mlp import ACTIVATIONS, MLP, FeedForward, get_activation
 from emofuse.layers.pooling import AttentivePooling, MaskedMeanPool
@@ -28,6 +34,7 @@ __all__ = [
     "TransformerDecoderLayer",
     "TransformerEncoder",
     "TransformerEncoderLayer",
+    "batch_norm_running_stats",
     "checkpoint_module",
     "get_activation",
     "is_recording",
@@ -39,4 +46,5 @@ __all__ = [
     "record_attentions",
     "run_on_valid_steps",
     "staircase_mask",
+    "zero_padding",
 ]

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
+from emofuse.layers.functional import zero_padding
 from emofuse.layers.recording import is_recording, record
 
 
@@ -37,7 +38,9 @@ class MultiHeadAttention(nn.Module):
         broadcastable to (B, heads, Tq, Tk), True = may attend.
     Returns:
         output (B, Tq, out_dim). A query whose keys are all masked attends to nothing: its
-        context is zero (and its recorded weights are zero).
+        context is zero (and its recorded weights are zero). Keys padded by
+        ``key_padding_mask`` never reach an output, even when they hold NaN or inf (in
+        self-attention, ``key`` omitted, the padded queries are zeroed too).
     Records:
         the attention weights (B, heads, Tq, Tk), before dropout.
     """
@@ -77,8 +80,12 @@ class MultiHeadAttention(nn.Module):
         key_padding_mask: Tensor | None = None,
         attn_mask: Tensor | None = None,
     ) -> Tensor:
+        if key is None:  # self-attention: the padding mask covers the queries too
+            query = zero_padding(query, key_padding_mask)
         key = query if key is None else key
         value = key if value is None else value
+        # select, never multiply: NaN or inf in a padded key must reach no score or gradient
+        key, value = zero_padding(key, key_padding_mask), zero_padding(value, key_padding_mask)
         q, k, v = (
             rearrange(proj(x), "b t (h d) -> b h t d", h=self.num_heads)
             for proj, x in ((self.q_proj, query), (self.k_proj, key), (self.v_proj, value))

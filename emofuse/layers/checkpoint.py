@@ -14,6 +14,22 @@ from torch.utils.checkpoint import checkpoint
 
 
 @contextlib.contextmanager
+def _recompute_as_forward(module: nn.Module, modes: list[tuple[nn.Module, bool]]) -> Iterator[None]:
+    """Recompute with each batch norm in the mode it had in the forward pass (a one-sample
+    batch may have run on running statistics, see
+    :func:`emofuse.layers.batch_norm_running_stats`), and without updating its statistics."""
+    current = [(norm, norm.training) for norm, _ in modes]
+    for norm, training in modes:
+        norm.train(training)
+    try:
+        with _keep_norm_statistics(module):
+            yield
+    finally:
+        for norm, training in current:
+            norm.train(training)
+
+
+@contextlib.contextmanager
 def _keep_norm_statistics(module: nn.Module) -> Iterator[None]:
     """Restore the running statistics of ``module``'s batch norms on exit: recomputing a
     segment must not update them a second time."""
@@ -36,17 +52,21 @@ def checkpoint_module(module: nn.Module, *args: Any, enabled: bool = True) -> An
     """``module(*args)``, through ``torch.utils.checkpoint.checkpoint(use_reentrant=False)`` when
     ``enabled`` and autograd is recording: the activations inside ``module`` are not kept but
     recomputed in the backward pass. Outputs and gradients are those of ``module(*args)``
-    (dropout draws the same numbers again; batch-norm running statistics are updated once).
+    (dropout draws the same numbers again; batch norms recompute in the mode they ran in and
+    update their running statistics once).
 
     Backbones call it per stage with ``enabled=self.gradient_checkpointing and self.training``.
     """
     if not (enabled and torch.is_grad_enabled()):
         return module(*args)
+    modes = [
+        (m, m.training) for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+    ]
     return checkpoint(
         module,
         *args,
         use_reentrant=False,
-        context_fn=lambda: (contextlib.nullcontext(), _keep_norm_statistics(module)),
+        context_fn=lambda: (contextlib.nullcontext(), _recompute_as_forward(module, modes)),
     )
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from emofuse.layers.recording import is_recording, unpacking_steps
 
@@ -18,31 +21,55 @@ def masked_softmax(scores: Tensor, mask: Tensor | None, dim: int = -1) -> Tensor
     if mask is None:
         return scores.softmax(dim)
     scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
-    return scores.softmax(dim) * mask
+    return torch.where(mask, scores.softmax(dim), 0.0)
+
+
+def zero_padding(x: Tensor, mask: Tensor | None) -> Tensor:
+    """``x`` with its padded steps set to zero by selection, so that NaN or inf there reaches
+    no sum, matmul or gradient (a product with a zero mask would keep NaN: ``0 · NaN = NaN``).
+
+    Inputs:
+        x: (B, T, ...); mask: (B, T) bool, True = valid, or None (returns ``x``).
+    Returns:
+        (B, T, ...), zeros at padded steps.
+    """
+    if mask is None:
+        return x
+    return torch.where(mask.reshape(*mask.shape, *([1] * (x.dim() - mask.dim()))), x, 0.0)
 
 
 def masked_mean(x: Tensor, mask: Tensor | None, dim: int = 1) -> Tensor:
     """Mean of ``x`` over ``dim`` counting only valid steps; an all-padding row gives zeros.
+    Padded steps never reach the result, even when they hold NaN or inf.
 
     Inputs:
         x: (B, T, ...); mask: (B, T) bool, True = valid (``dim`` must be 1 for a mask).
     """
     if mask is None:
         return x.mean(dim)
-    weights = mask.to(x.dtype).reshape(*mask.shape, *([1] * (x.dim() - mask.dim())))
-    total = (x * weights).sum(dim)
-    count = weights.sum(dim).clamp(min=1.0)
-    return total / count
+    total = zero_padding(x, mask).sum(dim)
+    count = mask.sum(dim).clamp(min=1).to(x.dtype)
+    return total / count.reshape(*count.shape, *([1] * (total.dim() - count.dim())))
 
 
 def run_on_valid_steps(
-    fn: Callable[..., Tensor], x: Tensor, mask: Tensor | None, *per_sample: Tensor
+    fn: Callable[..., Tensor],
+    x: Tensor,
+    mask: Tensor | None,
+    *per_sample: Tensor,
+    module: nn.Module | None = None,
 ) -> Tensor:
     """Apply ``fn`` to the valid steps of ``x`` only, all of them in one call.
 
     Frame CNNs use this so that padded frames cost nothing: the valid steps of every sample are
     packed into one batch, ``fn`` runs once, and the results are scattered back with zeros at
-    the padded steps.
+    the padded steps. Padded steps are never computed, so NaN or inf there reaches nothing.
+
+    A training call that packs a single step runs the BatchNorm layers of ``module`` on their
+    running statistics and leaves those unchanged (see :func:`batch_norm_running_stats`):
+    batch statistics cannot be estimated from one sample, and a 1×1 map would make BatchNorm
+    raise. Any other batch, and every BatchNorm that keeps no running statistics, trains as
+    usual.
 
     Args:
         fn: maps (N, ...) to (N, ...out), e.g. a CNN over frames.
@@ -50,17 +77,22 @@ def run_on_valid_steps(
         mask: (B, T) bool, True = valid; ``None`` runs on every step.
         per_sample: tensors (B, ...) repeated to each valid step of their sample and passed
             to ``fn`` after the packed steps (e.g. a clip's text vector for every frame).
+        module: the module whose BatchNorm layers ``fn`` runs; default: ``fn`` itself when it
+            is a module, the module of a bound method, or either inside a
+            ``functools.partial``.
     Returns:
         (B, T, ...out), zeros at padded steps. Maps that ``fn``'s modules record
         (:func:`emofuse.layers.record_attentions`) get the same (B, T) step axes back.
     """
     b, t = x.shape[:2]
+    module = _module_of(fn) if module is None else module
     if mask is None:
         extras = [e.repeat_interleave(t, dim=0) for e in per_sample]
-        if not is_recording():
-            return fn(x.flatten(0, 1), *extras).unflatten(0, (b, t))
-        with unpacking_steps(lambda packed: packed.unflatten(0, (b, t))):
-            return fn(x.flatten(0, 1), *extras).unflatten(0, (b, t))
+        with batch_norm_running_stats(module, enabled=b * t == 1):
+            if not is_recording():
+                return fn(x.flatten(0, 1), *extras).unflatten(0, (b, t))
+            with unpacking_steps(lambda packed: packed.unflatten(0, (b, t))):
+                return fn(x.flatten(0, 1), *extras).unflatten(0, (b, t))
     # Integer indices, found once: boolean indexing would search the mask again in the
     # scatter and in its backward, where torch.compile cannot trace a data-dependent shape.
     index = mask.flatten().nonzero().squeeze(1)
@@ -72,10 +104,58 @@ def run_on_valid_steps(
 
     packed = x.flatten(0, 1).index_select(0, index)
     extras = [e.index_select(0, sample) for e in per_sample]
-    if not is_recording():
-        return scatter(fn(packed, *extras))
-    with unpacking_steps(scatter):
-        return scatter(fn(packed, *extras))
+    with batch_norm_running_stats(module, enabled=index.shape[0] == 1):
+        if not is_recording():
+            return scatter(fn(packed, *extras))
+        with unpacking_steps(scatter):
+            return scatter(fn(packed, *extras))
 
 
-__all__ = ["masked_mean", "masked_softmax", "run_on_valid_steps"]
+@contextmanager
+def batch_norm_running_stats(module: nn.Module | None, *, enabled: bool = True) -> Iterator[None]:
+    """Within the block, the training BatchNorm layers of ``module`` normalise with their
+    running statistics, as in evaluation, and do not update them; everything else in
+    ``module`` (dropout, ...) stays in training mode and gradients flow as usual.
+
+    For a training batch of one sample, whose batch statistics cannot be estimated (PyTorch
+    raises when a channel has a single value, e.g. one frame with a 1×1 map). BatchNorm
+    layers built with ``track_running_stats=False`` have no running statistics and are left
+    as they are.
+
+    Args:
+        module: the module whose BatchNorm layers switch; None does nothing.
+        enabled: False does nothing (for a condition known at the call).
+    """
+    norms = []
+    if enabled and module is not None and module.training:
+        norms = [
+            m
+            for m in module.modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm)
+            and m.training
+            and m.track_running_stats
+        ]
+    for norm in norms:
+        norm.train(False)
+    try:
+        yield
+    finally:
+        for norm in norms:
+            norm.train(True)
+
+
+def _module_of(fn: Callable[..., Any]) -> nn.Module | None:
+    """The module behind ``fn``: itself, a bound method's owner, or either inside a partial."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    owner = getattr(fn, "__self__", fn)
+    return owner if isinstance(owner, nn.Module) else None
+
+
+__all__ = [
+    "batch_norm_running_stats",
+    "masked_mean",
+    "masked_softmax",
+    "run_on_valid_steps",
+    "zero_padding",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from emofuse.layers.functional import masked_mean, masked_softmax
+from emofuse.layers.functional import masked_mean, masked_softmax, zero_padding
 from emofuse.layers.recording import record
 
 
@@ -27,7 +27,8 @@ class AttentivePooling(nn.Module):
     Inputs:
         x: (B, T, dim); mask: (B, T) bool, True = valid.
     Returns:
-        pooled (B, dim); an all-padding row gives zeros.
+        pooled (B, dim); an all-padding row gives zeros. Padded steps never reach an output,
+        even when they hold NaN or inf.
     Records:
         the pooling weights a (B, T), zeros at padded steps.
     """
@@ -42,6 +43,7 @@ class AttentivePooling(nn.Module):
             )
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        x = zero_padding(x, mask)  # NaN/inf in padding must reach neither output nor gradient
         weights = masked_softmax(self.score(x).squeeze(-1), mask, dim=-1)
         record(self, weights)
         return (weights.unsqueeze(-1) * x).sum(1)

@@ -7,6 +7,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from emofuse.layers.attention import MultiHeadAttention
+from emofuse.layers.functional import zero_padding
 from emofuse.layers.mlp import FeedForward
 
 
@@ -26,7 +27,8 @@ class TransformerEncoderLayer(nn.Module):
     Inputs:
         x: (B, T, dim); mask: (B, T) bool, True = valid.
     Returns:
-        x (B, T, dim). Outputs at valid steps do not depend on padded steps.
+        x (B, T, dim). Outputs at valid steps do not depend on padded steps, even when these
+        hold NaN or inf; padded steps are finite on output.
     Records:
         ``self_attn``: (B, heads, T, T).
     """
@@ -51,6 +53,7 @@ class TransformerEncoderLayer(nn.Module):
         self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        x = zero_padding(x, mask)  # padded steps (even NaN) stay finite and reach nothing
         if self.norm_first:
             x = x + self.dropout1(self.self_attn(self.norm1(x), key_padding_mask=mask))
             x = x + self.dropout2(self.ffn(self.norm2(x)))
@@ -101,6 +104,8 @@ class TransformerDecoderLayer(nn.Module):
         mask: Tensor | None = None,
         memory_mask: Tensor | None = None,
     ) -> Tensor:
+        x = zero_padding(x, mask)  # padded steps (even NaN) stay finite and reach nothing
+
         def self_block(h: Tensor) -> Tensor:
             return self.dropout1(self.self_attn(h, key_padding_mask=mask))
 
@@ -154,6 +159,7 @@ class TransformerEncoder(nn.Module):
         self.norm = nn.LayerNorm(dim) if final_norm and num_layers else nn.Identity()
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        x = zero_padding(x, mask)  # padded steps (even NaN) stay finite and reach nothing
         for layer in self.layers:
             x = layer(x, mask)
         return self.norm(x)
@@ -196,6 +202,7 @@ class TransformerDecoder(nn.Module):
         mask: Tensor | None = None,
         memory_mask: Tensor | None = None,
     ) -> Tensor:
+        x = zero_padding(x, mask)  # padded steps (even NaN) stay finite and reach nothing
         for layer in self.layers:
             x = layer(x, memory, mask, memory_mask)
         return self.norm(x)

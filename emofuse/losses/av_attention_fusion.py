@@ -15,7 +15,8 @@ class AVAttentionFusionLoss(nn.Module):
     """Cross-entropy on the logits plus the polarity triplet loss on the embedding.
 
     The paper trains the classifier and the emotion metric loss (eq. 16) end to end without
-    saying how they combine; this is the spec's reading: ``CE + triplet_weight · L_emotion``.
+    saying how they combine; read here as their sum ``CE + triplet_weight · L_emotion``, with
+    weight 1 by default since the paper ranks neither term above the other.
 
     Args:
         polarities: polarity (+1, −1, 0) of each class, or

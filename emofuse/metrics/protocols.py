@@ -37,9 +37,10 @@ Readings taken where a paper leaves a choice (each checked against the paper's o
 
 Thresholds: Dai et al., whose protocol Xia and Le use, tune one threshold per emotion on the
 validation split for IEMOCAP (:func:`~emofuse.metrics.tune_thresholds`) and use 0.5 on
-CMU-MOSEI; Le et al. state per-class thresholds chosen on validation; Takashima and Yang do not
-say (0.5, i.e. ``Thresholds.constant(0.5, num_labels=K)``, matches a two-way arg-max). Every
-multi-label protocol takes the thresholds explicitly.
+CMU-MOSEI; Le et al. do not state their thresholds (they reuse Dai et al.'s data and split, so
+Dai's validation-tuned thresholds are the natural reading); Takashima and Yang do not say (0.5,
+i.e. ``Thresholds.constant(0.5, num_labels=K)``, matches a two-way arg-max). Every multi-label
+protocol takes the thresholds explicitly.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from emofuse.config import ModelConfig
 from emofuse.encoders.checkpointing import set_gradient_checkpointing
 from emofuse.encoders.subsampling import ConvolutionPooling
 from emofuse.encoders.timm_frames import TimmFrameEncoder
-from emofuse.labels import CMU_MOSEI_6
+from emofuse.labels import CMU_MOSEI_SDK_6
 from emofuse.layers import SinusoidalPositionalEncoding, TransformerEncoder
 from emofuse.models.base import EmotionModel, example_mask, trainable
 from emofuse.outputs import EmotionOutput
@@ -47,6 +47,9 @@ class ColearningTransformerConfig(ModelConfig):
     """Configuration of :class:`ColearningTransformer` (defaults: the paper's, sec. 4.2).
 
     Args:
+        label_names: the six CMU-MOSEI emotions in the order of Takashima et al.'s tables 1–2,
+            the CMU-MultimodalSDK's (:data:`emofuse.labels.CMU_MOSEI_SDK_6`): happiness,
+            sadness, anger, surprise, disgust, fear.
         audio_dim: acoustic features per 10 ms step (80 log-mel + Δ + ΔΔ = 240).
         d_model: width of every transformer block (128).
         ffn_dim: hidden width of the Swish feed-forward networks (512).
@@ -54,7 +57,8 @@ class ColearningTransformerConfig(ModelConfig):
         audio_layers, video_layers, cross_layers: transformer blocks of the audio, visual and
             cross-modal encoders (6, 2, 2).
         conv_layers, conv_kernel: convolution-and-pooling stages of the audio subsampler
-            (2 stages → T/4) and their kernel size over time.
+            (2 stages → T/4; at least 1, the first maps ``audio_dim`` to ``d_model``) and
+            their kernel size over time.
         frame_backbone: timm model name of the frame CNN (``"mobilenetv3_large_100"``).
         frame_backbone_weights: a local state dict for the frame CNN, always loaded when given
             (otherwise ``pretrained=True`` fetches timm's published weights).
@@ -66,7 +70,7 @@ class ColearningTransformerConfig(ModelConfig):
             gradients).
     """
 
-    label_names: tuple[str, ...] | None = CMU_MOSEI_6
+    label_names: tuple[str, ...] | None = CMU_MOSEI_SDK_6
     audio_dim: int = 240
     d_model: int = 128
     ffn_dim: int = 512
@@ -83,10 +87,19 @@ class ColearningTransformerConfig(ModelConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("audio_dim", "d_model", "ffn_dim", "heads", "frame_size", "conv_kernel"):
+        # conv_layers >= 1: the subsampler's convolutions map audio_dim to d_model
+        for name in (
+            "audio_dim",
+            "d_model",
+            "ffn_dim",
+            "heads",
+            "frame_size",
+            "conv_kernel",
+            "conv_layers",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected a positive int, got {getattr(self, name)}")
-        for name in ("audio_layers", "video_layers", "cross_layers", "conv_layers"):
+        for name in ("audio_layers", "video_layers", "cross_layers"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}: expected an int >= 0, got {getattr(self, name)}")
         if self.d_model % self.heads:

@@ -66,8 +66,8 @@ class MCRConfig(ModelConfig):
         encoder_layers: layers of the final transformer encoder over [Z_L; Z_V; Z_A].
         ffn_dim: hidden width of every feed-forward layer (default ``4 * dim``).
         task: ``"regression"`` (one output, L1 loss), ``"multilabel"`` (one binary decision per
-            emotion, IEMOCAP's protocol; ``"classification"``, the spec's name for it, is the
-            same) or ``"multiclass"`` (one softmax).
+            emotion, IEMOCAP's protocol; ``"classification"``, the paper's word for it in
+            sec. 4.2, is the same) or ``"multiclass"`` (one softmax).
         modalities: the modalities used, any non-empty subset of (text, video, audio).
         use_cmu, use_scu, mutual_attention, scu_attention_layer, source_update, structure: the
             ablation switches of table 5 (see :class:`ModalityReinforcementLayer`).
@@ -82,7 +82,7 @@ class MCRConfig(ModelConfig):
     num_layers: int = 4
     encoder_layers: int = 1
     ffn_dim: int | None = None
-    # one value more than ModelConfig.task: "classification" (the spec's name), stored as
+    # one value more than ModelConfig.task: "classification" (the paper's word), stored as
     # "multilabel" by __post_init__
     task: MCRTask = "regression"  # type: ignore[assignment]  # also "classification"
     modalities: tuple[Modality, ...] = MODALITIES

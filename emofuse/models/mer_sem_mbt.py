@@ -240,12 +240,17 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
         """Inputs:
             text: (B, L) token ids; audio: (B, T_a, 1, 96, 64) log-mel examples; video:
             (B, T_v, 3, frame_size, frame_size) face crops; masks (B, L), (B, T_a), (B, T_v)
-            bool, True = valid. ``audio`` or ``video`` may be omitted, not both.
+            bool, True = valid. ``audio`` or ``video`` may be omitted, not both. Padding may
+            lie anywhere (I_t is the state of the first valid token). A modality whose row is
+            all padding is missing from that row: it takes no decision weight, gets no
+            cross-modal exchange and pools to zeros, so the row's logits and embedding equal
+            those computed without that modality.
         Returns:
             EmotionOutput: logits (B, M); embedding (B, 2·d_m + d_t) = [audio; video; I_t]
             pooled (zeros for a missing modality); modality_logits S_a, S_v, S_t; with
             ``return_attentions=True``, attentions: ``fusion`` (B, K) the decision weights over
-            the fused modalities in the order audio, video, text (those present); the SEM maps
+            the fused modalities in the order audio, video, text (those given; zero where a row
+            misses one); the SEM maps
             ``{audio,video}_encoder.sem.<group>`` (B, T, H, W); and the cross-modal encoder's
             maps (B, heads, T_query, T_key) of every layer: for MBT
             ``cross_modal.layers.<i>.branches.<m>.compress`` (N_b × T_m) and ``.expand``
@@ -266,7 +271,8 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
                 "audio, video: expected at least one of audio (B, T_a, 1, 96, 64) and video "
                 "(B, T_v, 3, H, W); text alone is not a MER-SEM-MBT input, got neither"
             )
-        text_vec, _ = self.text_encoder(text, text_mask)
+        # I_t: the first valid token's state; zeros for a text row that is all padding
+        text_vec, text_present = self.text_encoder(text, text_mask)
         streams: dict[str, Tensor] = {}
         masks: dict[str, Tensor] = {}
         for name, x, mask, encoder, proj in (
@@ -278,16 +284,26 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
             masks[name] = ensure_mask(mask, x)
             # the frame CNN on the valid steps only, the clip's text vector on each for the SEMs
             streams[name] = proj(run_on_valid_steps(encoder, x, masks[name], text_vec))
+        # a modality whose row is all padding is missing from that row
+        present = {m: mask.any(1) for m, mask in masks.items()}
         if self.cross_modal is not None and len(streams) == 2:
-            streams["audio"], streams["video"] = self.cross_modal(
+            audio_out, video_out = self.cross_modal(
                 streams["audio"], streams["video"], masks["audio"], masks["video"]
             )
+            # a row missing either modality keeps its streams, as if the other were left out
+            both = (present["audio"] & present["video"])[:, None, None]
+            streams["audio"] = torch.where(both, audio_out, streams["audio"])
+            streams["video"] = torch.where(both, video_out, streams["video"])
         pooled = {m: masked_mean(x, masks[m]) for m, x in streams.items()}
         heads = {"audio": self.audio_head, "video": self.video_head}
         decisions = {m: heads[m](p) for m, p in pooled.items()}
         if self.text_head is not None:
             decisions["text"] = self.text_head(text_vec)
-        logits = self.fusion(torch.stack(list(decisions.values()), dim=1))
+            present["text"] = text_present
+        logits = self.fusion(
+            torch.stack(list(decisions.values()), dim=1),
+            torch.stack([present[m] for m in decisions], dim=1),
+        )
         zeros = text_vec.new_zeros(text_vec.shape[0], self.config.d_m)
         embedding = torch.cat(
             [pooled.get("audio", zeros), pooled.get("video", zeros), text_vec], dim=-1

@@ -44,7 +44,8 @@ class VGGishFrontEnd(nn.Module):
         unless a Waveform); lengths: (B,) valid samples per clip of a padded batch (each ≤ N).
     Returns:
         (examples (B, T, 1, 96, 64), mask (B, T) bool, True = a real example), T ≥ 1 the most
-        examples of any clip (B = 1 for one clip); padded examples are zeros.
+        examples of any clip (B = 1 for one clip); padded examples are zeros. Samples past a
+        clip's length never reach an example, even when they are NaN or inf.
 
     Raises:
         ValueError: see :func:`~emofuse.transforms.audio.batch_clips`.

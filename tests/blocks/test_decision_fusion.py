@@ -7,9 +7,11 @@ from emofuse.blocks import AttentiveDecisionFusion
 from emofuse.layers import record_attentions
 
 
-def _fuse(fusion: AttentiveDecisionFusion, decisions: torch.Tensor) -> tuple:
+def _fuse(
+    fusion: AttentiveDecisionFusion, decisions: torch.Tensor, mask: torch.Tensor | None = None
+) -> tuple:
     with record_attentions(fusion) as maps:
-        logits = fusion(decisions)
+        logits = fusion(decisions, mask)
     return logits, maps["AttentiveDecisionFusion"]
 
 
@@ -32,3 +34,19 @@ def test_equations_four_to_six_by_hand() -> None:
     torch.testing.assert_close(weights, alpha)
     torch.testing.assert_close(logits, torch.einsum("bkm,bk->bm", s_con, alpha))
     assert sum(p.numel() for p in fusion.parameters()) == 3 * 3 + 3  # W_1 (M×M) and w_2 (M)
+
+
+def test_an_absent_modality_takes_no_weight_and_equals_the_fusion_without_it() -> None:
+    fusion = AttentiveDecisionFusion(4)
+    decisions = torch.randn(3, 3, 4)
+    mask = torch.tensor([[True, True, True], [True, False, True], [False, False, False]])
+    poisoned = torch.where(mask[..., None], decisions, float("nan"))
+    logits, weights = _fuse(fusion, poisoned, mask)
+    assert logits.isfinite().all() and weights.isfinite().all()
+    assert (weights[~mask] == 0).all()
+    want_full = _fuse(fusion, decisions[:1])
+    torch.testing.assert_close((logits[:1], weights[:1]), want_full)
+    want_logits, want_weights = _fuse(fusion, decisions[1:2, [0, 2]])
+    torch.testing.assert_close(logits[1:2], want_logits)
+    torch.testing.assert_close(weights[1:2, [0, 2]], want_weights)
+    assert (logits[2] == 0).all() and (weights[2] == 0).all()

@@ -163,8 +163,10 @@ def test_cmu_needs_one_or_two_sources() -> None:
 def test_scu_gamma_is_softmax_of_branch_scores() -> None:
     scu = SelfCrossUnit(DIM, HEADS, dropout=0.0).eval()
     _silence_ffn(scu)
-    target, source = torch.randn(2, T_T, DIM), torch.randn(2, T_1 + T_2, DIM)
     t_mask, s_mask = _mask(2, T_T, [4, 2]), _mask(2, T_1 + T_2, [11, 7])
+    # zeros at padded steps, as the unit selects them before anything else
+    target = torch.randn(2, T_T, DIM).masked_fill(~t_mask[..., None], 0.0)
+    source = torch.randn(2, T_1 + T_2, DIM).masked_fill(~s_mask[..., None], 0.0)
     out, maps = _run(scu, target, source, t_mask, s_mask)
     gamma = maps["gamma"]
     assert maps["cross_attn"].shape == (2, HEADS, T_T, T_1 + T_2)
@@ -288,12 +290,13 @@ def test_source_update_modes(mode: str) -> None:
 
 def _layer_inputs(modalities=MODS):
     streams = _streams(2)
-    targets = {m: streams[m] for m in modalities}
+    masks = {m: _mask(2, LENS[m], [LENS[m], 2]) for m in modalities}
+    # zeros at padded steps, as the units select them before anything else
+    targets = {m: streams[m].masked_fill(~masks[m][..., None], 0.0) for m in modalities}
     sources = {m: t.clone() for m, t in targets.items()}
     combined = {
         t: torch.cat([sources[s] for s in source_modalities(t, modalities)], 1) for t in modalities
     }
-    masks = {m: _mask(2, LENS[m], [LENS[m], 2]) for m in modalities}
     return targets, sources, combined, masks
 
 

@@ -70,6 +70,11 @@ def test_even_kernel_is_rejected() -> None:
         ConvolutionPooling(4, 4, kernel_size=4)
 
 
+def test_no_stage_is_rejected() -> None:
+    with pytest.raises(ValueError, match="num_layers"):
+        ConvolutionPooling(4, 8, num_layers=0)
+
+
 def test_bf16_autocast_pools_padded_rows() -> None:
     """Under autocast the convolution returns bf16: the padding fill must fit that dtype."""
     block = ConvolutionPooling(4, 4)

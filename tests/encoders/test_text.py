@@ -95,3 +95,43 @@ def test_unknown_names_and_offline_hub_give_clear_errors(monkeypatch: pytest.Mon
         HFTextEncoder("emofuse-no-such-org/no-such-model", pretrained=True)
     with pytest.raises(OSError, match="no published weights"):
         HFTextEncoder("emofuse/bert-tiny", pretrained=True)
+
+
+def _tiny_bert(output: str) -> HFTextEncoder:
+    return HFTextEncoder("emofuse/bert-tiny", output=output).eval()  # type: ignore[arg-type]
+
+
+def test_cls_is_the_first_valid_token_wherever_the_padding_is() -> None:
+    """A left-padded text's CLS is not at position 0: reading position 0 would read padding,
+    whose ids must change nothing. An all-padding row has no CLS: zeros, and not present."""
+    encoder = _tiny_bert("cls")
+    ids = torch.randint(0, 1000, (3, 6))
+    mask = torch.tensor([[True] * 6, [False, False, True, True, True, False], [False] * 6])
+    other = torch.where(mask, ids, torch.randint(0, 1000, (3, 6)))
+    with torch.no_grad():
+        cls, present = encoder(ids, mask)
+        cls_other, _ = encoder(other, mask)
+        all_states = _tiny_bert("tokens")
+        all_states.load_state_dict(encoder.state_dict())
+        tokens, _ = all_states(ids, mask)
+    assert present.tolist() == [True, True, False]
+    torch.testing.assert_close(cls, cls_other)
+    torch.testing.assert_close(cls[1], tokens[1, 2])
+    assert (cls[2] == 0).all()
+
+
+def test_tokens_without_cls_masks_the_cls_of_a_left_padded_text() -> None:
+    encoder = _tiny_bert("tokens_without_cls")
+    ids = torch.randint(0, 1000, (2, 5))
+    mask = torch.tensor([[True, True, True, False, False], [False, True, True, True, True]])
+    states, out_mask = encoder(ids, mask)
+    assert states.shape == (2, 4, 32)
+    assert out_mask.tolist() == [[True, True, False, False], [False, True, True, True]]
+
+
+@pytest.mark.parametrize("output", ["cls", "tokens", "tokens_without_cls"])
+def test_an_empty_batch_gives_empty_states(output: str) -> None:
+    encoder = _tiny_bert(output)
+    states, mask = encoder(torch.zeros(0, 7, dtype=torch.long), torch.zeros(0, 7, dtype=torch.bool))
+    length = {"cls": (), "tokens": (7,), "tokens_without_cls": (6,)}[output]
+    assert states.shape == (0, *length, 32) and mask.shape == (0, *length)

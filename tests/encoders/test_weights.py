@@ -88,9 +88,11 @@ def test_named_backbone_files_are_loaded_without_pretrained(tmp_path: Path) -> N
     model = emofuse.build(MER, **files)
     vggish = torch.load(files["audio_backbone_weights"])
     resnet = safetensors.torch.load_file(files["video_backbone_weights"])
-    torch.testing.assert_close(model.audio_encoder.features[0].weight, vggish["features.0.weight"])
     torch.testing.assert_close(
-        model.video_encoder.layer4[1].conv2.weight, resnet["layer4.1.conv2.weight"]
+        model.audio_encoder.backbone.features[0].weight, vggish["features.0.weight"]
+    )
+    torch.testing.assert_close(
+        model.video_encoder.backbone.layer4[1].conv2.weight, resnet["layer4.1.conv2.weight"]
     )
 
 

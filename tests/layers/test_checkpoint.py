@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from emofuse.layers import checkpoint_module
+from emofuse.layers import batch_norm_running_stats, checkpoint_module
 
 
 def _net() -> nn.Sequential:
@@ -46,3 +46,22 @@ def test_no_checkpoint_without_autograd_or_when_disabled() -> None:
         out = checkpoint_module(net, x)
     assert out.grad_fn is None
     torch.testing.assert_close(checkpoint_module(net, x, enabled=False), net(x))
+
+
+def test_recomputation_keeps_the_batch_norm_mode_of_the_forward_pass() -> None:
+    """A one-sample call runs on the running statistics (batch_norm_running_stats); the
+    recomputation in the backward pass, after that block has ended, must do the same."""
+    plain = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4), nn.ReLU())
+    checkpointed = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4), nn.ReLU())
+    checkpointed.load_state_dict(plain.state_dict())
+    x = torch.randn(1, 3, 1, 1)
+    grads = []
+    for net, enabled in ((plain, False), (checkpointed, True)):
+        with batch_norm_running_stats(net):
+            out = checkpoint_module(net, x, enabled=enabled)
+        out.square().sum().backward()  # the recomputation runs here, in training mode
+        assert net[1].training
+        grads.append([p.grad for p in net.parameters()])
+    for g, w in zip(*grads, strict=True):
+        torch.testing.assert_close(g, w)
+    assert int(checkpointed[1].num_batches_tracked) == 0

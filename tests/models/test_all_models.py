@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 import safetensors.torch
 import torch
-from helpers import append_padding, assert_outputs_close, masked_inputs, scramble_padding
+from helpers import (
+    append_padding,
+    assert_outputs_close,
+    masked_inputs,
+    poison_padding,
+    scattered_masks,
+    scramble_padding,
+)
+from torch import nn
 
 import emofuse
 from emofuse.layers import MultiHeadAttention, is_recording
@@ -17,6 +25,13 @@ from emofuse.outputs import EmotionOutput
 from emofuse.registry import get_entry, library_models
 
 TINY = emofuse.list_models("*_tiny")
+# (model, input) for every input a tiny model may be called without
+OPTIONAL = [
+    (name, spec.name)
+    for name in TINY
+    for spec in get_entry(name).model_class.input_specs(emofuse.default_config(name))
+    if not spec.required and spec.needs is None
+]
 FULL = [n for n in emofuse.list_models() if not n.endswith("_tiny")]
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "models"
 
@@ -90,6 +105,111 @@ def test_padding_never_changes_an_output(name: str) -> None:
         assert_outputs_close(reference, model(**scramble_padding(inputs)))
         if not model.fixed_lengths:
             assert_outputs_close(reference, model(**append_padding(inputs)))
+
+
+def _train_outputs_and_grads(
+    model: nn.Module, inputs: dict[str, torch.Tensor]
+) -> tuple[EmotionOutput, dict[str, torch.Tensor]]:
+    """A training forward and backward, the same dropout draws for the same inputs."""
+    model.zero_grad()
+    torch.manual_seed(1)
+    out = model(**inputs)
+    loss = out.logits.square().sum()
+    if out.embedding is not None:
+        loss = loss + out.embedding.square().sum()
+    loss.backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    return out, grads
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_nonfinite_padding_anywhere_never_reaches_an_output_or_gradient(name: str) -> None:
+    """NaN, inf and -inf in padded steps at the start, middle and end of every input (other
+    random ids for token inputs) give the outputs and gradients of zeros there, in training
+    and evaluation."""
+    model = emofuse.build(name)
+    inputs = scattered_masks(model.example_inputs(batch_size=4))
+    clean, poisoned = poison_padding(inputs, 0.0, seed=3), poison_padding(inputs, seed=4)
+    want, want_grads = _train_outputs_and_grads(model.train(), clean)
+    got, got_grads = _train_outputs_and_grads(model, poisoned)
+    assert got.logits.isfinite().all()
+    assert_outputs_close(want, got)
+    assert want_grads.keys() == got_grads.keys()
+    for key, grad in got_grads.items():
+        assert grad.isfinite().all(), key
+        torch.testing.assert_close(grad, want_grads[key], atol=1e-5, rtol=1e-4, msg=key)
+    model.eval()
+    with torch.no_grad():
+        want = model(**clean, return_attentions=True)
+        got = model(**poisoned, return_attentions=True)
+    assert_outputs_close(want, got)
+    for key, attention in got.attentions.items():
+        assert attention.isfinite().all(), key
+
+
+@pytest.mark.parametrize(("name", "key"), OPTIONAL)
+def test_all_padding_modality_row_equals_the_modality_left_out(name: str, key: str) -> None:
+    """A modality whose row is all padding takes no part in that row: its outputs equal those
+    of the row alone with the modality not given."""
+    model = _eval_model(name)
+    inputs = model.example_inputs(batch_size=2)
+    inputs[f"{key}_mask"][1] = False
+    inputs = poison_padding(inputs)
+    row = {k: v[1:] for k, v in inputs.items() if k not in (key, f"{key}_mask")}
+    with torch.no_grad():
+        out = model(**inputs)
+        alone = model(**row)
+    torch.testing.assert_close(out.logits[1:], alone.logits, atol=1e-5, rtol=1e-4)
+    if alone.embedding is not None:
+        torch.testing.assert_close(out.embedding[1:], alone.embedding, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_empty_batch_gives_empty_outputs(name: str) -> None:
+    model = _eval_model(name)
+    with torch.no_grad():
+        full = model(**model.example_inputs(batch_size=2), return_attentions=True)
+        out = model(**model.example_inputs(batch_size=0), return_attentions=True)
+    assert out.logits.shape == (0, *full.logits.shape[1:])
+    if full.embedding is not None:
+        assert out.embedding.shape == (0, *full.embedding.shape[1:])
+    assert (out.modality_logits or {}).keys() == (full.modality_logits or {}).keys()
+    for key, logits in (out.modality_logits or {}).items():
+        assert logits.shape == (0, *full.modality_logits[key].shape[1:]), key
+    assert out.attentions.keys() == full.attentions.keys()
+    for key, attention in out.attentions.items():
+        assert attention.shape == (0, *full.attentions[key].shape[1:]), key
+
+
+def _batch_norm_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {
+        f"{name}.{buffer}": getattr(m, buffer).clone()
+        for name, m in model.named_modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+        for buffer in ("running_mean", "running_var", "num_batches_tracked")
+    }
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_training_with_a_single_valid_step_in_the_batch(name: str) -> None:
+    """One valid frame in the whole batch: the frame CNNs' BatchNorm layers cannot estimate
+    batch statistics, so they normalise with their running statistics and keep them."""
+    model = emofuse.build(name).train()
+    inputs = model.example_inputs(batch_size=2)
+    for key in masked_inputs(inputs):
+        inputs[f"{key}_mask"][:] = False
+        inputs[f"{key}_mask"][0, 0] = True
+    before = _batch_norm_state(model)
+    out = model(**inputs)
+    out.logits.square().sum().backward()
+    assert out.logits.isfinite().all()
+    assert all(m.training for m in model.modules())
+    for key, value in _batch_norm_state(model).items():
+        torch.testing.assert_close(value, before[key], msg=key)
+    bad = [
+        n for n, p in model.named_parameters() if p.grad is not None and not p.grad.isfinite().all()
+    ]
+    assert not bad, f"non-finite gradients: {bad[:10]}"
 
 
 @pytest.mark.parametrize("name", TINY)

@@ -11,6 +11,7 @@ import torch
 from helpers import append_padding, assert_outputs_close, scramble_padding
 
 import emofuse
+import emofuse.metrics
 from emofuse.models.colearning_transformer import ColearningTransformer
 
 SUBSETS = [("audio",), ("video",), ("audio", "video")]
@@ -87,6 +88,8 @@ def test_config_validation() -> None:
         emofuse.build("colearning_transformer_tiny", d_model=30, heads=4)
     with pytest.raises(ValueError, match="conv_kernel"):
         emofuse.build("colearning_transformer_tiny", conv_kernel=2)
+    with pytest.raises(ValueError, match="conv_layers"):  # the convolutions map to d_model
+        emofuse.build("colearning_transformer_tiny", conv_layers=0)
 
 
 def test_paper_configuration_structure() -> None:
@@ -139,3 +142,14 @@ def test_dropout_only_inside_the_transformer_blocks() -> None:
     rates = {n: m.p for n, m in model.named_modules() if isinstance(m, torch.nn.Dropout) and m.p}
     assert rates and all(r == 0.1 for r in rates.values())
     assert {n.split(".")[0] for n in rates} == {"audio_encoder", "video_encoder", "cross_modal"}
+
+
+@pytest.mark.parametrize("name", ["colearning_transformer", "colearning_transformer_tiny"])
+def test_outputs_follow_the_papers_emotion_order(name: str) -> None:
+    """Takashima et al. (tables 1-2) list happy, sad, anger, surprise, disgust, fear: the
+    CMU-MultimodalSDK order; output k is the paper's column k, and the takashima2022 protocol
+    reports the columns in the same order."""
+    paper = ("happiness", "sadness", "anger", "surprise", "disgust", "fear")
+    assert emofuse.default_config(name).label_names == paper
+    protocol = emofuse.metrics.protocol("takashima2022")
+    assert tuple(dict.fromkeys(k.split("/")[0] for k in protocol.keys))[:6] == paper

@@ -61,3 +61,27 @@ def test_checkpointing_keeps_loss_and_gradients(name: str) -> None:
     if name != "colearning_transformer_tiny":  # timm's recomputation updates them again
         for (key, b), c in zip(plain.named_buffers(), checkpointed.buffers(), strict=True):
             torch.testing.assert_close(c, b, msg=key)
+
+
+@pytest.mark.parametrize("name", list(BACKBONES))
+def test_checkpointing_with_a_single_valid_frame_in_the_batch(name: str) -> None:
+    """One valid frame: the frame CNNs run on their running statistics
+    (``batch_norm_running_stats``), and their recomputation in the backward pass must too."""
+    plain = emofuse.build(name)
+    checkpointed = emofuse.build(name, gradient_checkpointing=True)
+    checkpointed.load_state_dict(plain.state_dict())
+    inputs = plain.example_inputs(2, generator=torch.Generator().manual_seed(0))
+    for key in [k for k in inputs if f"{k}_mask" in inputs]:
+        inputs[f"{key}_mask"][:] = False
+        inputs[f"{key}_mask"][0, 0] = True
+    losses = []
+    for model in (plain, checkpointed):
+        model.train()
+        torch.manual_seed(1)
+        loss = model(**inputs).logits.square().mean()
+        loss.backward()
+        losses.append(loss.detach())
+    torch.testing.assert_close(losses[1], losses[0])
+    for (key, p), q in zip(plain.named_parameters(), checkpointed.parameters(), strict=True):
+        if p.grad is not None:
+            torch.testing.assert_close(q.grad, p.grad, msg=key)

@@ -260,3 +260,30 @@ def test_pretrained_without_files_offline_is_one_error_naming_each_missing_part(
     for expected in ("audio_backbone_weights=", "video_backbone_weights="):
         assert expected in message
     assert "vggish-10086976.pth" in message and "resnet18-f37072fd.pth" in message
+
+
+def test_left_padded_text_reads_its_first_valid_token() -> None:
+    """Only padded token ids change: the logits must not (they did by ~0.1 when I_t was read
+    at position 0 whatever the padding)."""
+    model = emofuse.build(TINY).eval()
+    inputs = model.example_inputs(batch_size=2)
+    inputs["text_mask"][1] = torch.arange(8) >= 3  # left-padded
+    other = dict(inputs, text=torch.where(inputs["text_mask"], inputs["text"], 7))
+    torch.testing.assert_close(_run(model, inputs).logits, _run(model, other).logits)
+
+
+def test_an_all_padding_text_row_takes_no_decision_weight() -> None:
+    """A text row that is all padding is missing: I_t is zero, the text decision takes no
+    weight, and the row equals the same model without a text decision."""
+    model = emofuse.build(TINY).eval()
+    inputs = model.example_inputs(batch_size=2)
+    inputs["text_mask"][1] = False
+    out = _run(model, inputs)
+    ids = torch.where(inputs["text_mask"], inputs["text"], torch.randint(0, 1000, (2, 8)))
+    other = _run(model, dict(inputs, text=ids))
+    torch.testing.assert_close(out.logits, other.logits)
+    assert out.attentions["fusion"][1, 2] == 0
+    assert (out.embedding[1, -model.text_encoder.hidden_size :] == 0).all()
+    without = emofuse.build(TINY, use_text_decision=False).eval()
+    without.load_state_dict(model.state_dict(), strict=False)
+    torch.testing.assert_close(out.logits[1], _run(without, inputs).logits[1])

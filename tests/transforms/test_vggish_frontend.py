@@ -68,3 +68,18 @@ def test_batch_of_clips_of_different_lengths_and_sample_rates() -> None:
         front(torch.zeros(2, 2, 2, 100), 16_000)
     with pytest.raises(ValueError, match=r"lengths: expected \(2,\)"):
         front(batch, 16_000, lengths=torch.tensor([len(long)]))
+
+
+@pytest.mark.parametrize("sample_rate", [16_000, 22_050])
+def test_nonfinite_samples_past_a_clip_length_reach_no_example(sample_rate: int) -> None:
+    """Samples past ``lengths`` are padding: NaN or inf there gives the examples of zeros."""
+    waveform = _sine(440.0, 2.5, sample_rate).repeat(2, 1)
+    lengths = torch.tensor([waveform.shape[1], sample_rate * 3 // 2])
+    past = torch.arange(waveform.shape[1]) >= lengths[:, None]
+    front = VGGishFrontEnd()
+    want, want_mask = front(waveform.masked_fill(past, 0.0), sample_rate, lengths)
+    for value in (float("nan"), float("inf")):
+        got, mask = front(waveform.masked_fill(past, value), sample_rate, lengths)
+        assert got.isfinite().all()
+        torch.testing.assert_close(got, want)
+        assert torch.equal(mask, want_mask)

@@ -1,0 +1,56 @@
+"""Data: the papers' corpora read safely, collation with masks, and a synthetic task.
+
+- :mod:`emofuse.data.safe_pickle`: pickles read without executing code.
+- :func:`collate`, :class:`BucketBatchSampler`: padding with masks, batches of similar length.
+- :class:`MMSA`: MOSI / MOSEI / CH-SIMS feature pickles (aligned and unaligned).
+- :class:`RAVDESS`: the corpus as released, with Mocanu et al.'s actor folds.
+- :class:`IEMOCAP`: the release, 4- and 6-class maps, leave-one-session-out.
+- :class:`CremaD`: CREMA-D's audio by file name, actor-disjoint folds.
+- :class:`MELD`: transcripts, emotion and sentiment labels, dialogue context, optional clips.
+- :func:`dai2021_split`, :func:`cmu_sdk_folds`, :func:`ravdess_folds`: shipped manifests.
+- :class:`SyntheticEmotion`: a learnable cross-modal task in any model's input layout.
+"""
+
+from emofuse.data import safe_pickle
+from emofuse.data.collate import BucketBatchSampler, collate
+from emofuse.data.crema_d import CremaD, CremaDClip, parse_crema_d_name
+from emofuse.data.iemocap import IEMOCAP, IemocapUtterance
+from emofuse.data.manifests import (
+    cmu_sdk_folds,
+    crema_d_folds,
+    dai2021_split,
+    ravdess_folds,
+    read_manifest,
+)
+from emofuse.data.meld import MELD, MeldUtterance, read_meld_csv
+from emofuse.data.mmsa import MMSA
+from emofuse.data.ravdess import RAVDESS, RavdessClip, parse_name, read_audio, read_video
+from emofuse.data.safe_pickle import UnsafePickleError
+from emofuse.data.synthetic import SyntheticEmotion
+
+__all__ = [
+    "IEMOCAP",
+    "MELD",
+    "MMSA",
+    "RAVDESS",
+    "BucketBatchSampler",
+    "CremaD",
+    "CremaDClip",
+    "IemocapUtterance",
+    "MeldUtterance",
+    "RavdessClip",
+    "SyntheticEmotion",
+    "UnsafePickleError",
+    "cmu_sdk_folds",
+    "collate",
+    "crema_d_folds",
+    "dai2021_split",
+    "parse_crema_d_name",
+    "parse_name",
+    "ravdess_folds",
+    "read_audio",
+    "read_manifest",
+    "read_meld_csv",
+    "read_video",
+    "safe_pickle",
+]
