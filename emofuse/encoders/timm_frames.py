@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import cast
 
 from torch import Tensor, nn
@@ -59,11 +60,13 @@ class TimmFrameEncoder(nn.Module):
         # One training frame runs on the BatchNorm running statistics (run_on_valid_steps);
         # timm would recompute it in the backward pass after that has ended, in training mode.
         # One frame's activations are not worth recomputing: keep them.
-        self.backbone.set_grad_checkpointing(False)
+        # a timm model (it has grad_checkpointing): every one has set_grad_checkpointing
+        set_checkpointing = cast(Callable[[bool], None], self.backbone.set_grad_checkpointing)
+        set_checkpointing(False)
         try:
             return self.proj(self.backbone(images))
         finally:
-            self.backbone.set_grad_checkpointing(True)
+            set_checkpointing(True)
 
     def forward(self, frames: Tensor, mask: Tensor | None = None) -> Tensor:
         return run_on_valid_steps(self.encode_frames, frames, mask)
