@@ -110,7 +110,7 @@ def attention_implementations(
 ) -> dict[str, tuple[nn.Module, Callable[[Tensor, Tensor | None], Tensor]]]:
     """Self-attention implementations with equal weights: name → (module, call(x, valid))."""
     reference = nn.MultiheadAttention(dim, heads, batch_first=True).to(device)
-    ours = MultiHeadAttention(dim, heads).to(device)
+    ours = MultiHeadAttention(dim, num_heads=heads).to(device)
     ours.load_torch_weights(reference)
     plain = PlainAttention(ours)
     return {
@@ -241,7 +241,7 @@ def cross_modal_block(kind: str, **options: int) -> FusionConstructor:
     settings = {"num_heads": 8, "num_layers": 1, "num_bottlenecks": 4, **options}
 
     def make(dim: int) -> nn.Module:
-        return cast(nn.Module, build_cross_modal(kind, dim, dropout=0.0, **settings))
+        return cast(nn.Module, build_cross_modal(kind, d_model=dim, dropout=0.0, **settings))
 
     return make
 
@@ -339,7 +339,7 @@ CHECKPOINT_MODELS: tuple[tuple[str, dict[str, Any]], ...] = (
     # the paper's 3D ResNet-101 and ResNet-18 on one short, small snippet: fits a CPU
     (
         "av_attention_fusion",
-        {"num_snippets": 1, "frames_per_snippet": 8, "frame_size": 112, "audio_size": 112},
+        {"num_snippets": 1, "frames_per_snippet": 8, "face_size": 112, "audio_size": 112},
     ),
 )
 """(registry name, config overrides) of the models :func:`compare_checkpointing` measures."""
@@ -417,11 +417,11 @@ def compare_compile(
     mask = lengths_mask(b, t, 0.5, device)
     layers: dict[str, tuple[nn.Module, Callable[[nn.Module], Tensor]]] = {
         "MultiHeadAttention": (
-            MultiHeadAttention(dim, heads),
+            MultiHeadAttention(dim, num_heads=heads),
             lambda m: m(x, key_padding_mask=mask),
         ),
         "TransformerEncoder (2 layers)": (
-            TransformerEncoder(2, dim, heads, 4 * dim, dropout=0.0),
+            TransformerEncoder(dim, num_layers=2, num_heads=heads, ffn_dim=4 * dim, dropout=0.0),
             lambda m: m(x, mask),
         ),
     }

@@ -16,6 +16,10 @@ overrides, ``replace``, ``from_dict``, a ``config.json``):
 A value of the wrong type is a ``TypeError``, a value of the right type that the annotation still
 excludes (a choice not offered, a tuple of the wrong length) a ``ValueError``; both name the
 field, what it expects and what came in.
+
+Fields renamed since emofuse 0.1 (:data:`RENAMED_FIELDS`) are still read from a saved
+``config.json`` (``from_dict``, ``from_pretrained``), with a ``DeprecationWarning`` naming the
+new field.
 """
 
 from __future__ import annotations
@@ -27,11 +31,51 @@ import os
 import sys
 import types
 import typing
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
 C = TypeVar("C", bound="ModelConfig")
+
+RENAMED_FIELDS: dict[str, dict[str, str]] = {
+    "AVAttentionFusionConfig": {
+        "frame_size": "face_size",
+        "heads": "num_heads",
+        "attention_residual": "use_attention_residual",
+    },
+    "ColearningTransformerConfig": {
+        "heads": "num_heads",
+        "audio_layers": "num_audio_layers",
+        "video_layers": "num_video_layers",
+        "cross_layers": "num_cross_layers",
+        "conv_layers": "num_conv_layers",
+        "frame_size": "face_size",
+    },
+    "EmotionQueryTransformerConfig": {
+        "heads": "num_heads",
+        "image_encoder_layers": "num_video_layers",
+        "audio_encoder_layers": "num_audio_layers",
+        "fusion_layers": "num_fusion_layers",
+        "decoder_layers": "num_decoder_layers",
+        "emotion_queries": "use_emotion_queries",
+        "positional_encoding": "use_positional_encoding",
+    },
+    "MCRConfig": {
+        "dim": "d_model",
+        "encoder_layers": "num_encoder_layers",
+        "mutual_attention": "use_mutual_attention",
+        "scu_attention_layer": "use_scu_attention_layer",
+    },
+    "MerSemMbtConfig": {
+        "d_m": "d_model",
+        "mbt_heads": "num_heads",
+        "mbt_layers": "num_layers",
+        "frame_size": "face_size",
+    },
+}
+"""Config fields renamed in emofuse 0.2 (one vocabulary across the models), per config class
+name: ``{class name: {old field: new field}}``. A subclass inherits its bases' renames."""
 
 Task = Literal["multilabel", "multiclass", "regression"]
 """How the logits are read: ``"multilabel"`` one sigmoid per class (BCE), ``"multiclass"`` one
@@ -105,8 +149,11 @@ class ModelConfig:
         valid = self.field_names()
         unknown = sorted(set(overrides) - set(valid))
         if unknown:
+            renamed = renamed_fields(type(self))
+            hints = [f"{old} -> {renamed[old]}" for old in unknown if old in renamed]
+            hint = f" (renamed in emofuse 0.2: {', '.join(hints)})" if hints else ""
             raise TypeError(
-                f"{type(self).__name__} has no field(s) {unknown}; valid fields: {valid}"
+                f"{type(self).__name__} has no field(s) {unknown}{hint}; valid fields: {valid}"
             )
         names = overrides.get("label_names")
         if "label_names" in overrides and "num_classes" not in overrides:
@@ -128,13 +175,52 @@ class ModelConfig:
     @classmethod
     def from_dict(cls: type[C], values: Mapping[str, Any]) -> C:
         """The default config with ``values`` (e.g. a parsed ``config.json``) applied; JSON
-        arrays become the tuples their fields declare.
+        arrays become the tuples their fields declare. A field's name from before its rename
+        (:data:`RENAMED_FIELDS`, e.g. a ``config.json`` saved by emofuse 0.1) is read as the
+        new field, with a ``DeprecationWarning`` that names it.
 
         Raises:
-            TypeError: an unknown field name, or a value of the wrong type.
+            TypeError: an unknown field name, a value of the wrong type, or a field given under
+                both its old and its new name.
             ValueError: a value out of range.
         """
-        return cls().replace(**dict(values))
+        values = dict(values)
+        valid = set(cls.field_names())
+        for old, new in renamed_fields(cls).items():
+            if old not in values or old in valid:
+                continue
+            if new in values:
+                raise TypeError(
+                    f"{cls.__name__}: {old!r} is the old name of {new!r}; got both "
+                    f"({old}={values[old]!r}, {new}={values[new]!r})"
+                )
+            warnings.warn(
+                f"{cls.__name__}: the field {old!r} is now called {new!r} (renamed in "
+                f"emofuse 0.2); read {old}={values[old]!r} as {new}. Save the config again "
+                "to write the new name.",
+                DeprecationWarning,
+                stacklevel=_caller_stacklevel(),
+            )
+            values[new] = values.pop(old)
+        return cls().replace(**values)
+
+
+def renamed_fields(cls: type[ModelConfig]) -> dict[str, str]:
+    """``{old field: new field}`` of ``cls`` and its bases (:data:`RENAMED_FIELDS`)."""
+    renamed: dict[str, str] = {}
+    for base in reversed(cls.__mro__):
+        renamed.update(RENAMED_FIELDS.get(base.__name__, {}))
+    return renamed
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside emofuse (so that
+    Python's default filters show it when a script loads a saved model)."""
+    frame: types.FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("emofuse"):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _default_of(cls: type[ModelConfig], name: str) -> Any:
@@ -333,4 +419,14 @@ def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
         raise ValueError(f"{name}: expected one of {list(choices)}, got {value!r}")
 
 
-__all__ = ["ModelConfig", "Task", "check_choice", "check_types", "dataclass", "describe", "field"]
+__all__ = [
+    "RENAMED_FIELDS",
+    "ModelConfig",
+    "Task",
+    "check_choice",
+    "check_types",
+    "dataclass",
+    "describe",
+    "field",
+    "renamed_fields",
+]

@@ -28,6 +28,10 @@ def load_state_dict_file(path: PathLike) -> dict[str, Tensor]:
     A checkpoint that wraps its weights (``{"state_dict": ...}`` as Hara et al.'s do, or
     ``{"model": ...}``) is unwrapped, and a ``module.`` prefix left by ``DataParallel`` is
     dropped.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: the file does not hold a state dict of tensors.
     """
     path = Path(path)
     if not path.is_file():
@@ -56,6 +60,10 @@ def load_remapped(
     ``rename`` returns the module's key, or ``None`` to drop a tensor the module has no use for
     (a classifier head, say). Any module parameter left unfilled, or a shape that differs, is an
     error naming the keys.
+
+    Raises:
+        ValueError: a module key left unfilled or a tensor of another shape (named, with
+            ``source``).
     """
     renamed = {}
     for key, value in state.items():

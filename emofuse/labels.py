@@ -72,7 +72,11 @@ POLARITY: dict[str, int] = {
 
 
 def label_set(name: str) -> tuple[str, ...]:
-    """The label order registered as ``name`` (e.g. ``"iemocap_6"``)."""
+    """The label order registered as ``name`` (e.g. ``"iemocap_6"``).
+
+    Raises:
+        ValueError: an unknown ``name``.
+    """
     try:
         return LABEL_SETS[name.lower()]
     except KeyError:
@@ -80,7 +84,11 @@ def label_set(name: str) -> tuple[str, ...]:
 
 
 def polarity(label: str) -> int:
-    """+1 (positive), -1 (negative) or 0 (neutral) for an emotion name."""
+    """+1 (positive), -1 (negative) or 0 (neutral) for an emotion name.
+
+    Raises:
+        ValueError: an emotion without a known polarity.
+    """
     try:
         return POLARITY[label.lower()]
     except KeyError:

@@ -43,7 +43,7 @@ def make_task(
     audio_dim: int = 240,
     audio_steps: int = 32,
     video_steps: int = 4,
-    frame_size: int = 32,
+    face_size: int = 32,
     audio_scale: float = 1.0,
     audio_noise: float = 1.0,
     video_noise: float = 1.0,
@@ -55,13 +55,13 @@ def make_task(
     """
     patterns = torch.Generator().manual_seed(1234)
     audio_patterns = torch.randn(num_classes, audio_dim, generator=patterns)
-    frame_patterns = torch.randn(num_classes, 3, frame_size, frame_size, generator=patterns)
+    frame_patterns = torch.randn(num_classes, 3, face_size, face_size, generator=patterns)
     g = torch.Generator().manual_seed(seed)
     labels = torch.randint(0, 2, (n, num_classes), generator=g).float()
     signs = (2 * labels - 1) / num_classes**0.5
     audio = audio_noise * torch.randn(n, audio_steps, audio_dim, generator=g)
     audio = audio_scale * (audio + (signs @ audio_patterns)[:, None])
-    video = video_noise * torch.randn(n, video_steps, 3, frame_size, frame_size, generator=g)
+    video = video_noise * torch.randn(n, video_steps, 3, face_size, face_size, generator=g)
     video = video + torch.einsum("nk,kchw->nchw", signs, frame_patterns)[:, None]
     audio_len = torch.randint(audio_steps // 2, audio_steps + 1, (n,), generator=g)
     video_len = torch.randint(1, video_steps + 1, (n,), generator=g)

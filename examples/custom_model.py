@@ -22,9 +22,9 @@ from emofuse.validation import TensorSpec, ensure_mask, modality
 class AudioTransformerConfig(emofuse.ModelConfig):
     task: Task = "multiclass"  # one softmax over the classes (the default is "multilabel")
     feature_dim: int = 40
-    dim: int = 32
-    heads: int = 4
-    layers: int = 2
+    d_model: int = 32
+    num_heads: int = 4
+    num_layers: int = 2
 
 
 class AudioTransformer(EmotionModel[AudioTransformerConfig]):
@@ -35,11 +35,19 @@ class AudioTransformer(EmotionModel[AudioTransformerConfig]):
     def __init__(self, config: AudioTransformerConfig | None = None, *, pretrained: bool = False):
         super().__init__(config, pretrained=pretrained)
         c = self.config
-        self.proj = nn.Linear(c.feature_dim, c.dim)
-        self.position = SinusoidalPositionalEncoding(c.dim)
-        self.encoder = TransformerEncoder(c.layers, c.dim, c.heads, 4 * c.dim, dropout=c.dropout)
-        self.pool = AttentivePooling(c.dim)
-        self.head = MLP(c.dim, [c.dim], c.num_classes, dropout=c.dropout)
+        self.proj = nn.Linear(c.feature_dim, c.d_model)
+        self.position = SinusoidalPositionalEncoding(c.d_model)
+        self.encoder = TransformerEncoder(
+            c.d_model,
+            num_layers=c.num_layers,
+            num_heads=c.num_heads,
+            ffn_dim=4 * c.d_model,
+            dropout=c.dropout,
+        )
+        self.pool = AttentivePooling(c.d_model)
+        self.head = MLP(
+            c.d_model, hidden_dims=[c.d_model], out_dim=c.num_classes, dropout=c.dropout
+        )
 
     @classmethod
     def input_specs(cls, config: AudioTransformerConfig) -> list[TensorSpec]:

@@ -80,7 +80,7 @@ def test_every_config_round_trips_through_json(name: str) -> None:
 @pytest.mark.parametrize(
     ("name", "field", "value"),
     [
-        ("emotion_query_transformer_tiny", "positional_encoding", "false"),
+        ("emotion_query_transformer_tiny", "use_positional_encoding", "false"),
         ("mer_sem_mbt_tiny", "freeze_backbone_layers", "False"),
         ("mer_sem_mbt_tiny", "label_names", "abcdef"),
         ("mer_sem_mbt_tiny", "num_classes", "6"),
@@ -88,7 +88,7 @@ def test_every_config_round_trips_through_json(name: str) -> None:
         ("av_attention_fusion_tiny", "use_temporal", 0),
         ("mcr_tiny", "seq_lens", "123"),
         ("mcr_tiny", "ffn_dim", 16.0),
-        ("colearning_transformer_tiny", "heads", True),
+        ("colearning_transformer_tiny", "num_heads", True),
     ],
 )
 def test_build_replace_and_from_dict_refuse_wrong_types(name: str, field: str, value: Any) -> None:
@@ -109,9 +109,9 @@ def test_the_messages_say_what_was_expected_and_what_came_in() -> None:
         "label_names: expected a tuple of str (a list is accepted) or None, got str 'abcdef'"
     )
     with pytest.raises(TypeError) as error:
-        emofuse.default_config("emotion_query_transformer_tiny", positional_encoding="false")
+        emofuse.default_config("emotion_query_transformer_tiny", use_positional_encoding="false")
     assert str(error.value) == (
-        "positional_encoding: expected a bool (True or False), got str 'false'"
+        "use_positional_encoding: expected a bool (True or False), got str 'false'"
     )
     with pytest.raises(TypeError, match=r"^label_names\[1\]: expected a str, got int 2$"):
         emofuse.default_config("mer_sem_mbt_tiny", label_names=("a", 2))
@@ -148,7 +148,7 @@ def test_the_choices_are_what_the_components_build() -> None:
     assert set(get_args(VideoDepth)) == set(DEPTHS)
     assert set(get_args(hints["audio_backbone"])) == set(AUDIO_BACKBONES)
     for kind in CROSS_MODAL_ENCODERS:
-        build_cross_modal(kind, 8, num_heads=2)
+        build_cross_modal(kind, d_model=8, num_heads=2)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -220,7 +220,7 @@ def test_a_hand_edited_config_json_is_refused(tmp_path: Path) -> None:
     model = emofuse.build("emotion_query_transformer_tiny")
     model.save_pretrained(tmp_path)
     values = json.loads((tmp_path / CONFIG_NAME).read_text())
-    for field, value in (("positional_encoding", "false"), ("label_names", "abcdef")):
+    for field, value in (("use_positional_encoding", "false"), ("label_names", "abcdef")):
         edited = {**values, field: value}
         (tmp_path / CONFIG_NAME).write_text(json.dumps(edited))
         with pytest.raises(TypeError, match=rf"^{field}: expected"):

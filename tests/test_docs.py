@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from corpus_media import MELD_ROWS, write_meld_csv, write_mmsa, write_ravdess_speech
 
 import emofuse
 from emofuse.registry import unregister_model
@@ -53,6 +54,12 @@ def test_readme_python_blocks_run_as_written(
     assert len(blocks) >= 3  # quick start, your own model, evaluation
     monkeypatch.chdir(tmp_path)
     _write_wav(tmp_path / "clip.wav")  # the one recording the README's front-end block reads
+    # the corpora the README's data block opens, small, in their release layouts
+    write_ravdess_speech(tmp_path / "Audio_Speech_Actors_01-24", actors=range(1, 25))
+    for split in ("train", "dev", "test"):
+        write_meld_csv(tmp_path / "MELD/data/MELD" / f"{split}_sent_emo.csv", MELD_ROWS)
+    (tmp_path / "MOSI/Processed").mkdir(parents=True)
+    write_mmsa(tmp_path / "MOSI/Processed/unaligned_50.pkl")
     before = set(emofuse.list_models())
     module = types.ModuleType("readme")  # a script's own module, as __main__ is for a user
     monkeypatch.setitem(sys.modules, module.__name__, module)

@@ -85,18 +85,18 @@ def test_from_pretrained_rejects_another_architecture(tmp_path: Path) -> None:
 def test_from_pretrained_rejects_other_shapes(tmp_path: Path) -> None:
     emofuse.build("toy_fusion_tiny").save_pretrained(tmp_path)
     with pytest.raises(ValueError, match="shape mismatch"):
-        ToyFusion.from_pretrained(tmp_path, dim=8)
+        ToyFusion.from_pretrained(tmp_path, d_model=8)
 
 
 def test_register_model_as_a_user_would() -> None:
     @emofuse.register_model(ToyFusion, name="my_toy")
     def my_toy() -> ToyConfig:
         """My own toy."""
-        return ToyConfig(dim=8, heads=2)
+        return ToyConfig(d_model=8, num_heads=2)
 
     try:
         assert "my_toy" in emofuse.list_models()
-        assert emofuse.build("my_toy").config.dim == 8
+        assert emofuse.build("my_toy").config.d_model == 8
         assert emofuse.model_info("my_toy")["description"] == "My own toy."
         assert "my_toy" not in library_models()
     finally:

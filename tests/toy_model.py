@@ -26,9 +26,9 @@ from emofuse.validation import TensorSpec, ensure_mask, modality
 class ToyConfig(emofuse.ModelConfig):
     audio_dim: int = 8
     vocab_size: int = 50
-    dim: int = 16
-    heads: int = 2
-    layers: int = 1
+    d_model: int = 16
+    num_heads: int = 2
+    num_layers: int = 1
 
 
 class ToyFusion(EmotionModel[ToyConfig]):
@@ -39,16 +39,26 @@ class ToyFusion(EmotionModel[ToyConfig]):
     def __init__(self, config: ToyConfig | None = None, *, pretrained: bool = False) -> None:
         super().__init__(config, pretrained=pretrained)
         c = self.config
-        self.audio_proj = nn.Linear(c.audio_dim, c.dim)
-        self.token_embedding = nn.Embedding(c.vocab_size, c.dim)
-        self.position = SinusoidalPositionalEncoding(c.dim)
+        self.audio_proj = nn.Linear(c.audio_dim, c.d_model)
+        self.token_embedding = nn.Embedding(c.vocab_size, c.d_model)
+        self.position = SinusoidalPositionalEncoding(c.d_model)
         self.audio_encoder = TransformerEncoder(
-            c.layers, c.dim, c.heads, 2 * c.dim, dropout=c.dropout
+            c.d_model,
+            num_layers=c.num_layers,
+            num_heads=c.num_heads,
+            ffn_dim=2 * c.d_model,
+            dropout=c.dropout,
         )
         self.text_encoder = TransformerEncoder(
-            c.layers, c.dim, c.heads, 2 * c.dim, dropout=c.dropout
+            c.d_model,
+            num_layers=c.num_layers,
+            num_heads=c.num_heads,
+            ffn_dim=2 * c.d_model,
+            dropout=c.dropout,
         )
-        self.head = MLP(2 * c.dim, [c.dim], c.num_classes, dropout=c.dropout)
+        self.head = MLP(
+            2 * c.d_model, hidden_dims=[c.d_model], out_dim=c.num_classes, dropout=c.dropout
+        )
 
     def vocab_sizes(self) -> dict[str, int]:
         return {"text": self.config.vocab_size}  # its own embedding: ids checked at the entrance
@@ -90,7 +100,7 @@ class ToyFusion(EmotionModel[ToyConfig]):
 @emofuse.register_model(ToyFusion)
 def toy_fusion() -> ToyConfig:
     """A user-registered toy (tests only), larger configuration."""
-    return ToyConfig(dim=64, heads=4, layers=2)
+    return ToyConfig(d_model=64, num_heads=4, num_layers=2)
 
 
 @emofuse.register_model(ToyFusion)

@@ -9,10 +9,10 @@ All three share one interface, so a model switches between them by name
 (:func:`build_cross_modal`):
 
 Inputs:
-    audio: (B, Ta, dim); video: (B, Tv, dim); audio_mask: (B, Ta), video_mask: (B, Tv) bool,
+    audio: (B, Ta, d_model); video: (B, Tv, d_model); audio_mask: (B, Ta), video_mask: (B, Tv) bool,
     True = valid (None = all valid). Ta and Tv may differ.
 Returns:
-    (audio (B, Ta, dim), video (B, Tv, dim)). Outputs at valid steps never depend on padded
+    (audio (B, Ta, d_model), video (B, Tv, d_model)). Outputs at valid steps never depend on padded
     steps, even when these hold NaN or inf. The attention maps of every layer are recorded
     (see each class).
 """
@@ -40,14 +40,14 @@ MODALITIES = ("audio", "video")
 class _BottleneckBranch(nn.Module):
     """One modality's weights in a bottleneck layer: compression, expansion and FFN."""
 
-    def __init__(self, dim: int, num_heads: int, ffn_dim: int, dropout: float) -> None:
+    def __init__(self, d_model: int, *, num_heads: int, ffn_dim: int, dropout: float) -> None:
         super().__init__()
-        self.norm_stream, self.norm_tokens = nn.LayerNorm(dim), nn.LayerNorm(dim)
-        self.compress = MultiHeadAttention(dim, num_heads, dropout=dropout)
-        self.norm_fused = nn.LayerNorm(dim)
-        self.expand = MultiHeadAttention(dim, num_heads, dropout=dropout)
-        self.norm_ffn = nn.LayerNorm(dim)
-        self.ffn = FeedForward(dim, ffn_dim, dropout=dropout)
+        self.norm_stream, self.norm_tokens = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.compress = MultiHeadAttention(d_model, num_heads=num_heads, dropout=dropout)
+        self.norm_fused = nn.LayerNorm(d_model)
+        self.expand = MultiHeadAttention(d_model, num_heads=num_heads, dropout=dropout)
+        self.norm_ffn = nn.LayerNorm(d_model)
+        self.ffn = FeedForward(d_model, ffn_dim=ffn_dim, dropout=dropout)
 
 
 class BottleneckTransformerLayer(nn.Module):
@@ -65,8 +65,8 @@ class BottleneckTransformerLayer(nn.Module):
     No audio step attends to a video step: the tokens carry all cross-modal information.
 
     Inputs:
-        streams: {"audio": (B, Ta, dim), "video": (B, Tv, dim)}; masks: the same keys, (B, T_m)
-        bool or None; tokens: (B, N_b, dim); positions: {m: (T_m, dim)}.
+        streams: {"audio": (B, Ta, d_model), "video": (B, Tv, d_model)}; masks: the same keys,
+        (B, T_m) bool or None; tokens: (B, N_b, d_model); positions: {m: (T_m, d_model)}.
     Returns:
         (streams, tokens), updated.
     Records:
@@ -74,10 +74,13 @@ class BottleneckTransformerLayer(nn.Module):
         (B, heads, T_m, N_b) for m = audio, video.
     """
 
-    def __init__(self, dim: int, num_heads: int, ffn_dim: int, dropout: float = 0.1) -> None:
+    def __init__(self, d_model: int, *, num_heads: int, ffn_dim: int, dropout: float = 0.1) -> None:
         super().__init__()
         self.branches = nn.ModuleDict(
-            {m: _BottleneckBranch(dim, num_heads, ffn_dim, dropout) for m in MODALITIES}
+            {
+                m: _BottleneckBranch(d_model, num_heads=num_heads, ffn_dim=ffn_dim, dropout=dropout)
+                for m in MODALITIES
+            }
         )
         self.dropout = nn.Dropout(dropout)
 
@@ -111,15 +114,15 @@ class BottleneckTransformerLayer(nn.Module):
 class BottleneckTransformer(nn.Module):
     """Multimodal bottleneck transformer (Xia et al. 2022, sec. 3.2 and fig. 3, after UMT).
 
-    ``num_bottlenecks`` learnable tokens (init ``randn / sqrt(dim)``) are expanded per batch,
+    ``num_bottlenecks`` learnable tokens (init ``randn / sqrt(d_model)``) are expanded per batch,
     updated by ``num_layers`` :class:`BottleneckTransformerLayer` and discarded at the end.
 
     Args:
-        dim: d_m, the width of both streams (paper: 64).
+        d_model: d_m, the width of both streams (paper: 64).
         num_bottlenecks: N_b, the tokens that carry all audio↔video information (paper: 4).
         num_heads: attention heads (paper: 8).
         num_layers: bottleneck layers (paper: 1).
-        ffn_ratio: FFN hidden width / dim.
+        ffn_dim: FFN hidden width (default ``4 * d_model``).
         dropout: on attention weights and residual branches.
 
     Inputs / Returns: see :mod:`emofuse.blocks.audio_visual_exchange`.
@@ -130,19 +133,21 @@ class BottleneckTransformer(nn.Module):
 
     def __init__(
         self,
-        dim: int,
+        d_model: int,
+        *,
         num_bottlenecks: int = 4,
         num_heads: int = 8,
         num_layers: int = 1,
-        *,
-        ffn_ratio: int = 4,
+        ffn_dim: int | None = None,
         dropout: float = 0.1,
     ) -> None:
         super().__init__()
-        self.tokens = nn.Parameter(torch.randn(num_bottlenecks, dim) / math.sqrt(dim))
-        self.position = SinusoidalPositionalEncoding(dim)
+        self.tokens = nn.Parameter(torch.randn(num_bottlenecks, d_model) / math.sqrt(d_model))
+        self.position = SinusoidalPositionalEncoding(d_model)
         self.layers = nn.ModuleList(
-            BottleneckTransformerLayer(dim, num_heads, ffn_ratio * dim, dropout)
+            BottleneckTransformerLayer(
+                d_model, num_heads=num_heads, ffn_dim=ffn_dim or 4 * d_model, dropout=dropout
+            )
             for _ in range(num_layers)
         )
 
@@ -171,7 +176,7 @@ class JointTransformer(nn.Module):
     step attends to every valid step of both modalities.
 
     Args:
-        dim, num_heads, num_layers, ffn_ratio, dropout: as :class:`BottleneckTransformer`.
+        d_model, num_heads, num_layers, ffn_dim, dropout: as :class:`BottleneckTransformer`.
 
     Inputs / Returns: see :mod:`emofuse.blocks.audio_visual_exchange`.
     Records:
@@ -180,17 +185,22 @@ class JointTransformer(nn.Module):
 
     def __init__(
         self,
-        dim: int,
+        d_model: int,
+        *,
         num_heads: int = 8,
         num_layers: int = 1,
-        *,
-        ffn_ratio: int = 4,
+        ffn_dim: int | None = None,
         dropout: float = 0.1,
     ) -> None:
         super().__init__()
-        self.position = SinusoidalPositionalEncoding(dim)
+        self.position = SinusoidalPositionalEncoding(d_model)
         self.encoder = TransformerEncoder(
-            num_layers, dim, num_heads, ffn_ratio * dim, dropout=dropout, final_norm=False
+            d_model,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            ffn_dim=ffn_dim or 4 * d_model,
+            dropout=dropout,
+            final_norm=False,
         )
 
     def forward(
@@ -215,19 +225,19 @@ class CrossModalLayer(nn.Module):
     source, ``x += MHA(q=LN(x), k=v=LN(source))``, then ``x += FFN(LN(x))``.
 
     Inputs:
-        x: (B, Tx, dim); source: (B, Ts, dim); source_mask: (B, Ts) bool or None.
+        x: (B, Tx, d_model); source: (B, Ts, d_model); source_mask: (B, Ts) bool or None.
     Returns:
-        x (B, Tx, dim).
+        x (B, Tx, d_model).
     Records:
         ``attention`` (B, heads, Tx, Ts).
     """
 
-    def __init__(self, dim: int, num_heads: int, ffn_dim: int, dropout: float = 0.1) -> None:
+    def __init__(self, d_model: int, *, num_heads: int, ffn_dim: int, dropout: float = 0.1) -> None:
         super().__init__()
-        self.norm_query, self.norm_source = nn.LayerNorm(dim), nn.LayerNorm(dim)
-        self.attention = MultiHeadAttention(dim, num_heads, dropout=dropout)
-        self.norm_ffn = nn.LayerNorm(dim)
-        self.ffn = FeedForward(dim, ffn_dim, dropout=dropout)
+        self.norm_query, self.norm_source = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.attention = MultiHeadAttention(d_model, num_heads=num_heads, dropout=dropout)
+        self.norm_ffn = nn.LayerNorm(d_model)
+        self.ffn = FeedForward(d_model, ffn_dim=ffn_dim, dropout=dropout)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, source: Tensor, source_mask: Tensor | None) -> Tensor:
@@ -244,7 +254,7 @@ class BiCrossAttention(nn.Module):
     video with audio; every layer attends to the other modality's (position-encoded) input.
 
     Args:
-        dim, num_heads, num_layers, ffn_ratio, dropout: as :class:`BottleneckTransformer`.
+        d_model, num_heads, num_layers, ffn_dim, dropout: as :class:`BottleneckTransformer`.
 
     Inputs / Returns: see :mod:`emofuse.blocks.audio_visual_exchange`.
     Records:
@@ -254,19 +264,21 @@ class BiCrossAttention(nn.Module):
 
     def __init__(
         self,
-        dim: int,
+        d_model: int,
+        *,
         num_heads: int = 8,
         num_layers: int = 1,
-        *,
-        ffn_ratio: int = 4,
+        ffn_dim: int | None = None,
         dropout: float = 0.1,
     ) -> None:
         super().__init__()
-        self.position = SinusoidalPositionalEncoding(dim)
+        self.position = SinusoidalPositionalEncoding(d_model)
+        hidden = ffn_dim or 4 * d_model
 
         def branch() -> nn.ModuleList:
             return nn.ModuleList(
-                CrossModalLayer(dim, num_heads, ffn_ratio * dim, dropout) for _ in range(num_layers)
+                CrossModalLayer(d_model, num_heads=num_heads, ffn_dim=hidden, dropout=dropout)
+                for _ in range(num_layers)
             )
 
         self.audio_from_video, self.video_from_audio = branch(), branch()
@@ -298,24 +310,39 @@ CROSS_MODAL_ENCODERS: tuple[CrossModalKind, ...] = get_args(CrossModalKind)
 
 def build_cross_modal(
     kind: str,
-    dim: int,
     *,
+    d_model: int,
     num_heads: int = 8,
     num_layers: int = 1,
     num_bottlenecks: int = 4,
-    ffn_ratio: int = 4,
+    ffn_dim: int | None = None,
     dropout: float = 0.1,
 ) -> nn.Module | None:
     """The cross-modal encoder named ``kind`` (one of :data:`CROSS_MODAL_ENCODERS`); ``"none"``
-    gives ``None`` (no audio↔video interaction, the MER-SEM row of table 3)."""
+    gives ``None`` (no audio↔video interaction, the MER-SEM row of table 3). The other
+    arguments are those of :class:`BottleneckTransformer` (``num_bottlenecks`` only for MBT).
+
+    Raises:
+        ValueError: an unknown ``kind``.
+    """
     check_choice("cross_modal", kind, CROSS_MODAL_ENCODERS)
-    common = {"num_layers": num_layers, "ffn_ratio": ffn_ratio, "dropout": dropout}
     if kind == "mbt":
-        return BottleneckTransformer(dim, num_bottlenecks, num_heads, **common)
+        return BottleneckTransformer(
+            d_model,
+            num_bottlenecks=num_bottlenecks,
+            num_heads=num_heads,
+            num_layers=num_layers,
+            ffn_dim=ffn_dim,
+            dropout=dropout,
+        )
     if kind == "joint":
-        return JointTransformer(dim, num_heads, **common)
+        return JointTransformer(
+            d_model, num_heads=num_heads, num_layers=num_layers, ffn_dim=ffn_dim, dropout=dropout
+        )
     if kind == "bicross":
-        return BiCrossAttention(dim, num_heads, **common)
+        return BiCrossAttention(
+            d_model, num_heads=num_heads, num_layers=num_layers, ffn_dim=ffn_dim, dropout=dropout
+        )
     return None
 
 

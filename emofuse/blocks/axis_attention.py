@@ -3,7 +3,7 @@
 The three modules are the same scaled dot-product self-attention with an output projection,
 applied along a different axis of a CNN descriptor: its ``s = h·w`` positions, its ``m``
 channels, or its ``N`` snippets. As in the paper there is no residual connection and no
-normalisation around them; ``residual=True`` adds one for users who want it.
+normalisation around them; ``use_residual=True`` adds one for users who want it.
 """
 
 from __future__ import annotations
@@ -16,11 +16,14 @@ from torch import Tensor, nn
 from emofuse.layers import MultiHeadAttention, zero_padding
 
 
-def _self_attention(dim: int, num_heads: int, out_dim: int | None = None) -> MultiHeadAttention:
-    # ceil(dim / H) per head lets any width work (a 7×7 map gives s = 49 with 8 heads);
-    # the output projection maps the H·ceil(dim / H) concatenated heads back to out_dim.
+def _self_attention(d_model: int, num_heads: int, out_dim: int | None = None) -> MultiHeadAttention:
+    # ceil(d_model / H) per head lets any width work (a 7×7 map gives s = 49 with 8 heads);
+    # the output projection maps the H·ceil(d_model / H) concatenated heads back to out_dim.
     return MultiHeadAttention(
-        dim, num_heads, head_dim=math.ceil(dim / num_heads), out_dim=out_dim or dim
+        d_model,
+        num_heads=num_heads,
+        head_dim=math.ceil(d_model / num_heads),
+        out_dim=out_dim or d_model,
     )
 
 
@@ -31,9 +34,9 @@ class SpatialAttention(nn.Module):
     ``ceil(m / H)`` dims and ``W_0`` projects the concatenated heads back to ``m``.
 
     Args:
-        dim: channels ``m`` (token width).
+        d_model: channels ``m`` (token width).
         num_heads: heads ``H`` (paper: 8).
-        residual: add the input to the output (not in the paper).
+        use_residual: add the input to the output (not in the paper).
 
     Inputs:
         x: (B, s, m) positions × channels.
@@ -43,14 +46,14 @@ class SpatialAttention(nn.Module):
         ``attention``: (B, H, s, s).
     """
 
-    def __init__(self, dim: int, num_heads: int = 8, *, residual: bool = False) -> None:
+    def __init__(self, d_model: int, *, num_heads: int = 8, use_residual: bool = False) -> None:
         super().__init__()
-        self.attention = _self_attention(dim, num_heads)
-        self.residual = residual
+        self.attention = _self_attention(d_model, num_heads)
+        self.use_residual = use_residual
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.attention(x)
-        return x + out if self.residual else out
+        return x + out if self.use_residual else out
 
 
 class ChannelAttention(nn.Module):
@@ -63,7 +66,7 @@ class ChannelAttention(nn.Module):
     Args:
         num_positions: ``s = h·w`` (token width).
         num_heads: heads ``H`` (paper: 8).
-        residual: add the input to the output (not in the paper).
+        use_residual: add the input to the output (not in the paper).
 
     Inputs:
         x: (B, s, m) positions × channels (the layout :class:`SpatialAttention` returns).
@@ -73,15 +76,17 @@ class ChannelAttention(nn.Module):
         ``attention``: (B, H, m, m).
     """
 
-    def __init__(self, num_positions: int, num_heads: int = 8, *, residual: bool = False) -> None:
+    def __init__(
+        self, num_positions: int, *, num_heads: int = 8, use_residual: bool = False
+    ) -> None:
         super().__init__()
         self.attention = _self_attention(num_positions, num_heads)
-        self.residual = residual
+        self.use_residual = use_residual
 
     def forward(self, x: Tensor) -> Tensor:
         channels = rearrange(x, "b s m -> b m s")
         out = self.attention(channels)
-        if self.residual:
+        if self.use_residual:
             out = channels + out
         return rearrange(out, "b m s -> b s m")
 
@@ -93,10 +98,13 @@ class TemporalAttention(nn.Module):
     Padded snippets are masked out of the keys.
 
     Args:
-        dim: input width ``m``.
+        d_model: input width ``m``.
         num_heads: heads ``H`` (paper: 8).
-        out_dim: output width ``m'`` (default ``dim``).
-        residual: add the input to the output (not in the paper; needs ``out_dim == dim``).
+        out_dim: output width ``m'`` (default ``d_model``).
+        use_residual: add the input to the output (not in the paper; needs ``out_dim == d_model``).
+
+    Raises:
+        ValueError: ``use_residual`` with ``out_dim != d_model``.
 
     Inputs:
         x: (B, N, m); mask: (B, N) bool, True = valid snippet.
@@ -108,23 +116,26 @@ class TemporalAttention(nn.Module):
 
     def __init__(
         self,
-        dim: int,
-        num_heads: int = 8,
+        d_model: int,
         *,
+        num_heads: int = 8,
         out_dim: int | None = None,
-        residual: bool = False,
+        use_residual: bool = False,
     ) -> None:
         super().__init__()
-        out_dim = out_dim or dim
-        if residual and out_dim != dim:
-            raise ValueError(f"residual: needs out_dim == dim, got dim={dim} and out_dim={out_dim}")
-        self.attention = _self_attention(dim, num_heads, out_dim)
-        self.residual = residual
+        out_dim = out_dim or d_model
+        if use_residual and out_dim != d_model:
+            raise ValueError(
+                f"use_residual: needs out_dim == d_model, got d_model={d_model} and "
+                f"out_dim={out_dim}"
+            )
+        self.attention = _self_attention(d_model, num_heads, out_dim)
+        self.use_residual = use_residual
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         x = zero_padding(x, mask)  # NaN or inf in padded snippets reach nothing
         out = self.attention(x, key_padding_mask=mask)
-        return x + out if self.residual else out
+        return x + out if self.use_residual else out
 
 
 __all__ = ["ChannelAttention", "SpatialAttention", "TemporalAttention"]

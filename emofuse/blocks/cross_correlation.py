@@ -21,7 +21,7 @@ class CrossCorrelationFusion(nn.Module):
     when they hold NaN or inf.
 
     Args:
-        dim: the width ``m'`` of both inputs (paper: 512).
+        d_model: the width ``m'`` of both inputs (paper: 512).
 
     Inputs:
         audio: D_AT (B, N, m'); video: D_VT (B, N, m'); audio_mask, video_mask: (B, N) bool,
@@ -34,9 +34,9 @@ class CrossCorrelationFusion(nn.Module):
         ``video_weights`` (B, 1, N_audio, N_video) (one head, the attention-map layout).
     """
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, d_model: int) -> None:
         super().__init__()
-        self.weight = nn.Parameter(torch.empty(dim, dim))
+        self.weight = nn.Parameter(torch.empty(d_model, d_model))
         nn.init.xavier_uniform_(self.weight)
 
     def forward(

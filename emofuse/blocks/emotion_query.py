@@ -21,15 +21,15 @@ class EmotionQueryDecoder(nn.Module):
 
     Args:
         num_queries: ``C``, one query per emotion class.
-        dim: ``d``, width of the queries and the memory (paper: 256).
+        d_model: ``d``, width of the queries and the memory (paper: 256).
         num_layers: ``N_d`` (paper: 2 on IEMOCAP, 4 on CMU-MOSEI).
         num_heads: attention heads (paper: 4); ffn_dim: FFN width (paper: 2048).
         dropout: dropout of the decoder layers; activation: FFN activation.
 
     Inputs:
-        memory: (B, T, dim) fused sequence; memory_mask: (B, T) bool, True = valid, or None.
+        memory: (B, T, d_model) fused sequence; memory_mask: (B, T) bool, True = valid, or None.
     Returns:
-        E (B, C, dim). Padded memory steps never change ``E``; a row whose memory is all
+        E (B, C, d_model). Padded memory steps never change ``E``; a row whose memory is all
         padding gets finite vectors (the queries attend to nothing).
     Records:
         ``decoder.layers.<i>.self_attn`` (B, heads, C, C) and ``decoder.layers.<i>.cross_attn``
@@ -39,22 +39,22 @@ class EmotionQueryDecoder(nn.Module):
     def __init__(
         self,
         num_queries: int,
-        dim: int,
+        *,
+        d_model: int,
         num_layers: int,
         num_heads: int,
         ffn_dim: int,
-        *,
         dropout: float = 0.1,
         activation: str = "relu",
     ) -> None:
         super().__init__()
         # Randomly initialised and learned, as nn.Embedding initialises Query2Label's queries.
-        self.queries = nn.Parameter(torch.randn(num_queries, dim))
+        self.queries = nn.Parameter(torch.randn(num_queries, d_model))
         self.decoder = TransformerDecoder(
-            num_layers,
-            dim,
-            num_heads,
-            ffn_dim,
+            d_model,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            ffn_dim=ffn_dim,
             norm_first=False,
             dropout=dropout,
             activation=activation,
@@ -72,18 +72,18 @@ class GroupWiseLinear(nn.Module):
     Le et al. 2023, fig. 1, as Query2Label's ``GroupWiseLinear``), vectorised over classes.
 
     Args:
-        num_classes: ``C``; dim: width of each class vector.
+        num_classes: ``C``; d_model: width of each class vector.
 
     Inputs:
-        x: (B, C, dim), one vector per class.
+        x: (B, C, d_model), one vector per class.
     Returns:
         logits (B, C).
     """
 
-    def __init__(self, num_classes: int, dim: int) -> None:
+    def __init__(self, num_classes: int, *, d_model: int) -> None:
         super().__init__()
-        bound = 1.0 / math.sqrt(dim)  # nn.Linear's default range
-        self.weight = nn.Parameter(torch.empty(num_classes, dim).uniform_(-bound, bound))
+        bound = 1.0 / math.sqrt(d_model)  # nn.Linear's default range
+        self.weight = nn.Parameter(torch.empty(num_classes, d_model).uniform_(-bound, bound))
         self.bias = nn.Parameter(torch.empty(num_classes).uniform_(-bound, bound))
 
     def forward(self, x: Tensor) -> Tensor:

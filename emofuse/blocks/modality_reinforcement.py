@@ -42,10 +42,10 @@ class _ResidualFeedForward(nn.Module):
     """``x + Drop(FFN(LN(x)))``: the position-wise feed-forward layer with a skip that closes
     both target units."""
 
-    def __init__(self, dim: int, ffn_dim: int, dropout: float) -> None:
+    def __init__(self, d_model: int, *, ffn_dim: int, dropout: float) -> None:
         super().__init__()
-        self.norm = nn.LayerNorm(dim)
-        self.ffn = FeedForward(dim, ffn_dim, dropout=dropout)
+        self.norm = nn.LayerNorm(d_model)
+        self.ffn = FeedForward(d_model, ffn_dim=ffn_dim, dropout=dropout)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -65,61 +65,65 @@ class CrossMutualUnit(nn.Module):
     Then ``Z_t,a = LN(Z_t) + Z_{s1→t} + Z_{s2→t}`` and a pre-norm feed-forward layer with a skip.
 
     Args:
-        dim: width of target and sources.
-        num_heads: attention heads (``dim`` must divide by it).
+        d_model: width of target and sources.
+        num_heads: attention heads (``d_model`` must divide by it).
         source_lens: (T_s1,) or (T_s1, T_s2), the fixed source lengths the exchange maps between.
-        mutual_attention: add the α ⊙ Ê term (needs two sources); False gives plain
+        use_mutual_attention: add the α ⊙ Ê term (needs two sources); False gives plain
             cross-modal attention per source (table 5, "w/o mutual attention").
-        ffn_dim: hidden width of the feed-forward layer (default ``4 * dim``).
+        ffn_dim: hidden width of the feed-forward layer (default ``4 * d_model``).
         dropout: on the attention weights and the residual branches.
 
     Inputs:
-        target: (B, T_t, dim); sources: one or two (B, T_s, dim) with T_s = ``source_lens``;
+        target: (B, T_t, d_model); sources: one or two (B, T_s, d_model) with T_s = ``source_lens``;
         source_masks: one (B, T_s) bool per source, True = valid; target_mask: (B, T_t) bool
         or None. Queries need no mask: a padded target step only produces an output that
         later steps ignore; with ``target_mask`` it is zeroed first, so that NaN or inf there
         stays out of the output.
     Returns:
-        Z_t,a (B, T_t, dim). Padded source steps change nothing, even when they hold NaN or
+        Z_t,a (B, T_t, d_model). Padded source steps change nothing, even when they hold NaN or
         inf; a sample with no valid source step gets ``LN(Z_t)`` alone from the attention.
     Records:
         ``attention_<i>``: the attention of the target over source i (B, heads, T_t, T_s_i),
         i = 0, 1; ``alpha``: the selective weights α (B, T_s1 + T_s2) when the mutual term is
         used.
+
+    Raises:
+        ValueError: not one or two ``source_lens``, or ``d_model`` not divisible by
+            ``num_heads``.
     """
 
     def __init__(
         self,
-        dim: int,
+        d_model: int,
+        *,
         num_heads: int,
         source_lens: Sequence[int],
-        *,
-        mutual_attention: bool = True,
+        use_mutual_attention: bool = True,
         ffn_dim: int | None = None,
         dropout: float = 0.1,
     ) -> None:
         super().__init__()
         if len(source_lens) not in (1, 2):
             raise ValueError(f"source_lens: expected one or two lengths, got {list(source_lens)}")
-        if dim % num_heads:
-            raise ValueError(f"dim: {dim} is not divisible by num_heads={num_heads}")
+        if d_model % num_heads:
+            raise ValueError(f"d_model: {d_model} is not divisible by num_heads={num_heads}")
         self.num_heads = num_heads
-        self.scale = 1.0 / math.sqrt(dim // num_heads)
-        self.mutual = mutual_attention and len(source_lens) == 2
+        self.scale = 1.0 / math.sqrt(d_model // num_heads)
+        self.mutual = use_mutual_attention and len(source_lens) == 2
         n = len(source_lens)
-        self.norm_target = nn.LayerNorm(dim)
-        self.norm_sources = nn.ModuleList(nn.LayerNorm(dim) for _ in range(n))
-        self.q_proj = nn.Linear(dim, dim)
-        self.k_proj = nn.ModuleList(nn.Linear(dim, dim) for _ in range(n))
-        self.v_proj = nn.ModuleList(nn.Linear(dim, dim) for _ in range(n))
-        self.out_proj = nn.ModuleList(nn.Linear(dim, dim) for _ in range(n))
+        self.norm_target = nn.LayerNorm(d_model)
+        self.norm_sources = nn.ModuleList(nn.LayerNorm(d_model) for _ in range(n))
+        self.q_proj = nn.Linear(d_model, d_model)
+        self.k_proj = nn.ModuleList(nn.Linear(d_model, d_model) for _ in range(n))
+        self.v_proj = nn.ModuleList(nn.Linear(d_model, d_model) for _ in range(n))
+        self.out_proj = nn.ModuleList(nn.Linear(d_model, d_model) for _ in range(n))
         if self.mutual:
             t1, t2 = source_lens
             # exchange[0] is Ê_{s1→t} (T_s1 → T_s2), exchange[1] is Ê_{s2→t} (T_s2 → T_s1).
             self.exchange = nn.ModuleList([nn.Linear(t1, t2), nn.Linear(t2, t1)])
         self.attn_dropout = nn.Dropout(dropout)
         self.dropout = nn.Dropout(dropout)
-        self.ffn = _ResidualFeedForward(dim, ffn_dim or 4 * dim, dropout)
+        self.ffn = _ResidualFeedForward(d_model, ffn_dim=ffn_dim or 4 * d_model, dropout=dropout)
 
     def forward(
         self,
@@ -178,42 +182,44 @@ class SelfCrossUnit(nn.Module):
     that matrix restricted to a block diagonal of tied (d × d) blocks, so any length works.
 
     Args:
-        dim: width; num_heads: attention heads.
-        attention_layer: fuse with γ; False sums the two branches (table 5, "w/o attention
+        d_model: width; num_heads: attention heads.
+        use_attention_layer: fuse with γ; False sums the two branches (table 5, "w/o attention
             layer").
-        ffn_dim: hidden width of the feed-forward layer (default ``4 * dim``).
+        ffn_dim: hidden width of the feed-forward layer (default ``4 * d_model``).
         dropout: on the attention weights and the residual branches.
 
     Inputs:
-        target: (B, T_t, dim); source: (B, T_ds, dim); target_mask: (B, T_t) bool;
+        target: (B, T_t, d_model); source: (B, T_ds, d_model); target_mask: (B, T_t) bool;
         source_mask: (B, T_ds) bool; True = valid.
     Returns:
-        Z_t,b (B, T_t, dim). Padded steps never reach an output, even when they hold NaN or
+        Z_t,b (B, T_t, d_model). Padded steps never reach an output, even when they hold NaN or
         inf.
     Records:
-        ``gamma``: γ (B, 2) as (cross, self) when ``attention_layer``; and through its
+        ``gamma``: γ (B, 2) as (cross, self) when ``use_attention_layer``; and through its
         attentions ``cross_attn`` (B, heads, T_t, T_ds) and ``self_attn`` (B, heads, T_t, T_t).
     """
 
     def __init__(
         self,
-        dim: int,
-        num_heads: int,
+        d_model: int,
         *,
-        attention_layer: bool = True,
+        num_heads: int,
+        use_attention_layer: bool = True,
         ffn_dim: int | None = None,
         dropout: float = 0.1,
     ) -> None:
         super().__init__()
-        self.norm_target, self.norm_source = nn.LayerNorm(dim), nn.LayerNorm(dim)
-        self.cross_attn = MultiHeadAttention(dim, num_heads, dropout=dropout)
-        self.self_attn = MultiHeadAttention(dim, num_heads, dropout=dropout)
-        self.attention_layer = attention_layer
-        if attention_layer:
-            self.branch_proj = nn.ModuleList([nn.Linear(dim, dim), nn.Linear(dim, dim)])
-            self.branch_score = nn.Linear(dim, 1, bias=False)  # u, shared by both branches
+        self.norm_target, self.norm_source = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.cross_attn = MultiHeadAttention(d_model, num_heads=num_heads, dropout=dropout)
+        self.self_attn = MultiHeadAttention(d_model, num_heads=num_heads, dropout=dropout)
+        self.use_attention_layer = use_attention_layer
+        if use_attention_layer:
+            self.branch_proj = nn.ModuleList(
+                [nn.Linear(d_model, d_model), nn.Linear(d_model, d_model)]
+            )
+            self.branch_score = nn.Linear(d_model, 1, bias=False)  # u, shared by both branches
         self.dropout = nn.Dropout(dropout)
-        self.ffn = _ResidualFeedForward(dim, ffn_dim or 4 * dim, dropout)
+        self.ffn = _ResidualFeedForward(d_model, ffn_dim=ffn_dim or 4 * d_model, dropout=dropout)
 
     def forward(
         self,
@@ -228,7 +234,7 @@ class SelfCrossUnit(nn.Module):
         z_t = self.norm_target(target)
         cross = self.cross_attn(z_t, self.norm_source(source), key_padding_mask=source_mask)
         self_ = self.self_attn(z_t, key_padding_mask=target_mask)
-        if self.attention_layer:
+        if self.use_attention_layer:
             per_step = torch.stack(
                 [
                     self.branch_score(proj(branch)).squeeze(-1)
@@ -256,28 +262,31 @@ class SourceUpdate(nn.Module):
     Biases are per feature (the paper's per-position biases would fix one length).
 
     Args:
-        dim: width; modalities: the modality names, in concatenation order.
+        d_model: width; modalities: the modality names, in concatenation order.
         mode: ``"sum"`` (the paper), ``"sum_no_gate"`` (``S_m ← Ŝ_m + Z_m``, table 5 "SUM w/o
             SMM"), ``"ffn_only"`` (``S_m ← Ŝ_m``, no target supervision, plain concatenation;
             "high-level feature (FFL)") or ``"low_level"`` (sources never change, plain
             concatenation; "low-level feature").
-        ffn_dim: hidden width of ``FFN`` (default ``4 * dim``); dropout: inside ``FFN``.
+        ffn_dim: hidden width of ``FFN`` (default ``4 * d_model``); dropout: inside ``FFN``.
         combine: build the combined sources S_ds (False when no SCU reads them).
 
     Inputs:
-        sources: {m: (B, T_m, dim)}; targets: {m: (B, T_m, dim)} reinforced target streams.
+        sources: {m: (B, T_m, d_model)}; targets: {m: (B, T_m, d_model)} reinforced target streams.
     Returns:
-        (updated sources {m: (B, T_m, dim)}, combined sources {t: (B, Σ T_s, dim)} for the
+        (updated sources {m: (B, T_m, d_model)}, combined sources {t: (B, Σ T_s, d_model)} for the
         next SCU, the sources of ``t`` concatenated in time as :func:`source_modalities` orders
         them; empty when ``combine`` is False). Every step is updated position-wise, so padded
         steps never reach a valid one.
+
+    Raises:
+        ValueError: an unknown ``mode``.
     """
 
     def __init__(
         self,
-        dim: int,
-        modalities: Sequence[str],
+        d_model: int,
         *,
+        modalities: Sequence[str],
         mode: str = "sum",
         ffn_dim: int | None = None,
         dropout: float = 0.1,
@@ -286,20 +295,22 @@ class SourceUpdate(nn.Module):
         super().__init__()
         check_choice("mode", mode, SOURCE_UPDATES)
         self.mode, self.modalities, self.combine_sources = mode, tuple(modalities), combine
-        ffn_dim = ffn_dim or 4 * dim
+        ffn_dim = ffn_dim or 4 * d_model
         if mode != "low_level":
             self.ffn = nn.ModuleDict(
-                {m: FeedForward(dim, ffn_dim, dropout=dropout) for m in self.modalities}
+                {m: FeedForward(d_model, ffn_dim=ffn_dim, dropout=dropout) for m in self.modalities}
             )
         if mode == "sum":
-            self.gate_source = nn.ModuleDict({m: nn.Linear(dim, dim) for m in self.modalities})
+            self.gate_source = nn.ModuleDict(
+                {m: nn.Linear(d_model, d_model) for m in self.modalities}
+            )
             # one bias per gate: the paper's two summed biases b̂_s + b_t are one parameter
             self.gate_target = nn.ModuleDict(
-                {m: nn.Linear(dim, dim, bias=False) for m in self.modalities}
+                {m: nn.Linear(d_model, d_model, bias=False) for m in self.modalities}
             )
         self.gated_combination = combine and mode in ("sum", "sum_no_gate")
         if self.gated_combination:
-            self.combine = nn.ModuleDict({t: nn.Linear(dim, dim) for t in self.modalities})
+            self.combine = nn.ModuleDict({t: nn.Linear(d_model, d_model) for t in self.modalities})
 
     def forward(
         self, sources: Mapping[str, Tensor], targets: Mapping[str, Tensor]
@@ -335,40 +346,44 @@ class ModalityReinforcementLayer(nn.Module):
     sources for the next layer (the last layer has none: its update would feed nothing).
 
     Args:
-        dim: width; num_heads: attention heads.
+        d_model: width; num_heads: attention heads.
         seq_lens: {modality: fixed length}, in concatenation order (the CMU exchange needs the
             lengths).
-        ffn_dim: hidden width of every feed-forward layer (default ``4 * dim``).
+        ffn_dim: hidden width of every feed-forward layer (default ``4 * d_model``).
         dropout: dropout of all units.
         use_cmu, use_scu: keep each target unit (table 5 "w/o CMU", "w/o SCU"); at least one.
-        mutual_attention: the α ⊙ Ê term of CMU.
-        scu_attention_layer: the γ fusion of SCU.
+        use_mutual_attention: the α ⊙ Ê term of CMU.
+        use_scu_attention_layer: the γ fusion of SCU.
         structure: ``"parallel"`` or ``"serial"``.
         source_update: a :class:`SourceUpdate` mode, or None for no update after this layer.
 
     Inputs:
-        targets, sources: {m: (B, T_m, dim)}; combined: {t: (B, Σ T_s, dim)} the SCU sources;
-        masks: {m: (B, T_m) bool}, True = valid.
+        targets, sources: {m: (B, T_m, d_model)}; combined: {t: (B, Σ T_s, d_model)} the SCU
+        sources; masks: {m: (B, T_m) bool}, True = valid.
     Returns:
         (targets, sources, combined), updated as the inputs.
     Records:
         through its units: ``cmu.<t>.alpha``, ``cmu.<t>.attention_<i>``, ``scu.<t>.gamma``,
         ``scu.<t>.cross_attn``, ``scu.<t>.self_attn`` (see :class:`CrossMutualUnit`,
         :class:`SelfCrossUnit`).
+
+    Raises:
+        ValueError: neither ``use_cmu`` nor ``use_scu``, or an unknown ``structure`` or
+            ``source_update``.
     """
 
     def __init__(
         self,
-        dim: int,
+        d_model: int,
+        *,
         num_heads: int,
         seq_lens: Mapping[str, int],
-        *,
         ffn_dim: int | None = None,
         dropout: float = 0.1,
         use_cmu: bool = True,
         use_scu: bool = True,
-        mutual_attention: bool = True,
-        scu_attention_layer: bool = True,
+        use_mutual_attention: bool = True,
+        use_scu_attention_layer: bool = True,
         structure: str = "parallel",
         source_update: str | None = "sum",
     ) -> None:
@@ -384,10 +399,10 @@ class ModalityReinforcementLayer(nn.Module):
             self.cmu = nn.ModuleDict(
                 {
                     t: CrossMutualUnit(
-                        dim,
-                        num_heads,
-                        [seq_lens[s] for s in self.sources_of[t]],
-                        mutual_attention=mutual_attention,
+                        d_model,
+                        num_heads=num_heads,
+                        source_lens=[seq_lens[s] for s in self.sources_of[t]],
+                        use_mutual_attention=use_mutual_attention,
                         ffn_dim=ffn_dim,
                         dropout=dropout,
                     )
@@ -399,9 +414,9 @@ class ModalityReinforcementLayer(nn.Module):
             self.scu = nn.ModuleDict(
                 {
                     t: SelfCrossUnit(
-                        dim,
-                        num_heads,
-                        attention_layer=scu_attention_layer,
+                        d_model,
+                        num_heads=num_heads,
+                        use_attention_layer=use_scu_attention_layer,
                         ffn_dim=ffn_dim,
                         dropout=dropout,
                     )
@@ -411,8 +426,8 @@ class ModalityReinforcementLayer(nn.Module):
         self.update = None
         if source_update is not None:
             self.update = SourceUpdate(
-                dim,
-                self.modalities,
+                d_model,
+                modalities=self.modalities,
                 mode=source_update,
                 ffn_dim=ffn_dim,
                 dropout=dropout,
@@ -460,37 +475,41 @@ class ModalityReinforcementStack(nn.Module):
     target, then (all but the last) updates the sources with :class:`SourceUpdate`.
 
     Args:
-        dim: width; num_heads: attention heads.
+        d_model: width; num_heads: attention heads.
         seq_lens: {modality: fixed length}, in concatenation order.
         num_layers: reinforcement layers (paper: 3 or 4).
         source_update: the :class:`SourceUpdate` mode between layers (paper: ``"sum"``).
-        ffn_dim, dropout, use_cmu, use_scu, mutual_attention, scu_attention_layer, structure:
-            as :class:`ModalityReinforcementLayer`, the same for every layer.
+        ffn_dim, dropout, use_cmu, use_scu, use_mutual_attention, use_scu_attention_layer,
+        structure: as :class:`ModalityReinforcementLayer`, the same for every layer.
 
     Inputs:
-        targets: {m: (B, T_m, dim)} the embedded sequences, one per modality of ``seq_lens``;
+        targets: {m: (B, T_m, d_model)} the embedded sequences, one per modality of ``seq_lens``;
         masks: {m: (B, T_m) bool}, True = valid.
     Returns:
-        the reinforced targets {m: (B, T_m, dim)}, in ``seq_lens`` order. Padded steps never
+        the reinforced targets {m: (B, T_m, d_model)}, in ``seq_lens`` order. Padded steps never
         reach a valid one.
     Records:
         ``layers.<i>.…``: the maps of each layer (see :class:`ModalityReinforcementLayer`).
+
+    Raises:
+        ValueError: ``num_layers < 1``, no target unit, or an unknown ``structure`` or
+            ``source_update``.
     """
 
     def __init__(
         self,
-        dim: int,
+        d_model: int,
+        *,
         num_heads: int,
         seq_lens: Mapping[str, int],
-        *,
         num_layers: int,
         source_update: str = "sum",
         ffn_dim: int | None = None,
         dropout: float = 0.1,
         use_cmu: bool = True,
         use_scu: bool = True,
-        mutual_attention: bool = True,
-        scu_attention_layer: bool = True,
+        use_mutual_attention: bool = True,
+        use_scu_attention_layer: bool = True,
         structure: str = "parallel",
     ) -> None:
         super().__init__()
@@ -499,15 +518,15 @@ class ModalityReinforcementStack(nn.Module):
         self.modalities, self.use_scu = tuple(seq_lens), use_scu
         self.layers = nn.ModuleList(
             ModalityReinforcementLayer(
-                dim,
-                num_heads,
-                seq_lens,
+                d_model,
+                num_heads=num_heads,
+                seq_lens=seq_lens,
                 ffn_dim=ffn_dim,
                 dropout=dropout,
                 use_cmu=use_cmu,
                 use_scu=use_scu,
-                mutual_attention=mutual_attention,
-                scu_attention_layer=scu_attention_layer,
+                use_mutual_attention=use_mutual_attention,
+                use_scu_attention_layer=use_scu_attention_layer,
                 structure=structure,
                 # the last layer's update would feed no later layer
                 source_update=source_update if i < num_layers - 1 else None,

@@ -21,18 +21,18 @@ class ModalitySegmentEmbedding(nn.Module):
 
     Args:
         modalities: names, e.g. ``("audio", "video")``.
-        dim: feature width.
+        d_model: feature width.
 
     Inputs:
-        x: (B, T, dim); modality: one of ``modalities``.
+        x: (B, T, d_model); modality: one of ``modalities``.
     Returns:
-        (B, T, dim).
+        (B, T, d_model).
     """
 
-    def __init__(self, modalities: Sequence[str], dim: int) -> None:
+    def __init__(self, modalities: Sequence[str], *, d_model: int) -> None:
         super().__init__()
         self.modalities = tuple(modalities)
-        self.embedding = nn.Parameter(torch.empty(len(self.modalities), dim))
+        self.embedding = nn.Parameter(torch.empty(len(self.modalities), d_model))
         nn.init.trunc_normal_(self.embedding, std=0.02)
 
     def forward(self, x: Tensor, modality: str) -> Tensor:
@@ -48,40 +48,43 @@ class CrossModalTransformer(nn.Module):
 
     Args:
         modalities: names in concatenation order (paper: ``("audio", "video")``).
-        dim, num_heads, ffn_dim, num_layers: transformer size (paper: 128, 4, 512, 2).
+        d_model, num_heads, ffn_dim, num_layers: transformer size (paper: 128, 4, 512, 2).
         dropout: inside the blocks (paper: 0.1).
         activation: of the feed-forward networks (paper: ``"swish"``).
         norm_first: pre-norm blocks.
 
     Inputs:
-        streams: ``{modality: (x (B, T_m, dim), mask (B, T_m) bool)}`` for a non-empty subset
+        streams: ``{modality: (x (B, T_m, d_model), mask (B, T_m) bool)}`` for a non-empty subset
         of ``modalities``.
     Returns:
-        (z (B, ΣT_m, dim), mask (B, ΣT_m) bool). Steps follow the order of ``modalities``;
+        (z (B, ΣT_m, d_model), mask (B, ΣT_m) bool). Steps follow the order of ``modalities``;
         padded steps never reach a valid one.
     Records:
         ``encoder.layers.<i>.self_attn`` (B, heads, ΣT_m, ΣT_m).
+
+    Raises:
+        ValueError: (forward) ``streams`` empty or naming a modality not in ``modalities``.
     """
 
     def __init__(
         self,
         modalities: Sequence[str],
-        dim: int,
+        *,
+        d_model: int,
         num_heads: int,
         ffn_dim: int,
         num_layers: int,
-        *,
         dropout: float = 0.1,
         activation: str = "swish",
         norm_first: bool = True,
     ) -> None:
         super().__init__()
-        self.segment = ModalitySegmentEmbedding(modalities, dim)
+        self.segment = ModalitySegmentEmbedding(modalities, d_model=d_model)
         self.encoder = TransformerEncoder(
-            num_layers,
-            dim,
-            num_heads,
-            ffn_dim,
+            d_model,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            ffn_dim=ffn_dim,
             dropout=dropout,
             activation=activation,
             norm_first=norm_first,
@@ -110,25 +113,30 @@ class AttentiveSwishClassifier(nn.Module):
     eq. 16 is left to the loss, which takes logits).
 
     Args:
-        dim: input width; num_classes: outputs (paper: 6); hidden_dim: width of the Swish
-        layer (default ``dim``); dropout: after the Swish layer.
+        d_model: input width; num_classes: outputs (paper: 6); hidden_dim: width of the Swish
+        layer (default ``d_model``); dropout: after the Swish layer.
 
     Inputs:
-        z: (B, T, dim); mask: (B, T) bool, True = valid.
+        z: (B, T, d_model); mask: (B, T) bool, True = valid.
     Returns:
-        (logits (B, num_classes), pooled o (B, dim)); an all-padding row pools to zeros.
+        (logits (B, num_classes), pooled o (B, d_model)); an all-padding row pools to zeros.
     Records:
         ``pool``: the pooling weights (B, T).
     """
 
     def __init__(
-        self, dim: int, num_classes: int, *, hidden_dim: int | None = None, dropout: float = 0.0
+        self,
+        d_model: int,
+        *,
+        num_classes: int,
+        hidden_dim: int | None = None,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        hidden_dim = hidden_dim or dim
-        self.pool = AttentivePooling(dim)  # eq. 14
+        hidden_dim = hidden_dim or d_model
+        self.pool = AttentivePooling(d_model)  # eq. 14
         self.hidden = nn.Sequential(
-            nn.Linear(dim, hidden_dim), get_activation("swish"), nn.Dropout(dropout)
+            nn.Linear(d_model, hidden_dim), get_activation("swish"), nn.Dropout(dropout)
         )  # eq. 15
         self.out = nn.Linear(hidden_dim, num_classes)  # eq. 16 before the sigmoid
 

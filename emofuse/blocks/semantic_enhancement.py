@@ -36,7 +36,7 @@ class SemanticEnhancement(nn.Module):
         the spatial attention ``a`` (N, H, W), which sums to one over (H, W).
     """
 
-    def __init__(self, channels: int, text_dim: int) -> None:
+    def __init__(self, channels: int, *, text_dim: int) -> None:
         super().__init__()
         self.query = nn.Conv2d(channels, channels, kernel_size=1)
         self.key = nn.Linear(text_dim, channels)
@@ -111,7 +111,10 @@ class SemanticEnhancedBackbone(nn.Module):
         self.backbone = backbone
         self.sem_after = tuple(sem_after)
         self.sem = nn.ModuleDict(
-            {str(g): SemanticEnhancement(channels[g - 1], text_dim) for g in self.sem_after}
+            {
+                str(g): SemanticEnhancement(channels[g - 1], text_dim=text_dim)
+                for g in self.sem_after
+            }
         )
 
     @property

@@ -18,16 +18,16 @@ class SnippetAttentionStream(nn.Module):
     has a pooled 2D ResNet and the temporal attention only.
 
     Args:
-        backbone: maps N snippets (N, ...) to a conv map (N, dim, [t,] h, w) when
-            ``num_positions`` is given, or to vectors (N, dim) when it is None.
-        dim: m, the backbone's output channels.
+        backbone: maps N snippets (N, ...) to a conv map (N, backbone_dim, [t,] h, w) when
+            ``num_positions`` is given, or to vectors (N, backbone_dim) when it is None.
+        backbone_dim: m, the backbone's output channels.
         out_dim: m', the output width (paper: 512).
         num_heads: heads H of every attention (paper: 8).
         num_positions: s = h·w of the backbone's map, or None for a pooled backbone (then no
             spatial or channel attention).
         use_spatial, use_channel, use_temporal: the ablation switches of tables 1–2; without
             the temporal attention a linear layer maps the snippet features to ``out_dim``.
-        residual: a residual connection around each attention (not in the paper).
+        use_residual: a residual connection around each attention (not in the paper).
 
     Inputs:
         snippets: (B, N, ...) the backbone's input per snippet; mask: (B, N) bool, True = valid
@@ -47,15 +47,15 @@ class SnippetAttentionStream(nn.Module):
     def __init__(
         self,
         backbone: nn.Module,
-        dim: int,
         *,
+        backbone_dim: int,
         out_dim: int,
         num_heads: int = 8,
         num_positions: int | None = None,
         use_spatial: bool = True,
         use_channel: bool = True,
         use_temporal: bool = True,
-        residual: bool = False,
+        use_residual: bool = False,
     ) -> None:
         super().__init__()
         if num_positions is None and (use_spatial or use_channel):
@@ -67,22 +67,28 @@ class SnippetAttentionStream(nn.Module):
         self.backbone = backbone
         self.pooled_backbone = num_positions is None
         if use_spatial:
-            self.spatial_attention = SpatialAttention(dim, num_heads, residual=residual)
+            self.spatial_attention = SpatialAttention(
+                backbone_dim, num_heads=num_heads, use_residual=use_residual
+            )
         if use_channel and num_positions is not None:  # not None: checked above
-            self.channel_attention = ChannelAttention(num_positions, num_heads, residual=residual)
+            self.channel_attention = ChannelAttention(
+                num_positions, num_heads=num_heads, use_residual=use_residual
+            )
         self.use_spatial, self.use_channel, self.use_temporal = (
             use_spatial,
             use_channel,
             use_temporal,
         )
         self.temporal: nn.Module = (
-            TemporalAttention(dim, num_heads, out_dim=out_dim, residual=residual)
+            TemporalAttention(
+                backbone_dim, num_heads=num_heads, out_dim=out_dim, use_residual=use_residual
+            )
             if use_temporal
-            else nn.Linear(dim, out_dim)
+            else nn.Linear(backbone_dim, out_dim)
         )
 
     def snippet_descriptor(self, snippets: Tensor) -> Tensor:
-        """(N, ...) snippets → (N, dim): backbone, VS and VC attention, spatial mean."""
+        """(N, ...) snippets → (N, backbone_dim): backbone, VS and VC attention, spatial mean."""
         x = self.backbone(snippets)
         if self.pooled_backbone:
             return x

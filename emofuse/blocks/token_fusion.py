@@ -19,15 +19,15 @@ class TokenFusionEncoder(nn.Module):
     authors re-pack the tokens to drop padding, which this equals).
 
     Args:
-        dim: ``d`` (paper: 256); num_layers: ``L_e`` (paper: 2 on IEMOCAP, 4 on CMU-MOSEI);
+        d_model: ``d`` (paper: 256); num_layers: ``L_e`` (paper: 2 on IEMOCAP, 4 on CMU-MOSEI);
         num_heads: heads (paper: 4); ffn_dim: FFN width (paper: 2048); dropout, activation.
-        positions: add sinusoidal positions to each modality's tokens, counted within the
-            modality (off in the paper and the authors' release).
+        use_positional_encoding: add sinusoidal positions to each modality's tokens, counted
+            within the modality (off in the paper and the authors' release).
 
     Inputs:
-        sequences: M tensors (B, n_m, dim); masks: M bools (B, n_m), True = valid.
+        sequences: M tensors (B, n_m, d_model); masks: M bools (B, n_m), True = valid.
     Returns:
-        (F (B, 1 + Σ n_m, dim) with the CLS token first, its mask (B, 1 + Σ n_m) with the CLS
+        (F (B, 1 + Σ n_m, d_model) with the CLS token first, its mask (B, 1 + Σ n_m) with the CLS
         always valid).
     Records:
         ``encoder.layers.<i>.self_attn``: (B, heads, n_s, n_s) over ``[CLS; modalities]``.
@@ -35,23 +35,23 @@ class TokenFusionEncoder(nn.Module):
 
     def __init__(
         self,
-        dim: int,
+        d_model: int,
+        *,
         num_layers: int,
         num_heads: int,
         ffn_dim: int,
-        *,
         dropout: float = 0.1,
         activation: str = "relu",
-        positions: bool = False,
+        use_positional_encoding: bool = False,
     ) -> None:
         super().__init__()
-        self.cls_token = nn.Parameter(torch.randn(1, 1, dim))  # as nn.Embedding initialises it
-        self.position = SinusoidalPositionalEncoding(dim) if positions else None
+        self.cls_token = nn.Parameter(torch.randn(1, 1, d_model))  # as nn.Embedding initialises it
+        self.position = SinusoidalPositionalEncoding(d_model) if use_positional_encoding else None
         self.encoder = TransformerEncoder(
-            num_layers,
-            dim,
-            num_heads,
-            ffn_dim,
+            d_model,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            ffn_dim=ffn_dim,
             norm_first=False,
             dropout=dropout,
             activation=activation,
@@ -75,9 +75,9 @@ class EarlyFusion(nn.Module):
     vectors are stacked, with no interaction between modalities before the classifier.
 
     Inputs:
-        sequences: M tensors (B, n_m, dim); masks: M bools (B, n_m), True = valid.
+        sequences: M tensors (B, n_m, d_model); masks: M bools (B, n_m), True = valid.
     Returns:
-        (the pooled modalities (B, M, dim), their mask (B, M), True where the modality has a
+        (the pooled modalities (B, M, d_model), their mask (B, M), True where the modality has a
         valid step). Flattened, the first output is the concatenated feature vector.
     """
 

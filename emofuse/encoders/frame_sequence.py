@@ -11,20 +11,20 @@ from emofuse.layers import MLP, SinusoidalPositionalEncoding, TransformerEncoder
 
 class FrameSequenceEncoder(nn.Module):
     """``backbone`` on every valid frame of the batch in one call, a projection MLP
-    (``Linear → ReLU → Linear``) to ``dim``, then a post-norm transformer encoder over the
+    (``Linear → ReLU → Linear``) to ``d_model``, then a post-norm transformer encoder over the
     frames of each sample.
 
     Args:
         backbone: maps (N, C, H, W) to (N, backbone_dim), e.g. :class:`VGGFeatures`.
         backbone_dim: its output width; hidden_dim: the projection's hidden width.
-        dim: output width ``d``; num_layers, num_heads, ffn_dim, dropout, activation: the
+        d_model: output width ``d``; num_layers, num_heads, ffn_dim, dropout, activation: the
             transformer (paper: 2 or 4 layers, 4 heads, FFN 2048).
-        positions: add sinusoidal positions before the transformer (off in the paper).
+        use_positional_encoding: add sinusoidal positions before the transformer (off in the paper).
 
     Inputs:
         x: (B, T, C, H, W); mask: (B, T) bool, True = valid, or None.
     Returns:
-        features (B, T, dim). Valid steps never depend on padded ones.
+        features (B, T, d_model). Valid steps never depend on padded ones.
     Records:
         ``encoder.layers.<i>.self_attn`` (B, heads, T, T), and whatever the backbone records.
     """
@@ -32,33 +32,33 @@ class FrameSequenceEncoder(nn.Module):
     def __init__(
         self,
         backbone: nn.Module,
+        *,
         backbone_dim: int,
         hidden_dim: int,
-        dim: int,
-        *,
+        d_model: int,
         num_layers: int,
         num_heads: int,
         ffn_dim: int,
         dropout: float = 0.1,
         activation: str = "relu",
-        positions: bool = False,
+        use_positional_encoding: bool = False,
     ) -> None:
         super().__init__()
         self.backbone = backbone
-        self.projection = MLP(backbone_dim, [hidden_dim], dim)
-        self.position = SinusoidalPositionalEncoding(dim) if positions else None
+        self.projection = MLP(backbone_dim, hidden_dims=[hidden_dim], out_dim=d_model)
+        self.position = SinusoidalPositionalEncoding(d_model) if use_positional_encoding else None
         self.encoder = TransformerEncoder(
-            num_layers,
-            dim,
-            num_heads,
-            ffn_dim,
+            d_model,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            ffn_dim=ffn_dim,
             norm_first=False,
             dropout=dropout,
             activation=activation,
         )
 
     def embed_frames(self, frames: Tensor) -> Tensor:
-        """(N, C, H, W) → (N, dim): backbone and projection of single frames."""
+        """(N, C, H, W) → (N, d_model): backbone and projection of single frames."""
         return self.projection(self.backbone(frames))
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:

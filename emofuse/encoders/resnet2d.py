@@ -43,6 +43,9 @@ class ResNetEncoder(nn.Module):
         images: (N, in_channels, H, W).
     Returns:
         (N, widths[3]) pooled features.
+
+    Raises:
+        ValueError: an unbuilt ``depth`` or not 4 ``widths``.
     """
 
     def __init__(

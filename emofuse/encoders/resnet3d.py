@@ -84,6 +84,9 @@ class ResNet3D(nn.Module):
         x: (B, 3, k, H, W) clips.
     Returns:
         (B, C, k', h, w) conv5 features; for depth 101, 16 × 224² frames give (B, 2048, 1, 7, 7).
+
+    Raises:
+        ValueError: an unbuilt ``depth``, not 4 ``widths`` or an unknown ``stem``.
     """
 
     # set by name in __init__ (torchvision's module names, so its and Hara's weights load)

@@ -37,13 +37,16 @@ class ConvolutionPooling(nn.Module):
     Returns:
         (y (B, T', out_dim), mask (B, T') bool) with ``T' = ceil(T / 2**num_layers)``;
         y is zero at padded steps.
+
+    Raises:
+        ValueError: an even ``kernel_size``.
     """
 
     def __init__(
         self,
         in_dim: int,
-        out_dim: int,
         *,
+        out_dim: int,
         num_layers: int = 2,
         kernel_size: int = 3,
         activation: str = "relu",

@@ -13,7 +13,7 @@ from emofuse.layers import run_on_valid_steps
 
 
 class TimmFrameEncoder(nn.Module):
-    """A timm image CNN applied to every valid frame of a clip, then projected to ``dim``
+    """A timm image CNN applied to every valid frame of a clip, then projected to ``out_dim``
     (``CNN()`` of Takashima et al. 2022, eq. 8).
 
     All valid frames of the batch go through the CNN in one call (padded frames are never
@@ -21,7 +21,7 @@ class TimmFrameEncoder(nn.Module):
 
     Args:
         name: timm model name (paper: ``"mobilenetv3_large_100"``).
-        dim: output width.
+        out_dim: output width.
         pretrained, weights, field: see
             :func:`emofuse.encoders.weights.create_timm_backbone` (``weights`` is always
             loaded when given; ``pretrained`` fetches timm's weights when it is not).
@@ -30,14 +30,14 @@ class TimmFrameEncoder(nn.Module):
         frames: (B, T, 3, H, W) images normalised as the backbone expects (timm's
         ``pretrained_cfg["mean"]``/``["std"]``); mask: (B, T) bool, True = valid, or None.
     Returns:
-        (B, T, dim), zeros at padded frames.
+        (B, T, out_dim), zeros at padded frames.
     """
 
     def __init__(
         self,
         name: str,
-        dim: int,
         *,
+        out_dim: int,
         pretrained: bool = False,
         weights: str | os.PathLike[str] | None = None,
         field: str = "frame_backbone_weights",
@@ -50,10 +50,10 @@ class TimmFrameEncoder(nn.Module):
         width = cast(
             int, getattr(self.backbone, "head_hidden_size", None) or self.backbone.num_features
         )
-        self.proj = nn.Linear(width, dim)
+        self.proj = nn.Linear(width, out_dim)
 
     def encode_frames(self, images: Tensor) -> Tensor:
-        """(N, 3, H, W) → (N, dim)."""
+        """(N, 3, H, W) → (N, out_dim)."""
         checkpointed = getattr(self.backbone, "grad_checkpointing", False)
         if not (checkpointed and self.training and images.shape[0] == 1):
             return self.proj(self.backbone(images))

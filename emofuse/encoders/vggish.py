@@ -38,11 +38,15 @@ class VGGish(nn.Module):
         examples: (N, 1, 96, 64) log-mel examples (frames × mel bands).
     Returns:
         (N, fc_dims[-1]) embeddings.
+
+    Raises:
+        ValueError: not 4 ``channels`` or not 3 ``fc_dims``.
     """
 
     def __init__(
         self,
         channels: Sequence[int] = (64, 128, 256, 512),
+        *,
         fc_dims: Sequence[int] = (4096, 4096, 128),
     ) -> None:
         super().__init__()

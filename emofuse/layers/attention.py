@@ -23,17 +23,18 @@ class MultiHeadAttention(nn.Module):
     ``torch.nn.MultiheadAttention`` (see ``load_torch_weights``).
 
     Args:
-        dim: query width.
+        d_model: query width.
         num_heads: number of heads.
-        head_dim: width of each head; default ``dim // num_heads`` (then ``dim`` must divide).
-            Set it (e.g. ``ceil(dim / num_heads)``) when ``dim`` does not divide by the heads.
-        kdim, vdim: key and value widths (default ``dim``).
-        out_dim: output width (default ``dim``).
+        head_dim: width of each head; default ``d_model // num_heads`` (then ``d_model`` must
+            divide). Set it (e.g. ``ceil(d_model / num_heads)``) when ``d_model`` does not divide
+            by the heads.
+        kdim, vdim: key and value widths (default ``d_model``).
+        out_dim: output width (default ``d_model``).
         dropout: dropout on the attention weights during training.
         bias: biases in the projections.
 
     Inputs:
-        query: (B, Tq, dim); key: (B, Tk, kdim), default ``query``; value: (B, Tk, vdim),
+        query: (B, Tq, d_model); key: (B, Tk, kdim), default ``query``; value: (B, Tk, vdim),
         default ``key``; key_padding_mask: (B, Tk) bool, True = valid; attn_mask: bool,
         broadcastable to (B, heads, Tq, Tk), True = may attend.
     Returns:
@@ -43,13 +44,16 @@ class MultiHeadAttention(nn.Module):
         self-attention, ``key`` omitted, the padded queries are zeroed too).
     Records:
         the attention weights (B, heads, Tq, Tk), before dropout.
+
+    Raises:
+        ValueError: ``d_model`` does not divide by ``num_heads`` and no ``head_dim`` is given.
     """
 
     def __init__(
         self,
-        dim: int,
-        num_heads: int,
+        d_model: int,
         *,
+        num_heads: int,
         head_dim: int | None = None,
         kdim: int | None = None,
         vdim: int | None = None,
@@ -59,17 +63,17 @@ class MultiHeadAttention(nn.Module):
     ) -> None:
         super().__init__()
         if head_dim is None:
-            if dim % num_heads:
+            if d_model % num_heads:
                 raise ValueError(
-                    f"dim: {dim} is not divisible by num_heads={num_heads}; pass head_dim"
+                    f"d_model: {d_model} is not divisible by num_heads={num_heads}; pass head_dim"
                 )
-            head_dim = dim // num_heads
+            head_dim = d_model // num_heads
         inner = num_heads * head_dim
         self.num_heads, self.head_dim, self.dropout = num_heads, head_dim, dropout
-        self.q_proj = nn.Linear(dim, inner, bias=bias)
-        self.k_proj = nn.Linear(kdim or dim, inner, bias=bias)
-        self.v_proj = nn.Linear(vdim or dim, inner, bias=bias)
-        self.out_proj = nn.Linear(inner, out_dim or dim, bias=bias)
+        self.q_proj = nn.Linear(d_model, inner, bias=bias)
+        self.k_proj = nn.Linear(kdim or d_model, inner, bias=bias)
+        self.v_proj = nn.Linear(vdim or d_model, inner, bias=bias)
+        self.out_proj = nn.Linear(inner, out_dim or d_model, bias=bias)
 
     def forward(
         self,

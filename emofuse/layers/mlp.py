@@ -16,7 +16,11 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 
 def get_activation(name: str) -> nn.Module:
-    """A fresh activation module: ``"relu"``, ``"gelu"``, ``"swish"``/``"silu"`` or ``"tanh"``."""
+    """A fresh activation module: ``"relu"``, ``"gelu"``, ``"swish"``/``"silu"`` or ``"tanh"``.
+
+    Raises:
+        ValueError: an unknown ``name``.
+    """
     try:
         return ACTIVATIONS[name.lower()]()
     except KeyError:
@@ -44,9 +48,9 @@ class MLP(nn.Sequential):
     def __init__(
         self,
         in_dim: int,
+        *,
         hidden_dims: Sequence[int],
         out_dim: int,
-        *,
         activation: str = "relu",
         dropout: float = 0.0,
     ) -> None:
@@ -64,16 +68,26 @@ class MLP(nn.Sequential):
 
 class FeedForward(nn.Sequential):
     """Position-wise feed-forward network ``Linear → act → dropout → Linear`` (Vaswani et al.
-    2017, eq. 2)."""
+    2017, eq. 2).
+
+    Args:
+        d_model: input and output width; ffn_dim: hidden width.
+        activation: name for :func:`get_activation`; dropout: after the activation.
+
+    Inputs:
+        x: (..., d_model).
+    Returns:
+        (..., d_model).
+    """
 
     def __init__(
-        self, dim: int, hidden_dim: int, *, activation: str = "relu", dropout: float = 0.0
+        self, d_model: int, *, ffn_dim: int, activation: str = "relu", dropout: float = 0.0
     ):
         super().__init__(
-            nn.Linear(dim, hidden_dim),
+            nn.Linear(d_model, ffn_dim),
             get_activation(activation),
             nn.Dropout(dropout),
-            nn.Linear(hidden_dim, dim),
+            nn.Linear(ffn_dim, d_model),
         )
 
 

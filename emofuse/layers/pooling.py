@@ -22,24 +22,25 @@ class AttentivePooling(nn.Module):
     linear layer, ``a = softmax_t(wᵀ x_t + b)``).
 
     Args:
-        dim: feature width; hidden_dim: width of the scoring MLP, or None for a linear score.
+        d_model: feature width; hidden_dim: width of the scoring MLP, or None for a linear
+            score.
 
     Inputs:
-        x: (B, T, dim); mask: (B, T) bool, True = valid.
+        x: (B, T, d_model); mask: (B, T) bool, True = valid.
     Returns:
-        pooled (B, dim); an all-padding row gives zeros. Padded steps never reach an output,
+        pooled (B, d_model); an all-padding row gives zeros. Padded steps never reach an output,
         even when they hold NaN or inf.
     Records:
         the pooling weights a (B, T), zeros at padded steps.
     """
 
-    def __init__(self, dim: int, hidden_dim: int | None = None) -> None:
+    def __init__(self, d_model: int, *, hidden_dim: int | None = None) -> None:
         super().__init__()
         if hidden_dim is None:
-            self.score: nn.Module = nn.Linear(dim, 1)
+            self.score: nn.Module = nn.Linear(d_model, 1)
         else:
             self.score = nn.Sequential(
-                nn.Linear(dim, hidden_dim), nn.Tanh(), nn.Linear(hidden_dim, 1)
+                nn.Linear(d_model, hidden_dim), nn.Tanh(), nn.Linear(hidden_dim, 1)
             )
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:

@@ -15,37 +15,37 @@ class SinusoidalPositionalEncoding(nn.Module):
     sequence arrives, so any length works.
 
     Args:
-        dim: feature width (odd widths work).
+        d_model: feature width (odd widths work).
         max_len: rows computed up front.
         base: the wavelength base (10000 in the paper).
 
     Inputs:
-        x: (B, T, dim).
+        x: (B, T, d_model).
     Returns:
-        ``x + PE[:T]``; :meth:`encoding` gives the (T, dim) table alone.
+        ``x + PE[:T]``; :meth:`encoding` gives the (T, d_model) table alone.
     """
 
     pe: Tensor
 
-    def __init__(self, dim: int, max_len: int = 512, base: float = 10000.0) -> None:
+    def __init__(self, d_model: int, *, max_len: int = 512, base: float = 10000.0) -> None:
         super().__init__()
-        self.dim, self.base = dim, base
+        self.d_model, self.base = d_model, base
         self.register_buffer("pe", self._table(max_len), persistent=False)
 
     def _table(self, length: int, device: torch.device | None = None) -> Tensor:
         position = torch.arange(length, dtype=torch.float32, device=device)[:, None]
-        half = (self.dim + 1) // 2
+        half = (self.d_model + 1) // 2
         freq = torch.exp(
             torch.arange(half, dtype=torch.float32, device=device)
-            * (-2 * math.log(self.base) / self.dim)
+            * (-2 * math.log(self.base) / self.d_model)
         )
         table = torch.zeros(length, 2 * half, device=device)
         table[:, 0::2] = torch.sin(position * freq)
         table[:, 1::2] = torch.cos(position * freq)
-        return table[:, : self.dim]
+        return table[:, : self.d_model]
 
     def encoding(self, length: int, dtype: torch.dtype | None = None) -> Tensor:
-        """The (length, dim) table, grown first when ``length`` exceeds the cached rows."""
+        """The (length, d_model) table, grown first when ``length`` exceeds the cached rows."""
         if length > self.pe.shape[0]:
             self.pe = self._table(max(length, 2 * self.pe.shape[0]), self.pe.device)
         pe = self.pe[:length]

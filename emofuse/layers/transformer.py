@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from torch import Tensor, nn
 
 from emofuse.layers.attention import MultiHeadAttention
@@ -18,16 +16,16 @@ class TransformerEncoderLayer(nn.Module):
     Pre-norm:  ``x = x + Drop(MHA(LN(x)))``, ``x = x + Drop(FFN(LN(x)))``.
 
     Args:
-        dim: model width; num_heads: attention heads; ffn_dim: hidden width of the FFN.
+        d_model: model width; num_heads: attention heads; ffn_dim: hidden width of the FFN.
         dropout: on the residual branches and inside the FFN.
         attention_dropout: on the attention weights (default ``dropout``).
         activation: ``"relu"``, ``"gelu"`` or ``"swish"``.
         norm_first: pre-norm when True.
 
     Inputs:
-        x: (B, T, dim); mask: (B, T) bool, True = valid.
+        x: (B, T, d_model); mask: (B, T) bool, True = valid.
     Returns:
-        x (B, T, dim). Outputs at valid steps do not depend on padded steps, even when these
+        x (B, T, d_model). Outputs at valid steps do not depend on padded steps, even when these
         hold NaN or inf; padded steps are finite on output.
     Records:
         ``self_attn``: (B, heads, T, T).
@@ -35,10 +33,10 @@ class TransformerEncoderLayer(nn.Module):
 
     def __init__(
         self,
-        dim: int,
+        d_model: int,
+        *,
         num_heads: int,
         ffn_dim: int,
-        *,
         dropout: float = 0.1,
         attention_dropout: float | None = None,
         activation: str = "relu",
@@ -47,9 +45,9 @@ class TransformerEncoderLayer(nn.Module):
         super().__init__()
         attn_drop = dropout if attention_dropout is None else attention_dropout
         self.norm_first = norm_first
-        self.self_attn = MultiHeadAttention(dim, num_heads, dropout=attn_drop)
-        self.ffn = FeedForward(dim, ffn_dim, activation=activation, dropout=dropout)
-        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.self_attn = MultiHeadAttention(d_model, num_heads=num_heads, dropout=attn_drop)
+        self.ffn = FeedForward(d_model, ffn_dim=ffn_dim, activation=activation, dropout=dropout)
+        self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -69,20 +67,20 @@ class TransformerDecoderLayer(nn.Module):
     target (e.g. an emotion query) sees every other.
 
     Inputs:
-        x: (B, Tq, dim); memory: (B, Tm, dim); mask: (B, Tq) bool or None;
+        x: (B, Tq, d_model); memory: (B, Tm, d_model); mask: (B, Tq) bool or None;
         memory_mask: (B, Tm) bool, True = valid.
     Returns:
-        x (B, Tq, dim).
+        x (B, Tq, d_model).
     Records:
         ``self_attn`` (B, heads, Tq, Tq) and ``cross_attn`` (B, heads, Tq, Tm).
     """
 
     def __init__(
         self,
-        dim: int,
+        d_model: int,
+        *,
         num_heads: int,
         ffn_dim: int,
-        *,
         dropout: float = 0.1,
         attention_dropout: float | None = None,
         activation: str = "relu",
@@ -91,10 +89,10 @@ class TransformerDecoderLayer(nn.Module):
         super().__init__()
         attn_drop = dropout if attention_dropout is None else attention_dropout
         self.norm_first = norm_first
-        self.self_attn = MultiHeadAttention(dim, num_heads, dropout=attn_drop)
-        self.cross_attn = MultiHeadAttention(dim, num_heads, dropout=attn_drop)
-        self.ffn = FeedForward(dim, ffn_dim, activation=activation, dropout=dropout)
-        self.norm1, self.norm2, self.norm3 = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.self_attn = MultiHeadAttention(d_model, num_heads=num_heads, dropout=attn_drop)
+        self.cross_attn = MultiHeadAttention(d_model, num_heads=num_heads, dropout=attn_drop)
+        self.ffn = FeedForward(d_model, ffn_dim=ffn_dim, activation=activation, dropout=dropout)
+        self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(d_model) for _ in range(3))
         self.dropout1, self.dropout2, self.dropout3 = (nn.Dropout(dropout) for _ in range(3))
 
     def forward(
@@ -128,35 +126,48 @@ class TransformerEncoder(nn.Module):
     final LayerNorm when the layers are pre-norm (so the output is normalised either way).
 
     Args:
-        num_layers, dim, num_heads, ffn_dim: as the name says;
-        final_norm: default ``norm_first``; layer_kwargs: passed to each layer.
+        d_model, num_layers, num_heads, ffn_dim: as the name says (``num_layers=0`` is the
+            identity);
+        dropout, attention_dropout, activation, norm_first: of each layer (see
+            :class:`TransformerEncoderLayer`);
+        final_norm: default ``norm_first``.
 
     Inputs:
-        x: (B, T, dim); mask: (B, T) bool, True = valid.
+        x: (B, T, d_model); mask: (B, T) bool, True = valid.
     Returns:
-        x (B, T, dim).
+        x (B, T, d_model).
     Records:
         ``layers.<i>.self_attn`` (B, heads, T, T) for every layer.
     """
 
     def __init__(
         self,
+        d_model: int,
+        *,
         num_layers: int,
-        dim: int,
         num_heads: int,
         ffn_dim: int,
-        *,
+        dropout: float = 0.1,
+        attention_dropout: float | None = None,
+        activation: str = "relu",
         norm_first: bool = True,
         final_norm: bool | None = None,
-        **layer_kwargs: Any,
     ) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
-            TransformerEncoderLayer(dim, num_heads, ffn_dim, norm_first=norm_first, **layer_kwargs)
+            TransformerEncoderLayer(
+                d_model,
+                num_heads=num_heads,
+                ffn_dim=ffn_dim,
+                dropout=dropout,
+                attention_dropout=attention_dropout,
+                activation=activation,
+                norm_first=norm_first,
+            )
             for _ in range(num_layers)
         )
         final_norm = norm_first if final_norm is None else final_norm
-        self.norm = nn.LayerNorm(dim) if final_norm and num_layers else nn.Identity()
+        self.norm = nn.LayerNorm(d_model) if final_norm and num_layers else nn.Identity()
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         x = zero_padding(x, mask)  # padded steps (even NaN) stay finite and reach nothing
@@ -169,8 +180,12 @@ class TransformerDecoder(nn.Module):
     """A stack of :class:`TransformerDecoderLayer` over one memory, built like
     :class:`TransformerEncoder`.
 
+    Args:
+        d_model, num_layers, num_heads, ffn_dim, dropout, attention_dropout, activation,
+        norm_first, final_norm: as :class:`TransformerEncoder`.
+
     Returns:
-        x (B, Tq, dim).
+        x (B, Tq, d_model).
     Records:
         ``layers.<i>.self_attn`` (B, heads, Tq, Tq) and ``layers.<i>.cross_attn``
         (B, heads, Tq, Tm) for every layer.
@@ -178,22 +193,32 @@ class TransformerDecoder(nn.Module):
 
     def __init__(
         self,
+        d_model: int,
+        *,
         num_layers: int,
-        dim: int,
         num_heads: int,
         ffn_dim: int,
-        *,
+        dropout: float = 0.1,
+        attention_dropout: float | None = None,
+        activation: str = "relu",
         norm_first: bool = True,
         final_norm: bool | None = None,
-        **layer_kwargs: Any,
     ) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
-            TransformerDecoderLayer(dim, num_heads, ffn_dim, norm_first=norm_first, **layer_kwargs)
+            TransformerDecoderLayer(
+                d_model,
+                num_heads=num_heads,
+                ffn_dim=ffn_dim,
+                dropout=dropout,
+                attention_dropout=attention_dropout,
+                activation=activation,
+                norm_first=norm_first,
+            )
             for _ in range(num_layers)
         )
         final_norm = norm_first if final_norm is None else final_norm
-        self.norm = nn.LayerNorm(dim) if final_norm and num_layers else nn.Identity()
+        self.norm = nn.LayerNorm(d_model) if final_norm and num_layers else nn.Identity()
 
     def forward(
         self,

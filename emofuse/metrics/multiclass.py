@@ -91,6 +91,9 @@ def multiclass_f1(
     ``"macro"`` averages over the classes that occur in the labels or the predictions, as
     scikit-learn's ``f1_score`` does by default; a class predicted but never true (or the
     reverse) counts with F1 = 0.
+
+    Raises:
+        ValueError: an unknown ``average``, or scores and labels of the wrong layout.
     """
     if average not in ("macro", "weighted", "none"):
         raise ValueError(f"average: expected 'macro', 'weighted' or 'none', got {average!r}")
@@ -134,7 +137,11 @@ class PerClassAccuracy(_MulticlassMetric):
 
 
 class MulticlassF1(_MulticlassMetric):
-    """:func:`multiclass_f1` over all batches (and processes)."""
+    """:func:`multiclass_f1` over all batches (and processes).
+
+    Raises:
+        ValueError: an unknown ``average``.
+    """
 
     higher_is_better = True
 

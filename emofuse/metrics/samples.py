@@ -117,7 +117,11 @@ class SampleMetric(Metric):
         self.ids.append(id_tensor.to(scores.device))
 
     def samples(self) -> tuple[Tensor, Tensor, Tensor]:
-        """All (deduplicated) samples seen so far: (scores, labels, ids), in arrival order."""
+        """All (deduplicated) samples seen so far: (scores, labels, ids), in arrival order.
+
+        Raises:
+            ValueError: nothing was added yet (``compute()`` before any ``update()``).
+        """
         if isinstance(self.scores, list) and not self.scores:
             raise ValueError(f"{type(self).__name__}: compute() before any update()")
         scores, labels = dim_zero_cat(self.scores), dim_zero_cat(self.labels)

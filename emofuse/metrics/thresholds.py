@@ -65,7 +65,11 @@ class Thresholds:
     def constant(
         cls, value: float = 0.5, *, num_labels: int, label_names: Sequence[str] | None = None
     ) -> Thresholds:
-        """The same threshold for every class (no tuning), e.g. 0.5 on the probability."""
+        """The same threshold for every class (no tuning), e.g. 0.5 on the probability.
+
+        Raises:
+            ValueError: ``num_labels < 1``.
+        """
         if num_labels < 1:
             raise ValueError(f"num_labels: expected >= 1, got {num_labels}")
         names = tuple(label_names) if label_names is not None else None

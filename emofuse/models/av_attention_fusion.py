@@ -58,7 +58,7 @@ class AVAttentionFusionConfig(ModelConfig):
         num_snippets: N snippets / one-second audio segments (paper: 6; used by
             ``example_inputs``, any N is accepted).
         frames_per_snippet: k frames per snippet (paper: 16).
-        frame_size: face crop side in pixels (paper: 224).
+        face_size: face crop side in pixels (paper: 224).
         video_depth: 3D ResNet depth (paper: 101; 18, 34, 50, 152 also build).
         video_widths: stage widths of the 3D ResNet (Hara et al.: 64, 128, 256, 512).
         video_stem: ``"hara"`` (7×7×7 conv + max-pool) or ``"r3d"`` (torchvision's r3d_18).
@@ -71,12 +71,12 @@ class AVAttentionFusionConfig(ModelConfig):
             averaged to one plane.
         audio_widths: stage widths of the 2D ResNet (torchvision: 64, 128, 256, 512).
         audio_size: side of the square spectrogram image per segment (paper: 224).
-        heads: attention heads H (paper: 8).
+        num_heads: attention heads H (paper: 8).
         fused_dim: m', the temporal attention output and fusion width (paper: 512).
         embedding_dim: width of the embedding the triplet loss sees.
         use_spatial, use_channel, use_temporal: ablation switches (tables 1–2); without the
             temporal attention a linear layer maps the snippet features to ``fused_dim``.
-        attention_residual: add a residual connection around the attention modules (the
+        use_attention_residual: add a residual connection around the attention modules (the
             paper has none).
         gradient_checkpointing: during training, recompute the activations of the 3D ResNet
             and the audio ResNet stage by stage in the backward pass instead of keeping them
@@ -90,7 +90,7 @@ class AVAttentionFusionConfig(ModelConfig):
     modalities: tuple[Modality, ...] = MODALITIES
     num_snippets: int = 6
     frames_per_snippet: int = 16
-    frame_size: int = 224
+    face_size: int = 224
     video_depth: VideoDepth = 101
     video_widths: tuple[int, ...] = DEFAULT_WIDTHS
     video_stem: Stem = "hara"
@@ -99,13 +99,13 @@ class AVAttentionFusionConfig(ModelConfig):
     audio_backbone_weights: str | None = None
     audio_widths: tuple[int, ...] = DEFAULT_WIDTHS
     audio_size: int = 224
-    heads: int = 8
+    num_heads: int = 8
     fused_dim: int = 512
     embedding_dim: int = 512
     use_spatial: bool = True
     use_channel: bool = True
     use_temporal: bool = True
-    attention_residual: bool = False
+    use_attention_residual: bool = False
     gradient_checkpointing: bool = False
 
     def __post_init__(self) -> None:
@@ -121,9 +121,9 @@ class AVAttentionFusionConfig(ModelConfig):
         for name in (
             "num_snippets",
             "frames_per_snippet",
-            "frame_size",
+            "face_size",
             "audio_size",
-            "heads",
+            "num_heads",
             "fused_dim",
             "embedding_dim",
         ):
@@ -136,7 +136,7 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
     fused by cross-correlation (sec. 3, fig. 1).
 
     Inputs:
-        video: (B, N, 3, k, S, S) face snippets, S = ``frame_size``;
+        video: (B, N, 3, k, S, S) face snippets, S = ``face_size``;
         audio: (B, N, 1, F, T) one-second spectrogram images (F = T = ``audio_size`` in the
         paper); video_mask, audio_mask: (B, N) bool, True = valid snippet / segment.
     Returns:
@@ -168,22 +168,19 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
             _check_video_weights_available(c)
         self.has_audio, self.has_video = "audio" in c.modalities, "video" in c.modalities
         branch_dims = []
-        attention = dict(
-            out_dim=c.fused_dim,
-            num_heads=c.heads,
-            use_temporal=c.use_temporal,
-            residual=c.attention_residual,
-        )
         if self.has_video:
             video = ResNet3D(c.video_depth, widths=c.video_widths, stem=c.video_stem)
-            _, h, w = video.output_size(c.frames_per_snippet, c.frame_size)
+            _, h, w = video.output_size(c.frames_per_snippet, c.face_size)
             self.video_stream = SnippetAttentionStream(
                 video,
-                video.out_channels,
+                backbone_dim=video.out_channels,
+                out_dim=c.fused_dim,
+                num_heads=c.num_heads,
                 num_positions=h * w,
                 use_spatial=c.use_spatial,
                 use_channel=c.use_channel,
-                **attention,
+                use_temporal=c.use_temporal,
+                use_residual=c.use_attention_residual,
             )
             branch_dims.append(c.fused_dim)
         if self.has_audio:
@@ -191,7 +188,14 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
                 AUDIO_BACKBONES[c.audio_backbone], in_channels=1, widths=c.audio_widths
             )
             self.audio_stream = SnippetAttentionStream(
-                audio, audio.out_dim, use_spatial=False, use_channel=False, **attention
+                audio,
+                backbone_dim=audio.out_dim,
+                out_dim=c.fused_dim,
+                num_heads=c.num_heads,
+                use_spatial=False,
+                use_channel=False,
+                use_temporal=c.use_temporal,
+                use_residual=c.use_attention_residual,
             )
             branch_dims.append(c.fused_dim)
         if self.has_audio and self.has_video:
@@ -220,7 +224,7 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
 
     @classmethod
     def input_specs(cls, config: AVAttentionFusionConfig) -> list[TensorSpec]:
-        s = config.frame_size
+        s = config.face_size
         specs: list[TensorSpec] = []
         if "audio" in config.modalities:
             specs += modality(
@@ -245,7 +249,7 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
             inputs["audio"] = torch.randn(segments, generator=generator)
             inputs["audio_mask"] = example_mask(batch_size, n)
         if self.has_video:
-            snippets = (batch_size, n, 3, c.frames_per_snippet, c.frame_size, c.frame_size)
+            snippets = (batch_size, n, 3, c.frames_per_snippet, c.face_size, c.face_size)
             inputs["video"] = torch.randn(snippets, generator=generator)
             inputs["video_mask"] = example_mask(batch_size, n)
         return inputs
@@ -309,12 +313,12 @@ def av_attention_fusion_tiny() -> AVAttentionFusionConfig:
     return AVAttentionFusionConfig(
         num_snippets=3,
         frames_per_snippet=4,
-        frame_size=40,
+        face_size=40,
         video_depth=18,
         video_widths=(8, 8, 16, 16),
         audio_widths=(8, 8, 16, 16),
         audio_size=32,
-        heads=2,
+        num_heads=2,
         fused_dim=16,
         embedding_dim=16,
     )

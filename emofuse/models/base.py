@@ -51,6 +51,10 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
             config (``input_specs`` gives them); otherwise any length is accepted.
         legacy_state_dict_prefixes: old state-dict key prefix → new one, for checkpoints
             written before a module moved.
+
+    Raises:
+        TypeError: a ``config`` that is not a ``config_class``.
+        ValueError: (forward) inputs that do not fit ``input_specs`` (see :meth:`check_inputs`).
     """
 
     config_class: ClassVar[type[ModelConfig]]
@@ -91,6 +95,10 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
         Beyond :func:`emofuse.validation.check_inputs`: float inputs must have the dtype of
         the model's weights (autocast handles mixed precision from there) and every input must
         be on the model's device, so a mismatch is named here rather than deep inside a layer.
+
+        Raises:
+            ValueError: an input of the wrong layout, dtype or device, or a missing required
+                modality (the message names the argument, the expected layout and what came in).
         """
         specs = self.input_specs(self.config)
         sizes = check_inputs(specs, inputs)

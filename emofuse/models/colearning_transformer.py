@@ -53,16 +53,16 @@ class ColearningTransformerConfig(ModelConfig):
         audio_dim: acoustic features per 10 ms step (80 log-mel + Δ + ΔΔ = 240).
         d_model: width of every transformer block (128).
         ffn_dim: hidden width of the Swish feed-forward networks (512).
-        heads: attention heads (4).
-        audio_layers, video_layers, cross_layers: transformer blocks of the audio, visual and
-            cross-modal encoders (6, 2, 2).
-        conv_layers, conv_kernel: convolution-and-pooling stages of the audio subsampler
+        num_heads: attention heads (4).
+        num_audio_layers, num_video_layers, num_cross_layers: transformer blocks of the audio,
+            visual and cross-modal encoders (6, 2, 2).
+        num_conv_layers, conv_kernel: convolution-and-pooling stages of the audio subsampler
             (2 stages → T/4; at least 1, the first maps ``audio_dim`` to ``d_model``) and
             their kernel size over time.
         frame_backbone: timm model name of the frame CNN (``"mobilenetv3_large_100"``).
         frame_backbone_weights: a local state dict for the frame CNN, always loaded when given
             (otherwise ``pretrained=True`` fetches timm's published weights).
-        frame_size: face crops are ``frame_size`` × ``frame_size`` (128).
+        face_size: face crops are ``face_size`` × ``face_size`` (128).
         dropout: inside the transformer blocks (0.1; the paper puts none in the classifier).
         gradient_checkpointing: during training, recompute the activations of the frame CNN
             block by block (timm's ``set_grad_checkpointing``) in the backward pass instead of
@@ -74,36 +74,38 @@ class ColearningTransformerConfig(ModelConfig):
     audio_dim: int = 240
     d_model: int = 128
     ffn_dim: int = 512
-    heads: int = 4
-    audio_layers: int = 6
-    video_layers: int = 2
-    cross_layers: int = 2
-    conv_layers: int = 2
+    num_heads: int = 4
+    num_audio_layers: int = 6
+    num_video_layers: int = 2
+    num_cross_layers: int = 2
+    num_conv_layers: int = 2
     conv_kernel: int = 3
     frame_backbone: str = "mobilenetv3_large_100"
     frame_backbone_weights: str | None = None
-    frame_size: int = 128
+    face_size: int = 128
     gradient_checkpointing: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        # conv_layers >= 1: the subsampler's convolutions map audio_dim to d_model
+        # num_conv_layers >= 1: the subsampler's convolutions map audio_dim to d_model
         for name in (
             "audio_dim",
             "d_model",
             "ffn_dim",
-            "heads",
-            "frame_size",
+            "num_heads",
+            "face_size",
             "conv_kernel",
-            "conv_layers",
+            "num_conv_layers",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected a positive int, got {getattr(self, name)}")
-        for name in ("audio_layers", "video_layers", "cross_layers"):
+        for name in ("num_audio_layers", "num_video_layers", "num_cross_layers"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}: expected an int >= 0, got {getattr(self, name)}")
-        if self.d_model % self.heads:
-            raise ValueError(f"d_model: {self.d_model} is not divisible by heads={self.heads}")
+        if self.d_model % self.num_heads:
+            raise ValueError(
+                f"d_model: {self.d_model} is not divisible by num_heads={self.num_heads}"
+            )
         if self.conv_kernel % 2 == 0:
             raise ValueError(f"conv_kernel: expected an odd size, got {self.conv_kernel}")
         import timm  # heavy: import on use, not when the model is registered
@@ -136,31 +138,44 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
         super().__init__(config, pretrained=pretrained)
         c = self.config
 
-        def encoder(layers: int) -> TransformerEncoder:
+        def encoder(num_layers: int) -> TransformerEncoder:
             return TransformerEncoder(
-                layers, c.d_model, c.heads, c.ffn_dim, dropout=c.dropout, activation="swish"
+                c.d_model,
+                num_layers=num_layers,
+                num_heads=c.num_heads,
+                ffn_dim=c.ffn_dim,
+                dropout=c.dropout,
+                activation="swish",
             )
 
         self.position = SinusoidalPositionalEncoding(c.d_model)
         self.subsampler = ConvolutionPooling(
-            c.audio_dim, c.d_model, num_layers=c.conv_layers, kernel_size=c.conv_kernel
+            c.audio_dim, out_dim=c.d_model, num_layers=c.num_conv_layers, kernel_size=c.conv_kernel
         )
-        self.audio_encoder = encoder(c.audio_layers)
+        self.audio_encoder = encoder(c.num_audio_layers)
         self.frame_encoder = TimmFrameEncoder(
-            c.frame_backbone, c.d_model, pretrained=pretrained, weights=c.frame_backbone_weights
+            c.frame_backbone,
+            out_dim=c.d_model,
+            pretrained=pretrained,
+            weights=c.frame_backbone_weights,
         )
-        self.video_encoder = encoder(c.video_layers)
+        self.video_encoder = encoder(c.num_video_layers)
         self.cross_modal = CrossModalTransformer(
-            MODALITIES, c.d_model, c.heads, c.ffn_dim, c.cross_layers, dropout=c.dropout
+            MODALITIES,
+            d_model=c.d_model,
+            num_heads=c.num_heads,
+            ffn_dim=c.ffn_dim,
+            num_layers=c.num_cross_layers,
+            dropout=c.dropout,
         )
         # sec. 4.2: dropout "in the transformer blocks" only, none in the classifier
-        self.classifier = AttentiveSwishClassifier(c.d_model, c.num_classes)
+        self.classifier = AttentiveSwishClassifier(c.d_model, num_classes=c.num_classes)
         if c.gradient_checkpointing:
             set_gradient_checkpointing(self)
 
     @classmethod
     def input_specs(cls, config: ColearningTransformerConfig) -> list[TensorSpec]:
-        s = config.frame_size
+        s = config.face_size
         return [
             *modality("audio", ("B", "T_a", config.audio_dim), meaning="log-mel+Δ+ΔΔ, 10 ms"),
             *modality("video", ("B", "T_v", 3, s, s), meaning="face crops, 3 fps"),
@@ -173,9 +188,7 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
         return {
             "audio": torch.randn(batch_size, t_a, c.audio_dim, generator=generator),
             "audio_mask": example_mask(batch_size, t_a),
-            "video": torch.randn(
-                batch_size, t_v, 3, c.frame_size, c.frame_size, generator=generator
-            ),
+            "video": torch.randn(batch_size, t_v, 3, c.face_size, c.face_size, generator=generator),
             "video_mask": example_mask(batch_size, t_v),
         }
 
@@ -200,7 +213,7 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
 
         Inputs:
             audio: (B, T_a, audio_dim) filter-bank features at 10 ms per step, or None.
-            video: (B, T_v, 3, frame_size, frame_size) face crops, or None.
+            video: (B, T_v, 3, face_size, face_size) face crops, or None.
             audio_mask: (B, T_a) bool, True = valid; video_mask: (B, T_v) bool.
             At least one of ``audio`` and ``video`` must be given.
         Returns:
@@ -209,6 +222,8 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
             self-attention map of the encoders used, ``audio_encoder.layers.<i>.self_attn``,
             ``video_encoder.layers.<i>.self_attn`` and ``cross_modal.encoder.layers.<i>.self_attn``
             (B, heads, T, T), and the pooling weights ``classifier.pool`` (B, T_z).
+        Raises:
+            ValueError: neither ``audio`` nor ``video``, or inputs of the wrong layout.
         """
         self.check_inputs(audio=audio, video=video, audio_mask=audio_mask, video_mask=video_mask)
         if audio is None and video is None:
@@ -256,12 +271,12 @@ def colearning_transformer_tiny() -> ColearningTransformerConfig:
     return ColearningTransformerConfig(
         d_model=32,
         ffn_dim=64,
-        heads=2,
-        audio_layers=1,
-        video_layers=1,
-        cross_layers=1,
+        num_heads=2,
+        num_audio_layers=1,
+        num_video_layers=1,
+        num_cross_layers=1,
         frame_backbone="mobilenetv3_small_050",
-        frame_size=32,
+        face_size=32,
     )
 
 

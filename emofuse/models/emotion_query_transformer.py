@@ -57,13 +57,13 @@ class EmotionQueryTransformerConfig(ModelConfig):
         face_size: side of the square face crops (paper: 64).
         mel_bins, chunk_frames: mel bands and frames of one spectrogram chunk (128 × 32).
         d_model, heads, ffn_dim: every transformer (paper: 256, 4, 2048).
-        image_encoder_layers, audio_encoder_layers, fusion_layers, decoder_layers: table 6's
+        num_video_layers, num_audio_layers, num_fusion_layers, num_decoder_layers: table 6's
             ImgEnc, SpecEnc, FusionEnc, EmoDec (IEMOCAP 2, 2, 2, 2; CMU-MOSEI 4, 4, 4, 4).
         fusion: ``"transformer"`` (the paper) or ``"early"`` (table 5's baseline: pooled
             modalities concatenated).
-        emotion_queries: the emotion-level embedding module; False classifies with one linear
+        use_emotion_queries: the emotion-level embedding module; False classifies with one linear
             layer from the CLS token (from the concatenation under early fusion), table 5.
-        positional_encoding: sinusoidal positions in the face, chunk and fusion encoders (the
+        use_positional_encoding: sinusoidal positions in the face, chunk and fusion encoders (the
             authors' release uses none).
         gradient_checkpointing: during training, recompute the activations of the two VGGs
             stage by stage in the backward pass instead of keeping them (less memory, about one
@@ -82,15 +82,15 @@ class EmotionQueryTransformerConfig(ModelConfig):
     mel_bins: int = 128
     chunk_frames: int = 32
     d_model: int = 256
-    heads: int = 4
+    num_heads: int = 4
     ffn_dim: int = 2048
-    image_encoder_layers: int = 2
-    audio_encoder_layers: int = 2
-    fusion_layers: int = 2
-    decoder_layers: int = 2
+    num_video_layers: int = 2
+    num_audio_layers: int = 2
+    num_fusion_layers: int = 2
+    num_decoder_layers: int = 2
     fusion: Literal["transformer", "early"] = "transformer"
-    emotion_queries: bool = True
-    positional_encoding: bool = False
+    use_emotion_queries: bool = True
+    use_positional_encoding: bool = False
     gradient_checkpointing: bool = False
 
     def __post_init__(self) -> None:
@@ -101,17 +101,19 @@ class EmotionQueryTransformerConfig(ModelConfig):
         for name in ("face_size", "mel_bins", "chunk_frames"):
             if getattr(self, name) < side:
                 raise ValueError(f"{name}: expected at least {side} (five VGG pools)")
-        if self.d_model % self.heads:
-            raise ValueError(f"d_model: {self.d_model} is not divisible by heads={self.heads}")
+        if self.d_model % self.num_heads:
+            raise ValueError(
+                f"d_model: {self.d_model} is not divisible by num_heads={self.num_heads}"
+            )
         if self.text_max_len < 2:
             raise ValueError(
                 f"text_max_len: expected at least 2 (CLS and a word), got {self.text_max_len}"
             )
         for name in (
-            "image_encoder_layers",
-            "audio_encoder_layers",
-            "fusion_layers",
-            "decoder_layers",
+            "num_video_layers",
+            "num_audio_layers",
+            "num_fusion_layers",
+            "num_decoder_layers",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}: expected a non-negative int, got {getattr(self, name)}")
@@ -134,36 +136,50 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
     ) -> None:
         super().__init__(config, pretrained=pretrained)
         c = self.config
-        transformer = dict(
-            num_heads=c.heads, ffn_dim=c.ffn_dim, dropout=c.dropout, positions=c.positional_encoding
-        )
         self.text_encoder = HFTextEncoder(
             c.text_encoder, pretrained=pretrained, output="tokens_without_cls"
         )
         self.text_encoder.max_len = self.text_encoder.check_max_len(c.text_max_len, "text_max_len")
-        self.text_projection = MLP(self.text_encoder.hidden_size, [c.projection_dim], c.d_model)
+        self.text_projection = MLP(
+            self.text_encoder.hidden_size, hidden_dims=[c.projection_dim], out_dim=c.d_model
+        )
         self.video_encoder, self.audio_encoder = (
             FrameSequenceEncoder(
                 VGGFeatures(channels, widths=c.vgg_widths, batch_norm=c.vgg_batch_norm),
-                c.vgg_widths[-1],
-                c.projection_dim,
-                c.d_model,
-                num_layers=layers,
-                **transformer,
+                backbone_dim=c.vgg_widths[-1],
+                hidden_dim=c.projection_dim,
+                d_model=c.d_model,
+                num_layers=num_layers,
+                num_heads=c.num_heads,
+                ffn_dim=c.ffn_dim,
+                dropout=c.dropout,
+                use_positional_encoding=c.use_positional_encoding,
             )
-            for channels, layers in ((3, c.image_encoder_layers), (1, c.audio_encoder_layers))
+            for channels, num_layers in ((3, c.num_video_layers), (1, c.num_audio_layers))
         )
         if c.fusion == "transformer":
-            self.fusion: nn.Module = TokenFusionEncoder(c.d_model, c.fusion_layers, **transformer)
+            self.fusion: nn.Module = TokenFusionEncoder(
+                c.d_model,
+                num_layers=c.num_fusion_layers,
+                num_heads=c.num_heads,
+                ffn_dim=c.ffn_dim,
+                dropout=c.dropout,
+                use_positional_encoding=c.use_positional_encoding,
+            )
             summary_dim = c.d_model  # the CLS token
         else:
             self.fusion = EarlyFusion()
             summary_dim = 3 * c.d_model  # the concatenated modalities
-        if c.emotion_queries:
+        if c.use_emotion_queries:
             self.emotion_decoder = EmotionQueryDecoder(
-                c.num_classes, c.d_model, c.decoder_layers, c.heads, c.ffn_dim, dropout=c.dropout
+                c.num_classes,
+                d_model=c.d_model,
+                num_layers=c.num_decoder_layers,
+                num_heads=c.num_heads,
+                ffn_dim=c.ffn_dim,
+                dropout=c.dropout,
             )
-            self.head: nn.Module = GroupWiseLinear(c.num_classes, c.d_model)
+            self.head: nn.Module = GroupWiseLinear(c.num_classes, d_model=c.d_model)
         else:
             self.head = nn.Linear(summary_dim, c.num_classes)
         if c.gradient_checkpointing:
@@ -245,7 +261,7 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
         i = self.video_encoder(video, video_mask)
         a = self.audio_encoder(audio, audio_mask)
         fused, fused_mask = self.fusion([t, i, a], [word_mask, video_mask, audio_mask])
-        if self.config.emotion_queries:
+        if self.config.use_emotion_queries:
             emotions = self.emotion_decoder(fused, fused_mask)
             logits, embedding = self.head(emotions), emotions.mean(1)
         else:
@@ -280,10 +296,10 @@ def emotion_query_transformer_mosei() -> EmotionQueryTransformerConfig:
     """Token-level transformer fusion + emotion-query decoder, CMU-MOSEI setting (4, 4, 4, 4)."""
     return EmotionQueryTransformerConfig(
         label_names=CMU_MOSEI_6,
-        image_encoder_layers=4,
-        audio_encoder_layers=4,
-        fusion_layers=4,
-        decoder_layers=4,
+        num_video_layers=4,
+        num_audio_layers=4,
+        num_fusion_layers=4,
+        num_decoder_layers=4,
     )
 
 
@@ -298,12 +314,12 @@ def emotion_query_transformer_tiny() -> EmotionQueryTransformerConfig:
         mel_bins=32,
         chunk_frames=32,
         d_model=16,
-        heads=2,
+        num_heads=2,
         ffn_dim=32,
-        image_encoder_layers=1,
-        audio_encoder_layers=1,
-        fusion_layers=1,
-        decoder_layers=1,
+        num_video_layers=1,
+        num_audio_layers=1,
+        num_fusion_layers=1,
+        num_decoder_layers=1,
     )
 
 

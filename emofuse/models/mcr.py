@@ -59,28 +59,29 @@ class MCRConfig(ModelConfig):
         input_dims: feature widths (text, video, audio): GloVe 300, Facet 35, COVAREP 74.
         seq_lens: fixed sequence lengths (text, video, audio) of the unaligned release; inputs
             are padded to them (the CMU exchange maps between these lengths).
-        dim: feature size d after the Conv1d front (table 1: 40).
+        d_model: feature size d after the Conv1d front (table 1: 40).
         num_heads: attention heads (table 1: MOSI 10, MOSEI 8, IEMOCAP 10).
         kernel_sizes: Conv1d kernels (text, video, audio), odd ('same' padding).
         num_layers: modality reinforcement layers (table 1: MOSI 3, MOSEI 4, IEMOCAP 3).
-        encoder_layers: layers of the final transformer encoder over [Z_L; Z_V; Z_A].
-        ffn_dim: hidden width of every feed-forward layer (default ``4 * dim``).
+        num_encoder_layers: layers of the final transformer encoder over [Z_L; Z_V; Z_A].
+        ffn_dim: hidden width of every feed-forward layer (default ``4 * d_model``).
         task: ``"regression"`` (one output, L1 loss), ``"multilabel"`` (one binary decision per
             emotion, IEMOCAP's protocol; ``"classification"``, the paper's word for it in
             sec. 4.2, is the same) or ``"multiclass"`` (one softmax).
         modalities: the modalities used, any non-empty subset of (text, video, audio).
-        use_cmu, use_scu, mutual_attention, scu_attention_layer, source_update, structure: the
-            ablation switches of table 5 (see :class:`ModalityReinforcementLayer`).
+        use_cmu, use_scu, use_mutual_attention, use_scu_attention_layer, source_update,
+            structure: the ablation switches of table 5 (see
+            :class:`ModalityReinforcementLayer`).
     """
 
     num_classes: int = 1
     input_dims: tuple[int, int, int] = (300, 35, 74)
     seq_lens: tuple[int, int, int] = (50, 500, 500)
-    dim: int = 40
+    d_model: int = 40
     num_heads: int = 8
     kernel_sizes: tuple[int, int, int] = (3, 3, 3)
     num_layers: int = 4
-    encoder_layers: int = 1
+    num_encoder_layers: int = 1
     ffn_dim: int | None = None
     # one value more than ModelConfig.task: "classification" (the paper's word), stored as
     # "multilabel" by __post_init__
@@ -88,8 +89,8 @@ class MCRConfig(ModelConfig):
     modalities: tuple[Modality, ...] = MODALITIES
     use_cmu: bool = True
     use_scu: bool = True
-    mutual_attention: bool = True
-    scu_attention_layer: bool = True
+    use_mutual_attention: bool = True
+    use_scu_attention_layer: bool = True
     source_update: SourceUpdateMode = "sum"
     structure: Structure = "parallel"
 
@@ -103,12 +104,14 @@ class MCRConfig(ModelConfig):
                 )
         if any(k % 2 == 0 for k in self.kernel_sizes):
             raise ValueError(f"kernel_sizes: expected odd kernels, got {self.kernel_sizes}")
-        if self.dim % self.num_heads:
-            raise ValueError(f"dim: {self.dim} is not divisible by num_heads={self.num_heads}")
-        if self.num_layers < 1 or self.encoder_layers < 0:
+        if self.d_model % self.num_heads:
             raise ValueError(
-                f"num_layers, encoder_layers: expected >= 1 and >= 0, "
-                f"got {self.num_layers}, {self.encoder_layers}"
+                f"d_model: {self.d_model} is not divisible by num_heads={self.num_heads}"
+            )
+        if self.num_layers < 1 or self.num_encoder_layers < 0:
+            raise ValueError(
+                f"num_layers, num_encoder_layers: expected >= 1 and >= 0, "
+                f"got {self.num_layers}, {self.num_encoder_layers}"
             )
         if self.task == "classification":
             object.__setattr__(self, "task", "multilabel")
@@ -160,33 +163,39 @@ class MCR(EmotionModel[MCRConfig]):
         dims, lens, kernels = (
             c.per_modality(n) for n in ("input_dims", "seq_lens", "kernel_sizes")
         )
-        ffn_dim = c.ffn_dim or 4 * c.dim
+        ffn_dim = c.ffn_dim or 4 * c.d_model
         self.front = nn.ModuleDict(
             {
-                m: nn.Conv1d(dims[m], c.dim, kernels[m], padding=kernels[m] // 2, bias=False)
+                m: nn.Conv1d(dims[m], c.d_model, kernels[m], padding=kernels[m] // 2, bias=False)
                 for m in c.modalities
             }
         )
-        self.position = SinusoidalPositionalEncoding(c.dim, max_len=max(lens.values()))
+        self.position = SinusoidalPositionalEncoding(c.d_model, max_len=max(lens.values()))
         self.embed_dropout = nn.Dropout(c.dropout)
         self.reinforcement = ModalityReinforcementStack(
-            c.dim,
-            c.num_heads,
-            lens,
+            c.d_model,
+            num_heads=c.num_heads,
+            seq_lens=lens,
             num_layers=c.num_layers,
             source_update=c.source_update,
             ffn_dim=ffn_dim,
             dropout=c.dropout,
             use_cmu=c.use_cmu,
             use_scu=c.use_scu,
-            mutual_attention=c.mutual_attention,
-            scu_attention_layer=c.scu_attention_layer,
+            use_mutual_attention=c.use_mutual_attention,
+            use_scu_attention_layer=c.use_scu_attention_layer,
             structure=c.structure,
         )
         self.encoder = TransformerEncoder(
-            c.encoder_layers, c.dim, c.num_heads, ffn_dim, dropout=c.dropout
+            c.d_model,
+            num_layers=c.num_encoder_layers,
+            num_heads=c.num_heads,
+            ffn_dim=ffn_dim,
+            dropout=c.dropout,
         )
-        self.head = MLP(c.dim, [c.dim], c.num_classes, dropout=c.dropout)
+        self.head = MLP(
+            c.d_model, hidden_dims=[c.d_model], out_dim=c.num_classes, dropout=c.dropout
+        )
 
     @classmethod
     def input_specs(cls, config: MCRConfig) -> list[TensorSpec]:
@@ -236,6 +245,9 @@ class MCR(EmotionModel[MCRConfig]):
             ``scu.<m>.cross_attn`` (B, heads, T_m, ΣT_s), ``scu.<m>.self_attn``
             (B, heads, T_m, T_m) and ``scu.<m>.gamma`` (B, 2) (cross, self); and
             ``encoder.layers.<i>.self_attn`` (B, heads, ΣT, ΣT).
+        Raises:
+            ValueError: a modality outside ``config.modalities``, or inputs of the wrong layout
+                or length (``fixed_lengths``).
         """
         given = {"text": text, "video": video, "audio": audio}
         masks_in = {"text": text_mask, "video": video_mask, "audio": audio_mask}
@@ -292,7 +304,7 @@ def mcr_tiny() -> MCRConfig:
     return MCRConfig(
         input_dims=(12, 5, 6),
         seq_lens=(6, 9, 7),
-        dim=8,
+        d_model=8,
         num_heads=2,
         kernel_sizes=(3, 3, 5),
         num_layers=2,

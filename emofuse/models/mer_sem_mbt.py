@@ -5,7 +5,7 @@ fusion (Xia, Zhao and Jiang 2022, Frontiers in Neuroscience 16:1086380).
 
     text ids ─BERT─► CLS I_t ─────────────────────────────────────────────┬──► MLP_t ► S_t
     audio examples ─VGGish[SEM(I_t) after conv2, conv4]─► I_a (B,Ta,128) ─┐
-    face frames ─ResNet-18[SEM(I_t) after conv3_x, conv5_x]─► I_v (B,Tv,512) ┤ linear → d_m
+    face frames ─ResNet-18[SEM(I_t) after conv3_x, conv5_x]─► I_v (B,Tv,512) ┤ linear → d_model
                                  bottleneck transformer (N_b tokens) ◄──┘
     reinforced audio / video ─ masked mean over T ─ MLP_a ► S_a, MLP_v ► S_v
     attentive decision fusion(S_a, S_v, S_t) ► logits
@@ -56,16 +56,16 @@ class MerSemMbtConfig(ModelConfig):
         text_encoder: BERT name (built from a local config when ``pretrained=False``), hub id
             (fetched with ``pretrained=True``) or local folder of a Hugging Face encoder
             (always loaded); its CLS state is I_t.
-        d_m: width of the cross-modal encoder (paper: 64).
+        d_model: width of the cross-modal encoder (paper: 64).
         num_bottlenecks: N_b bottleneck tokens (paper: 4).
-        mbt_heads, mbt_layers: heads and layers of the cross-modal encoder (paper: 8, 1).
+        num_heads, num_layers: heads and layers of the cross-modal encoder (paper: 8, 1).
         cross_modal: ``"mbt"`` (paper), ``"joint"``, ``"bicross"`` (table 5) or ``"none"``
             (MER-SEM, table 3).
         use_sem: semantic enhancement in the audio and video encoders (False: MER-MBT).
         audio_sem_after: VGGish conv groups (1–4) followed by a SEM (paper: 2 and 4).
         video_sem_after: ResNet-18 conv groups (1–5) followed by a SEM (paper: 3 and 5).
         use_text_decision: fuse the text decision S_t (False: "w/o textual decision", table 2).
-        frame_size: face crop side in pixels.
+        face_size: face crop side in pixels.
         vggish_channels, vggish_fc_dims: VGGish widths (released VGGish: 64-128-256-512 and
             4096-4096-128).
         resnet_width: ResNet first-stage channels, doubled at each later stage (ResNet-18: 64).
@@ -85,16 +85,16 @@ class MerSemMbtConfig(ModelConfig):
 
     label_names: tuple[str, ...] | None = IEMOCAP_6
     text_encoder: str = "bert-base-uncased"
-    d_m: int = 64
+    d_model: int = 64
     num_bottlenecks: int = 4
-    mbt_heads: int = 8
-    mbt_layers: int = 1
+    num_heads: int = 8
+    num_layers: int = 1
     cross_modal: CrossModalKind = "mbt"
     use_sem: bool = True
     audio_sem_after: tuple[int, ...] = (2, 4)
     video_sem_after: tuple[int, ...] = (3, 5)
     use_text_decision: bool = True
-    frame_size: int = 224
+    face_size: int = 224
     vggish_channels: tuple[int, ...] = (64, 128, 256, 512)
     vggish_fc_dims: tuple[int, ...] = (4096, 4096, 128)
     resnet_width: int = 64
@@ -114,11 +114,11 @@ class MerSemMbtConfig(ModelConfig):
                 raise ValueError(
                     f"{name}: expected increasing conv group numbers in 1..{count}, got {groups}"
                 )
-        if self.d_m % self.mbt_heads:
+        if self.d_model % self.num_heads:
             raise ValueError(
-                f"d_m: expected a multiple of mbt_heads={self.mbt_heads}, got {self.d_m}"
+                f"d_model: expected a multiple of num_heads={self.num_heads}, got {self.d_model}"
             )
-        for name in ("d_m", "num_bottlenecks", "mbt_layers", "resnet_width", "text_head_dim"):
+        for name in ("d_model", "num_bottlenecks", "num_layers", "resnet_width", "text_head_dim"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected a positive int, got {getattr(self, name)}")
         if len(self.vggish_channels) != 4 or len(self.vggish_fc_dims) != 3:
@@ -126,8 +126,8 @@ class MerSemMbtConfig(ModelConfig):
                 f"vggish_channels/vggish_fc_dims: expected 4 and 3 widths, got "
                 f"{self.vggish_channels} and {self.vggish_fc_dims}"
             )
-        if self.frame_size < 32:
-            raise ValueError(f"frame_size: expected at least 32 pixels, got {self.frame_size}")
+        if self.face_size < 32:
+            raise ValueError(f"face_size: expected at least 32 pixels, got {self.face_size}")
 
 
 class MerSemMbt(EmotionModel[MerSemMbtConfig]):
@@ -159,7 +159,7 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
         self.text_encoder = HFTextEncoder(c.text_encoder, pretrained=pretrained, output="cls")
         text_dim = self.text_encoder.hidden_size
         self.audio_encoder = SemanticEnhancedBackbone(
-            VGGish(c.vggish_channels, c.vggish_fc_dims),
+            VGGish(c.vggish_channels, fc_dims=c.vggish_fc_dims),
             text_dim=text_dim,
             sem_after=c.audio_sem_after if c.use_sem else (),
         )
@@ -180,20 +180,22 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
                 group.requires_grad_(False)
             for group in self.video_encoder.conv_groups()[:FROZEN_VIDEO_GROUPS]:
                 group.requires_grad_(False)
-        self.audio_proj = nn.Linear(self.audio_encoder.out_dim, c.d_m)
-        self.video_proj = nn.Linear(self.video_encoder.out_dim, c.d_m)
+        self.audio_proj = nn.Linear(self.audio_encoder.out_dim, c.d_model)
+        self.video_proj = nn.Linear(self.video_encoder.out_dim, c.d_model)
         self.cross_modal = build_cross_modal(
             c.cross_modal,
-            c.d_m,
-            num_heads=c.mbt_heads,
-            num_layers=c.mbt_layers,
+            d_model=c.d_model,
+            num_heads=c.num_heads,
+            num_layers=c.num_layers,
             num_bottlenecks=c.num_bottlenecks,
             dropout=c.dropout,
         )
-        self.audio_head = MLP(c.d_m, [c.d_m], c.num_classes, dropout=c.dropout)
-        self.video_head = MLP(c.d_m, [c.d_m], c.num_classes, dropout=c.dropout)
+        self.audio_head, self.video_head = (
+            MLP(c.d_model, hidden_dims=[c.d_model], out_dim=c.num_classes, dropout=c.dropout)
+            for _ in range(2)
+        )
         self.text_head = (
-            MLP(text_dim, [c.text_head_dim], c.num_classes, dropout=c.dropout)
+            MLP(text_dim, hidden_dims=[c.text_head_dim], out_dim=c.num_classes, dropout=c.dropout)
             if c.use_text_decision
             else None
         )
@@ -203,7 +205,7 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
 
     @classmethod
     def input_specs(cls, config: MerSemMbtConfig) -> list[TensorSpec]:
-        s = config.frame_size
+        s = config.face_size
         return [
             *modality(
                 "audio", ("B", "T_a", 1, EXAMPLE_FRAMES, MEL_BANDS), meaning="log-mel examples"
@@ -215,7 +217,7 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
     def example_inputs(
         self, batch_size: int = 2, *, generator: torch.Generator | None = None
     ) -> dict[str, Tensor]:
-        steps, tokens, s = 4, 8, self.config.frame_size
+        steps, tokens, s = 4, 8, self.config.face_size
         vocab = self.text_encoder.vocab_size
         return {
             "audio": torch.randn(
@@ -239,14 +241,14 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
     ) -> EmotionOutput:
         """Inputs:
             text: (B, L) token ids; audio: (B, T_a, 1, 96, 64) log-mel examples; video:
-            (B, T_v, 3, frame_size, frame_size) face crops; masks (B, L), (B, T_a), (B, T_v)
+            (B, T_v, 3, face_size, face_size) face crops; masks (B, L), (B, T_a), (B, T_v)
             bool, True = valid. ``audio`` or ``video`` may be omitted, not both. Padding may
             lie anywhere (I_t is the state of the first valid token). A modality whose row is
             all padding is missing from that row: it takes no decision weight, gets no
             cross-modal exchange and pools to zeros, so the row's logits and embedding equal
             those computed without that modality.
         Returns:
-            EmotionOutput: logits (B, M); embedding (B, 2·d_m + d_t) = [audio; video; I_t]
+            EmotionOutput: logits (B, M); embedding (B, 2·d_model + d_t) = [audio; video; I_t]
             pooled (zeros for a missing modality); modality_logits S_a, S_v, S_t; with
             ``return_attentions=True``, attentions: ``fusion`` (B, K) the decision weights over
             the fused modalities in the order audio, video, text (those given; zero where a row
@@ -257,6 +259,8 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
             (T_m × N_b); for joint attention ``cross_modal.encoder.layers.<i>.self_attn``; for
             bi-cross attention ``cross_modal.audio_from_video.<i>.attention`` and
             ``cross_modal.video_from_audio.<i>.attention``.
+        Raises:
+            ValueError: neither ``audio`` nor ``video``, or inputs of the wrong layout.
         """
         self.check_inputs(
             text=text,
@@ -304,7 +308,7 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
             torch.stack(list(decisions.values()), dim=1),
             torch.stack([present[m] for m in decisions], dim=1),
         )
-        zeros = text_vec.new_zeros(text_vec.shape[0], self.config.d_m)
+        zeros = text_vec.new_zeros(text_vec.shape[0], self.config.d_model)
         embedding = torch.cat(
             [pooled.get("audio", zeros), pooled.get("video", zeros), text_vec], dim=-1
         )
@@ -339,9 +343,9 @@ def mer_sem_mbt_tiny() -> MerSemMbtConfig:
     """MER-SEM-MBT with tiny BERT, narrow VGGish and ResNet-18, 64-pixel faces (tests, demos)."""
     return MerSemMbtConfig(
         text_encoder="emofuse/bert-tiny",
-        d_m=16,
-        mbt_heads=2,
-        frame_size=64,
+        d_model=16,
+        num_heads=2,
+        face_size=64,
         vggish_channels=(8, 16, 32, 32),
         vggish_fc_dims=(64, 64, 32),
         resnet_width=8,

@@ -185,8 +185,8 @@ class CoLearning:
     def __init__(
         self,
         modalities: Sequence[str] = ("audio", "video"),
-        mode: str = "sample",
         *,
+        mode: str = "sample",
         subsets: Sequence[Sequence[str]] | None = None,
         loss_fn: LossFn = multilabel_bce,
         seed: int = 0,

@@ -36,14 +36,17 @@ class SnippetSampler:
         augmentation reproducible.
     Returns:
         (N, 3, k, size, size) float snippets, the model's ``video`` layout without the batch.
+
+    Raises:
+        ValueError: (call) frames not of shape (T, 3, H, W).
     """
 
     def __init__(
         self,
         num_snippets: int = 6,
+        *,
         frames_per_snippet: int = 16,
         size: int = 224,
-        *,
         train: bool = False,
         crop_scale: tuple[float, float] = (0.8, 1.0),
         flip_p: float = 0.5,

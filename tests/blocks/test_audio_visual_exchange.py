@@ -21,7 +21,7 @@ def _inputs(ta: int = 5, tv: int = 3):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_shapes_with_streams_of_different_lengths(kind: str) -> None:
-    block = build_cross_modal(kind, 16, num_heads=4, num_layers=2).eval()
+    block = build_cross_modal(kind, d_model=16, num_heads=4, num_layers=2).eval()
     audio, video, am, vm = _inputs()
     a, v = block(audio, video, am, vm)
     assert a.shape == audio.shape and v.shape == video.shape
@@ -33,7 +33,7 @@ def test_shapes_with_streams_of_different_lengths(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_padding_never_changes_valid_outputs(kind: str) -> None:
-    block = build_cross_modal(kind, 16, num_heads=4, num_layers=2).eval()
+    block = build_cross_modal(kind, d_model=16, num_heads=4, num_layers=2).eval()
     audio, video, am, vm = _inputs()
     a, v = block(audio, video, am, vm)
     scrambled_a = torch.where(am[..., None], audio, 9 * torch.randn_like(audio))
@@ -86,15 +86,15 @@ def test_mbt_tokens_are_learned_and_any_number_of_layers_builds() -> None:
 
 
 def test_none_and_unknown_kinds() -> None:
-    assert build_cross_modal("none", 16) is None
+    assert build_cross_modal("none", d_model=16) is None
     with pytest.raises(ValueError, match="cross_modal"):
-        build_cross_modal("late", 16)
+        build_cross_modal("late", d_model=16)
 
 
 def test_joint_and_bicross_mix_the_streams_directly() -> None:
     audio, video, am, vm = _inputs()
     for kind in ("joint", "bicross"):
-        block = build_cross_modal(kind, 16, num_heads=4).eval()
+        block = build_cross_modal(kind, d_model=16, num_heads=4).eval()
         a, _ = block(audio, video, am, vm)
         a2, _ = block(audio, video + torch.randn_like(video), am, vm)
         assert not torch.allclose(a2[am], a[am]), kind

@@ -61,8 +61,8 @@ def test_temporal_attention_masks_padded_snippets_and_projects() -> None:
 def test_residual_flag() -> None:
     x = torch.randn(2, 6, 16)
     for cls, arg in ((SpatialAttention, 16), (ChannelAttention, 6), (TemporalAttention, 16)):
-        plain, residual = cls(arg, 4), cls(arg, 4, residual=True)
+        plain, residual = cls(arg, num_heads=4), cls(arg, num_heads=4, use_residual=True)
         residual.load_state_dict(plain.state_dict())
         torch.testing.assert_close(residual(x), x + plain(x))
     with pytest.raises(ValueError, match="residual"):
-        TemporalAttention(16, 4, out_dim=8, residual=True)
+        TemporalAttention(16, num_heads=4, out_dim=8, use_residual=True)

@@ -63,7 +63,7 @@ def _two_streams(block: nn.Module) -> tuple[nn.Module, Callable[[nn.Module], Any
 
 def _semantic_enhancement() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     fmap, text = torch.randn(B, 4, 5, 5), torch.randn(B, 6)
-    return SemanticEnhancement(4, 6), lambda m: m(fmap, text)
+    return SemanticEnhancement(4, text_dim=6), lambda m: m(fmap, text)
 
 
 def _semantic_enhanced_backbone() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
@@ -77,7 +77,9 @@ def _semantic_enhanced_backbone() -> tuple[nn.Module, Callable[[nn.Module], Any]
 def _snippet_attention_stream() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     snippets = torch.randn(B, 2, 3, 8, 8)  # (B, N, C, H, W); a conv gives a 4×4 map
     backbone = nn.Conv2d(3, 6, 3, stride=2, padding=1)
-    stream = SnippetAttentionStream(backbone, 6, out_dim=D, num_heads=2, num_positions=16)
+    stream = SnippetAttentionStream(
+        backbone, backbone_dim=6, out_dim=D, num_heads=2, num_positions=16
+    )
     return stream, lambda m: m(snippets)
 
 
@@ -88,17 +90,17 @@ def _decision_fusion() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
 
 def _spatial() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     x = _x(5, 6)  # 6 channels over 4 heads: ceil(6 / 4) per head
-    return SpatialAttention(6, 4, residual=True), lambda m: m(x)
+    return SpatialAttention(6, num_heads=4, use_residual=True), lambda m: m(x)
 
 
 def _channel() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     x = _x(5, 6)
-    return ChannelAttention(5, 2), lambda m: m(x)
+    return ChannelAttention(5, num_heads=2), lambda m: m(x)
 
 
 def _temporal() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     x, mask = _x(5, 6), _mask(5)
-    return TemporalAttention(6, 2, out_dim=4), lambda m: (m(x, mask), m(x))
+    return TemporalAttention(6, num_heads=2, out_dim=4), lambda m: (m(x, mask), m(x))
 
 
 def _cross_correlation() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
@@ -108,12 +110,12 @@ def _cross_correlation() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
 
 def _cross_mutual() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     target, sources, masks = _x(6), [_x(5), _x(4)], [_mask(5), _mask(4)]
-    return CrossMutualUnit(D, 2, (5, 4)), lambda m: m(target, sources, masks)
+    return CrossMutualUnit(D, num_heads=2, source_lens=(5, 4)), lambda m: m(target, sources, masks)
 
 
 def _self_cross() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     target, source = _x(5), _x(9)
-    return SelfCrossUnit(D, 2), lambda m: m(target, source, _mask(5), _mask(9))
+    return SelfCrossUnit(D, num_heads=2), lambda m: m(target, source, _mask(5), _mask(9))
 
 
 MODALITIES = {"text": 5, "video": 4, "audio": 6}
@@ -122,7 +124,7 @@ MODALITIES = {"text": 5, "video": 4, "audio": 6}
 def _source_update() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     sources = {m: _x(t) for m, t in MODALITIES.items()}
     targets = {m: _x(t) for m, t in MODALITIES.items()}
-    return SourceUpdate(D, tuple(MODALITIES)), lambda m: m(sources, targets)
+    return SourceUpdate(D, modalities=tuple(MODALITIES)), lambda m: m(sources, targets)
 
 
 def _reinforcement_layer() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
@@ -130,31 +132,33 @@ def _reinforcement_layer() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     sources = {m: _x(t) for m, t in MODALITIES.items()}
     masks = {m: _mask(t) for m, t in MODALITIES.items()}
     combined = {t: torch.cat([sources[s] for s in MODALITIES if s != t], dim=1) for t in MODALITIES}
-    layer = ModalityReinforcementLayer(D, 2, MODALITIES)
+    layer = ModalityReinforcementLayer(D, num_heads=2, seq_lens=MODALITIES)
     return layer, lambda m: m(targets, sources, combined, masks)
 
 
 def _reinforcement_stack() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     targets = {m: _x(t) for m, t in MODALITIES.items()}
     masks = {m: _mask(t) for m, t in MODALITIES.items()}
-    stack = ModalityReinforcementStack(D, 2, MODALITIES, num_layers=2)
+    stack = ModalityReinforcementStack(D, num_heads=2, seq_lens=MODALITIES, num_layers=2)
     return stack, lambda m: m(targets, masks)
 
 
 def _emotion_queries() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     memory, mask = _x(5), _mask(5)
-    decoder = EmotionQueryDecoder(3, D, 1, 2, 16)
+    decoder = EmotionQueryDecoder(3, d_model=D, num_layers=1, num_heads=2, ffn_dim=16)
     return decoder, lambda m: (m(memory, mask), m(memory))
 
 
 def _group_wise_linear() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     x = _x(3)
-    return GroupWiseLinear(3, D), lambda m: m(x)
+    return GroupWiseLinear(3, d_model=D), lambda m: m(x)
 
 
 def _token_fusion() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     xs, masks = [_x(5), _x(4), _x(6)], [_mask(5), _mask(4), _mask(6)]
-    encoder = TokenFusionEncoder(D, 1, 2, 16, positions=True)
+    encoder = TokenFusionEncoder(
+        D, num_layers=1, num_heads=2, ffn_dim=16, use_positional_encoding=True
+    )
     return encoder, lambda m: m(xs, masks)
 
 
@@ -165,7 +169,9 @@ def _early_fusion() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
 
 def _cross_modal_transformer() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     streams = {"audio": (_x(5), _mask(5)), "video": (_x(4), _mask(4))}
-    block = CrossModalTransformer(("audio", "video"), D, 2, 16, 1)
+    block = CrossModalTransformer(
+        ("audio", "video"), d_model=D, num_heads=2, ffn_dim=16, num_layers=1
+    )
     return block, lambda m: (
         m(streams),
         m({"video": streams["video"]}),  # one modality alone: the same weights
@@ -174,21 +180,23 @@ def _cross_modal_transformer() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
 
 def _swish_classifier() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     z, mask = _x(5), _mask(5)
-    return AttentiveSwishClassifier(D, 3), lambda m: m(z, mask)
+    return AttentiveSwishClassifier(D, num_classes=3), lambda m: m(z, mask)
 
 
 def _convolution_pooling() -> tuple[nn.Module, Callable[[nn.Module], Any]]:
     x, mask = _x(9, 6), _mask(9)
-    return ConvolutionPooling(6, D), lambda m: (m(x, mask), m(x))
+    return ConvolutionPooling(6, out_dim=D), lambda m: (m(x, mask), m(x))
 
 
 CASES: dict[str, Case] = {
     "SemanticEnhancement": _semantic_enhancement,
     "SemanticEnhancedBackbone": _semantic_enhanced_backbone,
     "SnippetAttentionStream": _snippet_attention_stream,
-    "BottleneckTransformer": lambda: _two_streams(BottleneckTransformer(D, 2, 2)),
-    "JointTransformer": lambda: _two_streams(JointTransformer(D, 2)),
-    "BiCrossAttention": lambda: _two_streams(BiCrossAttention(D, 2)),
+    "BottleneckTransformer": lambda: _two_streams(
+        BottleneckTransformer(D, num_bottlenecks=2, num_heads=2)
+    ),
+    "JointTransformer": lambda: _two_streams(JointTransformer(D, num_heads=2)),
+    "BiCrossAttention": lambda: _two_streams(BiCrossAttention(D, num_heads=2)),
     "AttentiveDecisionFusion": _decision_fusion,
     "SpatialAttention": _spatial,
     "ChannelAttention": _channel,

@@ -9,7 +9,9 @@ MASK = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]], dtype=torch.bool)
 
 
 def _decoder(layers: int = 2) -> EmotionQueryDecoder:
-    return EmotionQueryDecoder(4, 16, layers, 2, 32, dropout=0.0).eval()
+    return EmotionQueryDecoder(
+        4, d_model=16, num_layers=layers, num_heads=2, ffn_dim=32, dropout=0.0
+    ).eval()
 
 
 def test_matches_torch_post_norm_decoder() -> None:
@@ -70,7 +72,7 @@ def test_empty_memory_row_is_finite_and_queries_learn() -> None:
 
 
 def test_group_wise_linear_scores_each_class_from_its_own_vector() -> None:
-    head = GroupWiseLinear(3, 5)
+    head = GroupWiseLinear(3, d_model=5)
     x = torch.randn(2, 3, 5)
     expected = torch.stack(
         [torch.stack([x[b, c] @ head.weight[c] + head.bias[c] for c in range(3)]) for b in range(2)]

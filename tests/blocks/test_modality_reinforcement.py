@@ -56,12 +56,14 @@ def test_source_modalities() -> None:
 
 
 def test_cmu_without_mutual_term_is_layer_norm_plus_two_attentions() -> None:
-    cmu = CrossMutualUnit(DIM, HEADS, (T_1, T_2), mutual_attention=False, dropout=0.0).eval()
+    cmu = CrossMutualUnit(
+        DIM, num_heads=HEADS, source_lens=(T_1, T_2), use_mutual_attention=False, dropout=0.0
+    ).eval()
     _silence_ffn(cmu)
     target, sources, masks = _cmu_inputs()
     expected = cmu.norm_target(target)
     for i, (source, mask) in enumerate(zip(sources, masks, strict=True)):
-        mha = MultiHeadAttention(DIM, HEADS)
+        mha = MultiHeadAttention(DIM, num_heads=HEADS)
         mha.q_proj.load_state_dict(cmu.q_proj.state_dict())
         mha.k_proj.load_state_dict(cmu.k_proj[i].state_dict())
         mha.v_proj.load_state_dict(cmu.v_proj[i].state_dict())
@@ -75,7 +77,7 @@ def test_cmu_without_mutual_term_is_layer_norm_plus_two_attentions() -> None:
 
 def test_cmu_mutual_term_matches_a_per_head_reference() -> None:
     """Eqs. 3–5 written out head by head and step by step."""
-    cmu = CrossMutualUnit(DIM, HEADS, (T_1, T_2), dropout=0.0).eval()
+    cmu = CrossMutualUnit(DIM, num_heads=HEADS, source_lens=(T_1, T_2), dropout=0.0).eval()
     _silence_ffn(cmu)
     target, sources, masks = _cmu_inputs()
     out, maps = _run(cmu, target, sources, masks)
@@ -112,8 +114,10 @@ def test_cmu_mutual_term_matches_a_per_head_reference() -> None:
 
 def test_cmu_mutual_term_changes_the_output_and_zero_exchange_removes_it() -> None:
     torch.manual_seed(1)
-    cmu = CrossMutualUnit(DIM, HEADS, (T_1, T_2), dropout=0.0).eval()
-    plain = CrossMutualUnit(DIM, HEADS, (T_1, T_2), mutual_attention=False, dropout=0.0).eval()
+    cmu = CrossMutualUnit(DIM, num_heads=HEADS, source_lens=(T_1, T_2), dropout=0.0).eval()
+    plain = CrossMutualUnit(
+        DIM, num_heads=HEADS, source_lens=(T_1, T_2), use_mutual_attention=False, dropout=0.0
+    ).eval()
     plain.load_state_dict(cmu.state_dict(), strict=False)
     target, sources, masks = _cmu_inputs()
     # same masks on both sides: only the α ⊙ Ê term may differ
@@ -126,7 +130,7 @@ def test_cmu_mutual_term_changes_the_output_and_zero_exchange_removes_it() -> No
 
 
 def test_cmu_padding_invariance_and_alpha() -> None:
-    cmu = CrossMutualUnit(DIM, HEADS, (T_1, T_2)).eval()
+    cmu = CrossMutualUnit(DIM, num_heads=HEADS, source_lens=(T_1, T_2)).eval()
     target, sources, masks = _cmu_inputs()
     out, maps = _run(cmu, target, sources, masks)
     scrambled = [_scramble(s, m) for s, m in zip(sources, masks, strict=True)]
@@ -140,12 +144,12 @@ def test_cmu_padding_invariance_and_alpha() -> None:
 
 
 def test_cmu_all_padded_sources_and_single_source_are_finite() -> None:
-    cmu = CrossMutualUnit(DIM, HEADS, (T_1, T_2)).eval()
+    cmu = CrossMutualUnit(DIM, num_heads=HEADS, source_lens=(T_1, T_2)).eval()
     target, sources, masks = _cmu_inputs()
     empty = [torch.zeros_like(m) for m in masks]
     out, maps = _run(cmu, target, sources, empty)
     assert out.isfinite().all() and all(m.isfinite().all() for m in maps.values())
-    single = CrossMutualUnit(DIM, HEADS, (T_1,))
+    single = CrossMutualUnit(DIM, num_heads=HEADS, source_lens=(T_1,))
     assert not single.mutual
     out, maps = _run(single, target, sources[:1], masks[:1])
     assert out.shape == target.shape and "alpha" not in maps
@@ -155,13 +159,13 @@ def test_cmu_all_padded_sources_and_single_source_are_finite() -> None:
 
 def test_cmu_needs_one_or_two_sources() -> None:
     with pytest.raises(ValueError, match="source_lens"):
-        CrossMutualUnit(DIM, HEADS, (3, 4, 5))
-    with pytest.raises(ValueError, match="dim"):
-        CrossMutualUnit(9, HEADS, (3, 4))
+        CrossMutualUnit(DIM, num_heads=HEADS, source_lens=(3, 4, 5))
+    with pytest.raises(ValueError, match="d_model"):
+        CrossMutualUnit(9, num_heads=HEADS, source_lens=(3, 4))
 
 
 def test_scu_gamma_is_softmax_of_branch_scores() -> None:
-    scu = SelfCrossUnit(DIM, HEADS, dropout=0.0).eval()
+    scu = SelfCrossUnit(DIM, num_heads=HEADS, dropout=0.0).eval()
     _silence_ffn(scu)
     t_mask, s_mask = _mask(2, T_T, [4, 2]), _mask(2, T_1 + T_2, [11, 7])
     # zeros at padded steps, as the unit selects them before anything else
@@ -186,7 +190,7 @@ def test_scu_gamma_is_softmax_of_branch_scores() -> None:
 
 
 def test_scu_without_attention_layer_sums_branches() -> None:
-    scu = SelfCrossUnit(DIM, HEADS, attention_layer=False, dropout=0.0).eval()
+    scu = SelfCrossUnit(DIM, num_heads=HEADS, use_attention_layer=False, dropout=0.0).eval()
     _silence_ffn(scu)
     target, source = torch.randn(2, T_T, DIM), torch.randn(2, T_1, DIM)
     out, maps = _run(scu, target, source)
@@ -197,7 +201,7 @@ def test_scu_without_attention_layer_sums_branches() -> None:
 
 
 def test_scu_padding_invariance_with_appended_steps() -> None:
-    scu = SelfCrossUnit(DIM, HEADS).eval()
+    scu = SelfCrossUnit(DIM, num_heads=HEADS).eval()
     target, source = torch.randn(2, T_T, DIM), torch.randn(2, T_1, DIM)
     t_mask, s_mask = _mask(2, T_T, [4, 2]), _mask(2, T_1, [5, 3])
     out, maps = _run(scu, target, source, t_mask, s_mask)
@@ -223,7 +227,7 @@ def _streams(seed: int = 0) -> dict[str, torch.Tensor]:
 
 
 def test_source_update_gate_follows_eqs_13_to_16() -> None:
-    update = SourceUpdate(DIM, MODS, dropout=0.0).eval()
+    update = SourceUpdate(DIM, modalities=MODS, dropout=0.0).eval()
     sources, targets = _streams(0), _streams(1)
     with torch.no_grad():
         for m in MODS:
@@ -246,7 +250,7 @@ def test_source_update_gate_follows_eqs_13_to_16() -> None:
 def test_source_update_matches_eqs_13_to_16_written_out() -> None:
     """Random weights, μ strictly inside (0, 1): the gate reads FFN(S_m) and Z_m (eq. 13)."""
     torch.manual_seed(3)
-    update = SourceUpdate(DIM, MODS, dropout=0.0).eval()
+    update = SourceUpdate(DIM, modalities=MODS, dropout=0.0).eval()
     sources, targets = _streams(0), _streams(1)
     new, combined = update(sources, targets)
     expected = {}
@@ -265,7 +269,7 @@ def test_source_update_matches_eqs_13_to_16_written_out() -> None:
 
 @pytest.mark.parametrize("mode", ["sum", "sum_no_gate", "low_level", "ffn_only"])
 def test_source_update_modes(mode: str) -> None:
-    update = SourceUpdate(DIM, MODS, mode=mode, dropout=0.0)
+    update = SourceUpdate(DIM, modalities=MODS, mode=mode, dropout=0.0)
     sources, targets = _streams(0), _streams(1)
     new, combined = update(sources, targets)
     for t in MODS:
@@ -285,7 +289,7 @@ def test_source_update_modes(mode: str) -> None:
             new["text"], update.ffn["text"](sources["text"]) + targets["text"]
         )
     with pytest.raises(ValueError, match="mode"):
-        SourceUpdate(DIM, MODS, mode="gru")
+        SourceUpdate(DIM, modalities=MODS, mode="gru")
 
 
 def _layer_inputs(modalities=MODS):
@@ -305,7 +309,7 @@ def _layer_inputs(modalities=MODS):
 def test_layer_runs_every_structure(structure: str, units: tuple[bool, bool]) -> None:
     lens = {m: LENS[m] for m in MODS}
     layer = ModalityReinforcementLayer(
-        DIM, HEADS, lens, structure=structure, use_cmu=units[0], use_scu=units[1]
+        DIM, num_heads=HEADS, seq_lens=lens, structure=structure, use_cmu=units[0], use_scu=units[1]
     ).eval()
     targets, sources, combined, masks = _layer_inputs()
     (new_t, new_s, _), weights = _run(layer, targets, sources, combined, masks)
@@ -319,9 +323,11 @@ def test_layer_runs_every_structure(structure: str, units: tuple[bool, bool]) ->
 
 def test_serial_structure_feeds_cmu_into_scu() -> None:
     lens = {m: LENS[m] for m in MODS}
-    parallel = ModalityReinforcementLayer(DIM, HEADS, lens, source_update=None).eval()
+    parallel = ModalityReinforcementLayer(
+        DIM, num_heads=HEADS, seq_lens=lens, source_update=None
+    ).eval()
     serial = ModalityReinforcementLayer(
-        DIM, HEADS, lens, structure="serial", source_update=None
+        DIM, num_heads=HEADS, seq_lens=lens, structure="serial", source_update=None
     ).eval()
     serial.load_state_dict(parallel.state_dict())
     targets, sources, combined, masks = _layer_inputs()
@@ -342,7 +348,7 @@ def test_serial_structure_feeds_cmu_into_scu() -> None:
 def test_parallel_layer_sums_units_and_updates_sources_from_new_targets() -> None:
     """Z_t ← CMU + SCU over the old sources; SUM then reads the reinforced Z_m (eq. 12)."""
     lens = {m: LENS[m] for m in MODS}
-    layer = ModalityReinforcementLayer(DIM, HEADS, lens, dropout=0.0).eval()
+    layer = ModalityReinforcementLayer(DIM, num_heads=HEADS, seq_lens=lens, dropout=0.0).eval()
     targets, sources, combined, masks = _layer_inputs()
     new_t, new_s, new_c = layer(targets, sources, combined, masks)
     for t in MODS:
@@ -360,7 +366,9 @@ def test_parallel_layer_sums_units_and_updates_sources_from_new_targets() -> Non
 
 
 def test_layer_with_one_modality_attends_within_it() -> None:
-    layer = ModalityReinforcementLayer(DIM, HEADS, {"audio": LENS["audio"]}).eval()
+    layer = ModalityReinforcementLayer(
+        DIM, num_heads=HEADS, seq_lens={"audio": LENS["audio"]}
+    ).eval()
     targets, sources, combined, masks = _layer_inputs(("audio",))
     (new_t, _, new_c), weights = _run(layer, targets, sources, combined, masks)
     assert new_t["audio"].shape == targets["audio"].shape
@@ -371,16 +379,20 @@ def test_layer_with_one_modality_attends_within_it() -> None:
 
 def test_layer_needs_a_unit() -> None:
     with pytest.raises(ValueError, match="use_cmu"):
-        ModalityReinforcementLayer(DIM, HEADS, LENS, use_cmu=False, use_scu=False)
+        ModalityReinforcementLayer(
+            DIM, num_heads=HEADS, seq_lens=LENS, use_cmu=False, use_scu=False
+        )
     with pytest.raises(ValueError, match="structure"):
-        ModalityReinforcementLayer(DIM, HEADS, LENS, structure="zigzag")
+        ModalityReinforcementLayer(DIM, num_heads=HEADS, seq_lens=LENS, structure="zigzag")
 
 
 def test_stack_starts_sources_as_the_targets_and_updates_all_but_the_last_layer() -> None:
     """The starting state (sec. 3.3): source copies = the targets, SCU sources = their plain
     concatenation; then layer after layer, the last without a source update."""
     lens = {m: LENS[m] for m in MODS}
-    stack = ModalityReinforcementStack(DIM, HEADS, lens, num_layers=3, dropout=0.0).eval()
+    stack = ModalityReinforcementStack(
+        DIM, num_heads=HEADS, seq_lens=lens, num_layers=3, dropout=0.0
+    ).eval()
     assert [layer.update is None for layer in stack.layers] == [False, False, True]
     targets, _, _, masks = _layer_inputs()
     sources = dict(targets)
@@ -394,4 +406,4 @@ def test_stack_starts_sources_as_the_targets_and_updates_all_but_the_last_layer(
         torch.testing.assert_close(out[m], expected[m])
     assert maps["layers.2.cmu.text.alpha"].shape == (2, LENS["video"] + LENS["audio"])
     with pytest.raises(ValueError, match="num_layers"):
-        ModalityReinforcementStack(DIM, HEADS, lens, num_layers=0)
+        ModalityReinforcementStack(DIM, num_heads=HEADS, seq_lens=lens, num_layers=0)

@@ -14,7 +14,7 @@ def _stream(b: int, t: int, lengths: list[int], dim: int = 16):
 
 
 def test_segment_embedding_adds_one_vector_per_modality() -> None:
-    seg = ModalitySegmentEmbedding(("audio", "video"), 8)
+    seg = ModalitySegmentEmbedding(("audio", "video"), d_model=8)
     x = torch.zeros(2, 3, 8)
     a, v = seg(x, "audio"), seg(x, "video")
     torch.testing.assert_close(a, seg.embedding[0].expand(2, 3, 8))
@@ -24,7 +24,9 @@ def test_segment_embedding_adds_one_vector_per_modality() -> None:
 
 @pytest.mark.parametrize("subset", [("audio",), ("video",), ("audio", "video")])
 def test_any_subset_shapes_and_padding_invariance(subset: tuple[str, ...]) -> None:
-    block = CrossModalTransformer(("audio", "video"), 16, 2, 32, 2).eval()
+    block = CrossModalTransformer(
+        ("audio", "video"), d_model=16, num_heads=2, ffn_dim=32, num_layers=2
+    ).eval()
     full = {"audio": _stream(2, 5, [5, 3]), "video": _stream(2, 4, [2, 4])}
     streams = {m: full[m] for m in subset}
     with record_attentions(block) as maps:
@@ -46,7 +48,9 @@ def test_any_subset_shapes_and_padding_invariance(subset: tuple[str, ...]) -> No
 
 
 def test_modalities_are_concatenated_in_declared_order() -> None:
-    block = CrossModalTransformer(("audio", "video"), 8, 2, 16, 0)  # no layers: z = z0
+    block = CrossModalTransformer(
+        ("audio", "video"), d_model=8, num_heads=2, ffn_dim=16, num_layers=0
+    )  # no layers: z = z0
     a, v = _stream(1, 2, [2], 8), _stream(1, 3, [3], 8)
     z, _ = block({"video": v, "audio": a})
     torch.testing.assert_close(z[:, :2], a[0] + block.segment.embedding[0])
@@ -54,7 +58,9 @@ def test_modalities_are_concatenated_in_declared_order() -> None:
 
 
 def test_empty_or_unknown_subset_is_rejected() -> None:
-    block = CrossModalTransformer(("audio", "video"), 8, 2, 16, 1)
+    block = CrossModalTransformer(
+        ("audio", "video"), d_model=8, num_heads=2, ffn_dim=16, num_layers=1
+    )
     with pytest.raises(ValueError, match="non-empty subset"):
         block({})
     with pytest.raises(ValueError, match="text"):
@@ -62,7 +68,7 @@ def test_empty_or_unknown_subset_is_rejected() -> None:
 
 
 def test_classifier_pools_valid_steps_and_survives_all_padding() -> None:
-    head = AttentiveSwishClassifier(16, 6).eval()
+    head = AttentiveSwishClassifier(16, num_classes=6).eval()
     z, mask = _stream(3, 5, [5, 2, 0])
     with record_attentions(head) as maps:
         logits, pooled = head(z, mask)

@@ -52,7 +52,7 @@ def _cross_mutual(with_target_mask: bool) -> PaddingCase:
     target = _seq(6) if with_target_mask else (torch.randn(B, 6, D), None)
     target_mask = padding_mask(6) if with_target_mask else None
     return (
-        CrossMutualUnit(D, 2, (5, 4)),
+        CrossMutualUnit(D, num_heads=2, source_lens=(5, 4)),
         [target, _seq(5), _seq(4)],
         lambda m, xs: m(xs[0], xs[1:], masks, target_mask),
     )
@@ -69,17 +69,17 @@ def _reinforcement_layer() -> PaddingCase:
         return m(targets, sources, combined, masks)
 
     pairs = [_seq(LENGTHS[m]) for m in names] * 2
-    return ModalityReinforcementLayer(D, 2, LENGTHS), pairs, call
+    return ModalityReinforcementLayer(D, num_heads=2, seq_lens=LENGTHS), pairs, call
 
 
 CASES: dict[str, Callable[[], PaddingCase]] = {
     "TemporalAttention": lambda: (
-        TemporalAttention(D, 2, out_dim=6),
+        TemporalAttention(D, num_heads=2, out_dim=6),
         [_seq(6)],
         lambda m, xs: m(xs[0], padding_mask(6)),
     ),
     "TemporalAttention_residual": lambda: (
-        TemporalAttention(D, 2, residual=True),
+        TemporalAttention(D, num_heads=2, use_residual=True),
         [_seq(6)],
         lambda m, xs: m(xs[0], padding_mask(6)),
     ),
@@ -88,36 +88,40 @@ CASES: dict[str, Callable[[], PaddingCase]] = {
         [_seq(6), _seq(6)],
         lambda m, xs: m(xs[0], xs[1], padding_mask(6), padding_mask(6)),
     ),
-    "BottleneckTransformer": lambda: _two_streams(BottleneckTransformer(D, 2, 2)),
-    "JointTransformer": lambda: _two_streams(JointTransformer(D, 2)),
-    "BiCrossAttention": lambda: _two_streams(BiCrossAttention(D, 2)),
-    "TokenFusionEncoder": lambda: _token_fusion(TokenFusionEncoder(D, 2, 2, 16, positions=True)),
+    "BottleneckTransformer": lambda: _two_streams(
+        BottleneckTransformer(D, num_bottlenecks=2, num_heads=2)
+    ),
+    "JointTransformer": lambda: _two_streams(JointTransformer(D, num_heads=2)),
+    "BiCrossAttention": lambda: _two_streams(BiCrossAttention(D, num_heads=2)),
+    "TokenFusionEncoder": lambda: _token_fusion(
+        TokenFusionEncoder(D, num_layers=2, num_heads=2, ffn_dim=16, use_positional_encoding=True)
+    ),
     "EarlyFusion": lambda: _token_fusion(EarlyFusion()),
     "EmotionQueryDecoder": lambda: (
-        EmotionQueryDecoder(3, D, 2, 2, 16),
+        EmotionQueryDecoder(3, d_model=D, num_layers=2, num_heads=2, ffn_dim=16),
         [_seq(6)],
         lambda m, xs: m(xs[0], padding_mask(6)),
     ),
     "CrossModalTransformer": lambda: (
-        CrossModalTransformer(("audio", "video"), D, 2, 16, 2),
+        CrossModalTransformer(("audio", "video"), d_model=D, num_heads=2, ffn_dim=16, num_layers=2),
         [_seq(5), _seq(4)],
         lambda m, xs: m({"audio": (xs[0], padding_mask(5)), "video": (xs[1], padding_mask(4))})[0],
     ),
     "AttentiveSwishClassifier": lambda: (
-        AttentiveSwishClassifier(D, 3),
+        AttentiveSwishClassifier(D, num_classes=3),
         [_seq(6)],
         lambda m, xs: m(xs[0], padding_mask(6)),
     ),
     "CrossMutualUnit": lambda: _cross_mutual(with_target_mask=False),
     "CrossMutualUnit_target_mask": lambda: _cross_mutual(with_target_mask=True),
     "SelfCrossUnit": lambda: (
-        SelfCrossUnit(D, 2),
+        SelfCrossUnit(D, num_heads=2),
         [_seq(5), _seq(9)],
         lambda m, xs: m(xs[0], xs[1], padding_mask(5), padding_mask(9)),
     ),
     "ModalityReinforcementLayer": _reinforcement_layer,
     "ConvolutionPooling": lambda: (
-        ConvolutionPooling(6, D),
+        ConvolutionPooling(6, out_dim=D),
         [_seq(9, 6)],
         lambda m, xs: m(xs[0], padding_mask(9)),
     ),

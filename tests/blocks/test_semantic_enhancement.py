@@ -17,7 +17,7 @@ def _sem_map(sem: SemanticEnhancement, x: torch.Tensor, text: torch.Tensor) -> t
 
 
 def test_shapes_and_attention_sums_to_one_over_space() -> None:
-    sem = SemanticEnhancement(8, 12)
+    sem = SemanticEnhancement(8, text_dim=12)
     x, text = torch.randn(3, 8, 5, 7), torch.randn(3, 12)
     out, attention = _sem_map(sem, x, text)
     assert out.shape == x.shape and attention.shape == (3, 5, 7)
@@ -27,7 +27,7 @@ def test_shapes_and_attention_sums_to_one_over_space() -> None:
 
 
 def test_equations_one_to_three_by_hand() -> None:
-    sem = SemanticEnhancement(4, 6)
+    sem = SemanticEnhancement(4, text_dim=6)
     x, text = torch.randn(2, 4, 3, 3), torch.randn(2, 6)
     q = torch.nn.functional.conv2d(x, sem.query.weight, sem.query.bias).flatten(2)  # (N, C, P)
     k, v = sem.key(text), sem.value(text)
@@ -44,7 +44,7 @@ def test_equations_one_to_three_by_hand() -> None:
 
 
 def test_text_changes_where_the_map_looks() -> None:
-    sem = SemanticEnhancement(8, 4)
+    sem = SemanticEnhancement(8, text_dim=4)
     x = torch.randn(1, 8, 4, 4)
     _, a1 = _sem_map(sem, x, torch.randn(1, 4))
     _, a2 = _sem_map(sem, x, torch.randn(1, 4))
@@ -57,7 +57,7 @@ def test_text_changes_where_the_map_looks() -> None:
     ("backbone", "sem_after", "size", "map_sides"),
     [
         (
-            VGGish((8, 8, 16, 16), (32, 32, 12)),
+            VGGish((8, 8, 16, 16), fc_dims=(32, 32, 12)),
             (1, 2, 4),
             (1, 96, 64),
             [(48, 32), (24, 16), (6, 4)],

@@ -22,7 +22,9 @@ def _pad(x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
 
 
 def _fusion(positions: bool = False) -> TokenFusionEncoder:
-    return TokenFusionEncoder(16, 2, 2, 32, dropout=0.0, positions=positions).eval()
+    return TokenFusionEncoder(
+        16, num_layers=2, num_heads=2, ffn_dim=32, dropout=0.0, use_positional_encoding=positions
+    ).eval()
 
 
 def test_layout_cls_first_and_concatenated_mask() -> None:

@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import os
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from corpus_media import MELD_HEADER as HEADER
+from corpus_media import MELD_ROWS as ROWS
+from corpus_media import write_meld_csv as _write_csv
 from corpus_media import write_mp4
 
 from emofuse.data import MELD, collate, read_meld_csv
 from emofuse.labels import MELD_7, MELD_SENTIMENT_3
-
-HEADER = [
-    "Sr No.", "Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID", "Utterance_ID",
-    "Season", "Episode", "StartTime", "EndTime",
-]  # fmt: skip
-ROWS = [
-    # typographic apostrophes and quotes, commas inside quoted fields, as released
-    ["1", "also I was the point person on my company’s transition, you know.", "Chandler",
-     "neutral", "neutral", "0", "0", "8", "21", "00:16:16,059", "00:16:21,731"],
-    ["2", "You must’ve had your hands full.", "The Interviewer", "neutral", "neutral", "0", "1",
-     "8", "21", "00:16:21,940", "00:16:23,442"],
-    ["3", "“Oh my God!” – that’s great…", "Monica", "joy", "positive", "0", "2", "8", "21",
-     "00:16:23,500", "00:16:24,000"],
-    ["4", "Why, why would you do that?!", "Ross", "anger", "negative", "1", "0", "2", "3",
-     "00:01:00,000", "00:01:02,100"],
-]  # fmt: skip
-
-
-def _write_csv(path: Path, rows: list[list[str]], header: list[str] = HEADER) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as file:
-        writer = csv.writer(file)  # quotes only fields that need it, as the release does
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 @pytest.fixture

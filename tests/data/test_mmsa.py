@@ -11,40 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from corpus_media import MMSA_AUDIO as D_AUDIO
+from corpus_media import MMSA_TEXT as D_TEXT
+from corpus_media import MMSA_VISION as D_VISION
+from corpus_media import mmsa_split as _split
+from corpus_media import write_mmsa as _write
 
 import emofuse
 from emofuse.data import MMSA, UnsafePickleError, collate
-
-# mcr_tiny's layout: text (6, 12), video (9, 5), audio (7, 6)
-D_TEXT, D_VISION, D_AUDIO = 12, 5, 6
-
-
-def _split(n: int, rng: np.random.Generator, *, aligned: bool) -> dict:
-    lengths_t = rng.integers(2, 7, n)
-    mask = (np.arange(6)[None] < lengths_t[:, None]).astype(np.float64)
-    part = {
-        "raw_text": np.array([f"clip {i}, said “so”" for i in range(n)], dtype=object),
-        "id": np.array([f"03bSnISJMiM$_${i}" for i in range(n)], dtype=object),
-        "text": (rng.normal(size=(n, 6, D_TEXT)) * mask[..., None]).astype(np.float32),
-        "text_bert": np.stack([rng.integers(100, 2000, (n, 6)) * mask, mask, 0 * mask], 1),
-        "audio": rng.normal(size=(n, 6 if aligned else 7, D_AUDIO)).astype(np.float32),
-        "vision": rng.normal(size=(n, 6 if aligned else 9, D_VISION)).astype(np.float32),
-        "regression_labels": rng.uniform(-3, 3, n).astype(np.float32),
-        "classification_labels": rng.integers(0, 3, n).astype(np.float64),
-        "annotations": np.array(["Positive"] * n, dtype=object),
-    }
-    if not aligned:
-        part["audio_lengths"] = rng.integers(1, 8, n).tolist()
-        part["vision_lengths"] = rng.integers(1, 10, n).tolist()
-    part["audio"][0, 0, 0] = -np.inf  # as MOSEI's COVAREP features hold
-    return part
-
-
-def _write(path: Path, *, aligned: bool = False, n: int = 5) -> Path:
-    rng = np.random.default_rng(0)
-    data = {s: _split(n, rng, aligned=aligned) for s in ("train", "valid", "test")}
-    path.write_bytes(pickle.dumps(data, protocol=4))
-    return path
 
 
 def test_unaligned_release(tmp_path: Path) -> None:

@@ -9,32 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from corpus_media import tone, write_flac, write_mp4, write_wav
+from corpus_media import tone, write_mp4, write_ravdess_speech, write_wav
 
 from emofuse.data import RAVDESS, parse_name, ravdess_folds
 from emofuse.labels import RAVDESS_8
 
 
-def _speech_corpus(root: Path, actors=(1, 2), *, flac: bool = False) -> list[str]:
-    """Audio-only speech files of ``actors`` in the release layout: all 8 emotions, both
-    intensities (neutral normal only), statement 1, repetition 1; 48 kHz mono 16-bit."""
-    names = []
-    for actor in actors:
-        for emotion in range(1, 9):
-            for intensity in (1,) if emotion == 1 else (1, 2):
-                name = f"03-01-{emotion:02d}-{intensity:02d}-01-01-{actor:02d}"
-                samples = tone(48000, 0.1, 1, freq=100.0 * emotion)
-                folder = root / f"Actor_{actor:02d}"
-                if flac:
-                    write_flac(folder / f"{name}.flac", samples, 48000)
-                else:
-                    write_wav(folder / f"{name}.wav", samples, 48000)
-                names.append(name)
-    return names
-
-
 def test_labels_and_fields_come_from_the_file_names(tmp_path: Path) -> None:
-    names = _speech_corpus(tmp_path)
+    names = write_ravdess_speech(tmp_path)
     data = RAVDESS(tmp_path)
     assert len(data) == len(names) == 30
     sample = data[[c.id for c in data.clips].index("03-01-05-02-01-01-02")]
@@ -49,7 +31,7 @@ def test_labels_and_fields_come_from_the_file_names(tmp_path: Path) -> None:
 
 
 def test_filters(tmp_path: Path) -> None:
-    _speech_corpus(tmp_path)
+    write_ravdess_speech(tmp_path)
     write_wav(tmp_path / "Actor_01" / "03-02-03-01-02-02-01.wav", tone(48000, 0.1, 1), 48000)
     assert len(RAVDESS(tmp_path, vocal_channel="song")) == 1
     assert len(RAVDESS(tmp_path, vocal_channel="speech")) == 30
@@ -80,8 +62,8 @@ def test_48k_stereo_resampled_and_mixed(tmp_path: Path) -> None:
 
 
 def test_flac_reads_as_the_wav(tmp_path: Path) -> None:
-    _speech_corpus(tmp_path / "wav", actors=(1,))
-    _speech_corpus(tmp_path / "flac", actors=(1,), flac=True)
+    write_ravdess_speech(tmp_path / "wav", actors=(1,))
+    write_ravdess_speech(tmp_path / "flac", actors=(1,), flac=True)
     wav, flac = RAVDESS(tmp_path / "wav"), RAVDESS(tmp_path / "flac")
     assert [c.id for c in wav.clips] == [c.id for c in flac.clips]
     for a, b in zip(wav, flac, strict=True):
@@ -90,7 +72,7 @@ def test_flac_reads_as_the_wav(tmp_path: Path) -> None:
 
 
 def test_the_archives_unpacked_side_by_side(tmp_path: Path) -> None:
-    _speech_corpus(tmp_path / "Audio_Speech_Actors_01-24", actors=(1,))
+    write_ravdess_speech(tmp_path / "Audio_Speech_Actors_01-24", actors=(1,))
     song = tmp_path / "Audio_Song_Actors_01-24" / "Actor_01" / "03-02-04-02-01-01-01.wav"
     write_wav(song, tone(48000, 0.1, 1), 48000)
     write_mp4(tmp_path / "Video_Speech_Actor_01" / "Actor_01" / "01-01-04-02-01-01-01.mp4")
@@ -107,7 +89,7 @@ def test_the_archives_unpacked_side_by_side(tmp_path: Path) -> None:
 
 
 def test_a_broken_name_is_an_error_naming_every_such_file(tmp_path: Path) -> None:
-    _speech_corpus(tmp_path, actors=(1,))
+    write_ravdess_speech(tmp_path, actors=(1,))
     write_wav(tmp_path / "Actor_01" / "03-01-09-01-01-01-01.wav", tone(8000, 0.1, 1), 8000)
     write_wav(tmp_path / "Actor_01" / "my recording.wav", tone(8000, 0.1, 1), 8000)
     write_wav(tmp_path / "Actor_01" / "03-01-02-01-01-01-02.wav", tone(8000, 0.1, 1), 8000)
@@ -123,8 +105,8 @@ def test_a_broken_name_is_an_error_naming_every_such_file(tmp_path: Path) -> Non
 
 
 def test_a_scan_reports_every_unreadable_file(tmp_path: Path) -> None:
-    _speech_corpus(tmp_path, actors=(1,))
-    _speech_corpus(tmp_path / "flac", actors=(2,), flac=True)
+    write_ravdess_speech(tmp_path, actors=(1,))
+    write_ravdess_speech(tmp_path / "flac", actors=(2,), flac=True)
     cut_wav = tmp_path / "Actor_01" / "03-01-03-01-01-01-01.wav"
     cut_wav.write_bytes(cut_wav.read_bytes()[:3000])
     cut_flac = tmp_path / "flac" / "Actor_02" / "03-01-04-02-01-01-02.flac"
@@ -163,7 +145,7 @@ def test_shipped_folds_are_mocanu_s_protocol() -> None:
 
 
 def test_fold_and_split_select_actors(tmp_path: Path) -> None:
-    _speech_corpus(tmp_path, actors=(1, 4, 23))
+    write_ravdess_speech(tmp_path, actors=(1, 4, 23))
     assert ravdess_folds()[9] == {
         "train": list(range(4, 23)), "validation": [1, 2, 3], "test": [23, 24]
     }  # fmt: skip

@@ -15,7 +15,7 @@ def _lengths_mask(lengths: list[int], t: int) -> torch.Tensor:
 
 @pytest.mark.parametrize("t", [1, 7, 8, 9, 22])
 def test_output_length_and_mask(t: int) -> None:
-    block = ConvolutionPooling(10, 8)
+    block = ConvolutionPooling(10, out_dim=8)
     y, mask = block(torch.randn(2, t, 10))
     expected = -(-t // 4)  # ceil(T / 4)
     assert y.shape == (2, expected, 8) and block.output_length(t) == expected
@@ -23,7 +23,7 @@ def test_output_length_and_mask(t: int) -> None:
 
 
 def test_pooled_step_valid_iff_it_covers_a_valid_step() -> None:
-    block = ConvolutionPooling(4, 4)
+    block = ConvolutionPooling(4, out_dim=4)
     lengths = [9, 4, 5, 1, 0]
     _, mask = block(torch.randn(5, 12, 4), _lengths_mask(lengths, 12))
     # 2 stages of pairs: a valid output step covers input steps 4j .. 4j+3
@@ -33,7 +33,7 @@ def test_pooled_step_valid_iff_it_covers_a_valid_step() -> None:
 @pytest.mark.parametrize("length", [5, 6, 7, 8])
 def test_padding_invariance(length: int) -> None:
     torch.manual_seed(0)
-    block = ConvolutionPooling(6, 8, kernel_size=5).eval()
+    block = ConvolutionPooling(6, out_dim=8, kernel_size=5).eval()
     x = torch.randn(1, length, 6) - 2.0  # negative values: zero padding would win a max-pool
     reference, _ = block(x)
     for extra in (1, 2, 3, 9):
@@ -48,7 +48,7 @@ def test_padding_invariance(length: int) -> None:
 
 def test_matches_plain_conv_pool_on_unpadded_input() -> None:
     """Without padding it is exactly conv → ReLU → max-pool, twice."""
-    block = ConvolutionPooling(3, 5)
+    block = ConvolutionPooling(3, out_dim=5)
     x = torch.randn(2, 16, 3)
     h = x.transpose(1, 2)
     for conv in block.convs:
@@ -57,7 +57,7 @@ def test_matches_plain_conv_pool_on_unpadded_input() -> None:
 
 
 def test_all_padding_row_is_finite_and_gradients_flow() -> None:
-    block = ConvolutionPooling(4, 4)
+    block = ConvolutionPooling(4, out_dim=4)
     x = torch.randn(2, 10, 4, requires_grad=True)
     y, mask = block(x, _lengths_mask([10, 0], 10))
     assert y.isfinite().all() and not mask[1].any() and (y[1] == 0).all()
@@ -67,17 +67,17 @@ def test_all_padding_row_is_finite_and_gradients_flow() -> None:
 
 def test_even_kernel_is_rejected() -> None:
     with pytest.raises(ValueError, match="kernel_size"):
-        ConvolutionPooling(4, 4, kernel_size=4)
+        ConvolutionPooling(4, out_dim=4, kernel_size=4)
 
 
 def test_no_stage_is_rejected() -> None:
     with pytest.raises(ValueError, match="num_layers"):
-        ConvolutionPooling(4, 8, num_layers=0)
+        ConvolutionPooling(4, out_dim=8, num_layers=0)
 
 
 def test_bf16_autocast_pools_padded_rows() -> None:
     """Under autocast the convolution returns bf16: the padding fill must fit that dtype."""
-    block = ConvolutionPooling(4, 4)
+    block = ConvolutionPooling(4, out_dim=4)
     x, mask = torch.randn(2, 10, 4), _lengths_mask([10, 5], 10)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         y, out_mask = block(x, mask)

@@ -17,7 +17,7 @@ NAME = "mobilenetv3_small_050"
 
 
 def test_shape_zeros_at_padding_and_padding_invariance() -> None:
-    encoder = TimmFrameEncoder(NAME, 16).eval()
+    encoder = TimmFrameEncoder(NAME, out_dim=16).eval()
     frames = torch.randn(2, 3, 3, 32, 32)
     mask = torch.tensor([[True, True, True], [True, False, False]])
     with torch.no_grad():
@@ -33,7 +33,7 @@ def test_shape_zeros_at_padding_and_padding_invariance() -> None:
 
 
 def test_cnn_runs_once_on_valid_frames_only() -> None:
-    encoder = TimmFrameEncoder(NAME, 8).eval()
+    encoder = TimmFrameEncoder(NAME, out_dim=8).eval()
     seen: list[int] = []
     encoder.backbone.register_forward_hook(lambda m, args, out: seen.append(args[0].shape[0]))
     mask = torch.tensor([[True, True, False, False], [True, True, True, False]])
@@ -54,7 +54,7 @@ def test_local_weights_file_is_loaded_under_timm_key_names(tmp_path: Path) -> No
     assert any(k.startswith("classifier.") for k in state)
     path = tmp_path / "model.safetensors"
     safetensors.torch.save_file(state, str(path))
-    encoder = TimmFrameEncoder(NAME, 8, pretrained=True, weights=path)
+    encoder = TimmFrameEncoder(NAME, out_dim=8, pretrained=True, weights=path)
     for key, value in encoder.backbone.state_dict().items():
         torch.testing.assert_close(value, state[key], atol=0, rtol=0)
     torch.save({"state_dict": state}, tmp_path / "ckpt.pth")  # a wrapped .pth works too

@@ -47,14 +47,14 @@ class _CountingBackbone(nn.Module):
 def _encoder(backbone: nn.Module, positions: bool = False) -> FrameSequenceEncoder:
     return FrameSequenceEncoder(
         backbone,
-        8,
-        16,
-        16,
+        backbone_dim=8,
+        hidden_dim=16,
+        d_model=16,
         num_layers=2,
         num_heads=2,
         ffn_dim=32,
         dropout=0.0,
-        positions=positions,
+        use_positional_encoding=positions,
     ).eval()
 
 

@@ -57,7 +57,7 @@ def test_loads_a_torchvggish_state_dict_file_and_reproduces_its_outputs(tmp_path
     ref = TorchVGGishReference(**NARROW).eval()
     state = {**ref.state_dict(), "pproc.pca_means": torch.zeros(12, 1)}
     torch.save(state, tmp_path / "vggish-10086976.pth")
-    ours = VGGish(NARROW["c"], NARROW["fc"]).eval()
+    ours = VGGish(NARROW["c"], fc_dims=NARROW["fc"]).eval()
     load_torchvggish_state(ours, tmp_path / "vggish-10086976.pth")
     x = torch.randn(3, 1, 96, 64)
     torch.testing.assert_close(ours(x), ref(x))
@@ -65,7 +65,7 @@ def test_loads_a_torchvggish_state_dict_file_and_reproduces_its_outputs(tmp_path
 
 
 def test_exposes_its_stages() -> None:
-    ours = VGGish(NARROW["c"], NARROW["fc"]).eval()
+    ours = VGGish(NARROW["c"], fc_dims=NARROW["fc"]).eval()
     x = torch.randn(2, 1, 96, 64)
     groups = ours.conv_groups()
     assert len(groups) == 4 and ours.group_channels == tuple(NARROW["c"])
@@ -77,7 +77,7 @@ def test_exposes_its_stages() -> None:
 
 
 def test_wrong_state_dict_is_a_clear_error() -> None:
-    ours = VGGish(NARROW["c"], NARROW["fc"])
+    ours = VGGish(NARROW["c"], fc_dims=NARROW["fc"])
     state = TorchVGGishReference(c=(4, 8, 8, 8), fc=NARROW["fc"]).state_dict()
     with pytest.raises(ValueError, match="torchvggish state dict does not match"):
         load_torchvggish_state(ours, state)

@@ -71,7 +71,7 @@ def _backbone_files(tmp_path: Path) -> dict[str, str]:
     """A torchvggish-style .pth and an AffectNet-style ResNet-18 .safetensors for the tiny
     mer_sem_mbt, with random weights unlike the model's own initialisation."""
     config = emofuse.default_config(MER)
-    vggish = VGGish(config.vggish_channels, config.vggish_fc_dims).state_dict()
+    vggish = VGGish(config.vggish_channels, fc_dims=config.vggish_fc_dims).state_dict()
     vggish |= {"pproc._pca_matrix": torch.randn(4, 4)}  # torchvggish's PCA, unused
     torch.save(vggish, tmp_path / "vggish.pth")
     resnet = ResNetEncoder(widths=[config.resnet_width * 2**i for i in range(4)]).state_dict()

@@ -10,7 +10,7 @@ from emofuse.layers import MultiHeadAttention, record_attentions
 
 
 def _pair(dim: int = 16, heads: int = 4, **kw) -> tuple[MultiHeadAttention, nn.MultiheadAttention]:
-    ours = MultiHeadAttention(dim, heads, **kw).eval()
+    ours = MultiHeadAttention(dim, num_heads=heads, **kw).eval()
     ref_kw = {k: v for k, v in kw.items() if k in ("kdim", "vdim")}
     ref = nn.MultiheadAttention(dim, heads, batch_first=True, **ref_kw).eval()
     ours.load_torch_weights(ref)
@@ -39,7 +39,7 @@ def test_equals_torch_with_different_key_and_value_widths() -> None:
 
 
 def test_all_masked_row_is_finite_and_ignores_keys() -> None:
-    attn = MultiHeadAttention(8, 2)
+    attn = MultiHeadAttention(8, num_heads=2)
     x = torch.randn(2, 3, 8)
     valid = torch.tensor([[True, True, False], [False, False, False]])
     for recording in (False, True):
@@ -56,7 +56,7 @@ def test_all_masked_row_is_finite_and_ignores_keys() -> None:
 
 
 def test_padding_invariance() -> None:
-    attn = MultiHeadAttention(8, 2).eval()
+    attn = MultiHeadAttention(8, num_heads=2).eval()
     q, k = torch.randn(2, 3, 8), torch.randn(2, 5, 8)
     valid = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]], dtype=torch.bool)
     base = attn(q, k, key_padding_mask=valid)
@@ -68,14 +68,14 @@ def test_padding_invariance() -> None:
 
 
 def test_head_dim_for_widths_not_divisible_by_heads() -> None:
-    attn = MultiHeadAttention(49, 8, head_dim=7, out_dim=49)
+    attn = MultiHeadAttention(49, num_heads=8, head_dim=7, out_dim=49)
     assert attn(torch.randn(2, 3, 49)).shape == (2, 3, 49)
     with pytest.raises(ValueError, match="head_dim"):
-        MultiHeadAttention(49, 8)
+        MultiHeadAttention(49, num_heads=8)
 
 
 def test_attn_mask_restricts_keys() -> None:
-    attn = MultiHeadAttention(8, 2)
+    attn = MultiHeadAttention(8, num_heads=2)
     x = torch.randn(1, 4, 8)
     causal = torch.ones(4, 4, dtype=torch.bool).tril()
     with record_attentions(attn) as maps:

@@ -35,7 +35,7 @@ def _same_as_eager(module: nn.Module, call: Callable[[nn.Module], tuple]) -> Non
 
 
 def test_multihead_attention_with_key_padding_mask_compiles_forward_and_backward() -> None:
-    attn = MultiHeadAttention(8, 2)
+    attn = MultiHeadAttention(8, num_heads=2)
     x = torch.randn(3, 5, 8)
     torch._dynamo.reset()
     compiled = torch.compile(attn, fullgraph=True)  # inductor
@@ -49,7 +49,7 @@ def test_multihead_attention_with_key_padding_mask_compiles_forward_and_backward
 
 
 def test_cross_attention_with_attn_mask_compiles() -> None:
-    attn = MultiHeadAttention(8, 2, kdim=6, vdim=4).eval()
+    attn = MultiHeadAttention(8, num_heads=2, kdim=6, vdim=4).eval()
     q, k, v = torch.randn(3, 4, 8), torch.randn(3, 5, 6), torch.randn(3, 5, 4)
     allowed = torch.rand(3, 4, 5) > 0.3
     _same_as_eager(
@@ -60,13 +60,13 @@ def test_cross_attention_with_attn_mask_compiles() -> None:
 
 @pytest.mark.parametrize("norm_first", [True, False])
 def test_encoder_layer_compiles(norm_first: bool) -> None:
-    layer = TransformerEncoderLayer(8, 2, 16, norm_first=norm_first).eval()
+    layer = TransformerEncoderLayer(8, num_heads=2, ffn_dim=16, norm_first=norm_first).eval()
     x = torch.randn(3, 5, 8)
     _same_as_eager(layer, lambda m: m(x, MASK))
 
 
 def test_decoder_layer_compiles() -> None:
-    layer = TransformerDecoderLayer(8, 2, 16).eval()
+    layer = TransformerDecoderLayer(8, num_heads=2, ffn_dim=16).eval()
     queries, memory = torch.randn(3, 2, 8), torch.randn(3, 5, 8)
     _same_as_eager(layer, lambda m: m(queries, memory, None, MASK))
 

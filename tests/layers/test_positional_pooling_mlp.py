@@ -65,7 +65,7 @@ def test_attentive_pooling_padding_invariance() -> None:
 
 
 def test_mlp_shapes_and_layers() -> None:
-    mlp = MLP(8, [16, 4], 3, activation="gelu", dropout=0.1)
+    mlp = MLP(8, hidden_dims=[16, 4], out_dim=3, activation="gelu", dropout=0.1)
     assert mlp(torch.randn(2, 7, 8)).shape == (2, 7, 3)
     assert sum(isinstance(m, torch.nn.Linear) for m in mlp) == 3
-    assert MLP(8, [], 2)(torch.randn(1, 8)).shape == (1, 2)
+    assert MLP(8, hidden_dims=[], out_dim=2)(torch.randn(1, 8)).shape == (1, 2)

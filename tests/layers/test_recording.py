@@ -24,7 +24,7 @@ VALID = torch.tensor([[True] * 5, [True, True, False, False, False], [False] * 5
 
 
 def test_recorded_map_equals_the_explicit_softmax() -> None:
-    attn = MultiHeadAttention(8, 2).eval()
+    attn = MultiHeadAttention(8, num_heads=2).eval()
     q, k = torch.randn(3, 4, 8), torch.randn(3, 5, 8)
     with record_attentions(attn) as maps:
         out = attn(q, k, key_padding_mask=VALID)
@@ -40,7 +40,7 @@ def test_recorded_map_equals_the_explicit_softmax() -> None:
 
 
 def test_recording_is_off_by_default_and_leaves_no_state() -> None:
-    encoder = TransformerEncoder(2, 8, 2, 16).eval()
+    encoder = TransformerEncoder(8, num_layers=2, num_heads=2, ffn_dim=16).eval()
     x = torch.randn(2, 5, 8)
     assert not is_recording()
     with record_attentions(encoder) as maps:
@@ -56,7 +56,9 @@ def test_recording_is_off_by_default_and_leaves_no_state() -> None:
 
 
 def test_keys_are_module_paths_of_the_recorded_root() -> None:
-    outer = nn.ModuleDict({"stack": TransformerEncoder(2, 8, 2, 16)}).eval()
+    outer = nn.ModuleDict(
+        {"stack": TransformerEncoder(8, num_layers=2, num_heads=2, ffn_dim=16)}
+    ).eval()
     x = torch.randn(2, 5, 8)
     with record_attentions(outer) as from_outer, record_attentions(outer["stack"]) as inner:
         outer["stack"](x)

@@ -26,7 +26,9 @@ def _pad(x: torch.Tensor, mask: torch.Tensor, extra: int = 3) -> tuple[torch.Ten
 @pytest.mark.parametrize("norm_first", [True, False])
 @pytest.mark.parametrize("activation", ["relu", "gelu", "swish"])
 def test_encoder_layer_padding_invariance(norm_first: bool, activation: str) -> None:
-    layer = TransformerEncoderLayer(16, 4, 32, norm_first=norm_first, activation=activation).eval()
+    layer = TransformerEncoderLayer(
+        16, num_heads=4, ffn_dim=32, norm_first=norm_first, activation=activation
+    ).eval()
     x = torch.randn(2, 5, 16)
     out = layer(x, VALID)
     padded, mask = _pad(x, VALID)
@@ -35,7 +37,9 @@ def test_encoder_layer_padding_invariance(norm_first: bool, activation: str) -> 
 
 
 def test_encoder_layer_post_norm_matches_torch() -> None:
-    ours = TransformerEncoderLayer(16, 4, 32, norm_first=False, dropout=0.0).eval()
+    ours = TransformerEncoderLayer(
+        16, num_heads=4, ffn_dim=32, norm_first=False, dropout=0.0
+    ).eval()
     ref = torch.nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=True).eval()
     ours.self_attn.load_torch_weights(ref.self_attn)
     ours.ffn[0].load_state_dict(ref.linear1.state_dict())
@@ -49,7 +53,7 @@ def test_encoder_layer_post_norm_matches_torch() -> None:
 
 
 def test_dropout_is_active_in_training_only() -> None:
-    layer = TransformerEncoderLayer(16, 4, 32, dropout=0.5)
+    layer = TransformerEncoderLayer(16, num_heads=4, ffn_dim=32, dropout=0.5)
     x = torch.randn(2, 5, 16)
     assert not torch.allclose(layer(x), layer(x))
     layer.eval()
@@ -64,7 +68,9 @@ def test_activation_names() -> None:
 
 @pytest.mark.parametrize("norm_first", [True, False])
 def test_encoder_stack_records_weights_per_layer(norm_first: bool) -> None:
-    enc = TransformerEncoder(3, 16, 4, 32, norm_first=norm_first).eval()
+    enc = TransformerEncoder(
+        16, num_layers=3, num_heads=4, ffn_dim=32, norm_first=norm_first
+    ).eval()
     x = torch.randn(2, 5, 16)
     with record_attentions(enc) as maps:
         out = enc(x, VALID)
@@ -79,7 +85,9 @@ def test_encoder_stack_records_weights_per_layer(norm_first: bool) -> None:
 
 @pytest.mark.parametrize("norm_first", [True, False])
 def test_decoder_memory_padding_invariance(norm_first: bool) -> None:
-    dec = TransformerDecoder(2, 16, 4, 32, norm_first=norm_first).eval()
+    dec = TransformerDecoder(
+        16, num_layers=2, num_heads=4, ffn_dim=32, norm_first=norm_first
+    ).eval()
     queries = torch.randn(2, 6, 16)
     memory = torch.randn(2, 5, 16)
     with record_attentions(dec) as maps:
@@ -93,7 +101,7 @@ def test_decoder_memory_padding_invariance(norm_first: bool) -> None:
 
 
 def test_decoder_all_padding_memory_is_finite() -> None:
-    layer = TransformerDecoderLayer(16, 4, 32)
+    layer = TransformerDecoderLayer(16, num_heads=4, ffn_dim=32)
     out = layer(
         torch.randn(2, 3, 16),
         torch.randn(2, 4, 16),

