@@ -216,7 +216,8 @@ def renamed_fields(cls: type[ModelConfig]) -> dict[str, str]:
 def _caller_stacklevel() -> int:
     """The ``stacklevel`` that points a warning at the first frame outside emofuse (so that
     Python's default filters show it when a script loads a saved model)."""
-    frame, level = sys._getframe(1), 1
+    frame: types.FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and frame.f_globals.get("__name__", "").startswith("emofuse"):
         frame, level = frame.f_back, level + 1
     return level
@@ -303,11 +304,11 @@ def _check(value: Any, hint: Any, where: str) -> Any:
         raise _MismatchError(TypeError, where, "a bool (True or False)", _got(value))
     if hint is int:
         if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-            return value if type(value) is int else int(value)
+            return int(value)  # a plain int (numpy and other Integral types too)
         raise _MismatchError(TypeError, where, "an int", _got(value))
     if hint is float:
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
-            return value if type(value) is float else float(value)
+            return float(value)  # a plain float (ints and other Real types too)
         raise _MismatchError(TypeError, where, "a float (or an int)", _got(value))
     if hint is str:
         if isinstance(value, str):

@@ -20,7 +20,7 @@ Returns:
 from __future__ import annotations
 
 import math
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 import torch
 from torch import Tensor, nn
@@ -91,10 +91,11 @@ class BottleneckTransformerLayer(nn.Module):
         tokens: Tensor,
         positions: dict[str, Tensor],
     ) -> tuple[dict[str, Tensor], Tensor]:
+        branches = {m: cast(_BottleneckBranch, b) for m, b in self.branches.items()}
         streams = {m: zero_padding(x, masks[m]) for m, x in streams.items()}
-        normed = {m: self.branches[m].norm_stream(x) for m, x in streams.items()}
+        normed = {m: branches[m].norm_stream(x) for m, x in streams.items()}
         fused = tokens
-        for m, branch in self.branches.items():
+        for m, branch in branches.items():
             context = branch.compress(
                 branch.norm_tokens(tokens),
                 normed[m] + positions[m],
@@ -103,7 +104,7 @@ class BottleneckTransformerLayer(nn.Module):
             )
             fused = fused + self.dropout(context)  # tokens + att_audio + att_video, a sum
         out = {}
-        for m, branch in self.branches.items():
+        for m, branch in branches.items():
             context = branch.expand(normed[m] + positions[m], branch.norm_fused(fused))
             x = streams[m] + self.dropout(context)
             out[m] = x + self.dropout(branch.ffn(branch.norm_ffn(x)))

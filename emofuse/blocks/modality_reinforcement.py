@@ -537,15 +537,15 @@ class ModalityReinforcementStack(nn.Module):
     def forward(
         self, targets: Mapping[str, Tensor], masks: Mapping[str, Tensor]
     ) -> dict[str, Tensor]:
-        targets = {m: targets[m] for m in self.modalities}
-        sources = dict(targets)  # the source copies (sec. 3.3)
+        updated = {m: targets[m] for m in self.modalities}
+        sources = dict(updated)  # the source copies (sec. 3.3)
         combined = {  # the SCU's sources before any update: plain concatenation
             t: torch.cat([sources[s] for s in source_modalities(t, self.modalities)], dim=1)
             for t in (self.modalities if self.use_scu else ())
         }
         for layer in self.layers:
-            targets, sources, combined = layer(targets, sources, combined, masks)
-        return targets
+            updated, sources, combined = layer(updated, sources, combined, masks)
+        return updated
 
 
 __all__ = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Protocol, cast
 
 from einops import einsum, rearrange
 from torch import Tensor, nn
@@ -56,6 +57,20 @@ class SemanticEnhancement(nn.Module):
         return self.relu(self.out(feature_map + self.norm(enhanced)))
 
 
+class _StagedBackbone(Protocol):
+    """What :class:`SemanticEnhancedBackbone` needs of a backbone (an ``nn.Module``)."""
+
+    @property
+    def group_channels(self) -> Sequence[int]: ...
+
+    @property
+    def out_dim(self) -> int: ...
+
+    def conv_groups(self) -> list[nn.Module]: ...
+
+    def forward_head(self, x: Tensor) -> Tensor: ...
+
+
 class SemanticEnhancedBackbone(nn.Module):
     """A CNN backbone with a :class:`SemanticEnhancement` after some of its conv groups
     (Xia et al. 2022, fig. 1: VGGish with SEMs after conv2 and conv4, ResNet-18 after conv3_x
@@ -87,7 +102,7 @@ class SemanticEnhancedBackbone(nn.Module):
 
     def __init__(self, backbone: nn.Module, *, text_dim: int, sem_after: Sequence[int]) -> None:
         super().__init__()
-        channels = tuple(backbone.group_channels)
+        channels = tuple(cast(_StagedBackbone, backbone).group_channels)
         if any(not 1 <= g <= len(channels) for g in sem_after):
             raise ValueError(
                 f"sem_after: expected conv group numbers in 1..{len(channels)}, got "
@@ -103,22 +118,26 @@ class SemanticEnhancedBackbone(nn.Module):
         )
 
     @property
+    def _staged(self) -> _StagedBackbone:
+        return cast(_StagedBackbone, self.backbone)  # as the class docstring requires
+
+    @property
     def out_dim(self) -> int:
-        return int(self.backbone.out_dim)
+        return self._staged.out_dim
 
     def conv_groups(self) -> list[nn.Module]:
         """The backbone's conv groups, for freezing and optimizer groups."""
-        return list(self.backbone.conv_groups())
+        return self._staged.conv_groups()
 
     def forward(self, images: Tensor, text: Tensor) -> Tensor:
         x = images
         checkpointed = bool(getattr(self.backbone, "gradient_checkpointing", False))
         checkpointed = checkpointed and self.training
-        for group, layers in enumerate(self.backbone.conv_groups(), start=1):
+        for group, layers in enumerate(self._staged.conv_groups(), start=1):
             x = checkpoint_module(layers, x, enabled=checkpointed)
             if str(group) in self.sem:
                 x = self.sem[str(group)](x, text)
-        return self.backbone.forward_head(x)
+        return self._staged.forward_head(x)
 
 
 __all__ = ["SemanticEnhancedBackbone", "SemanticEnhancement"]

@@ -70,11 +70,9 @@ class SnippetAttentionStream(nn.Module):
             self.spatial_attention = SpatialAttention(
                 backbone_dim, num_heads=num_heads, use_residual=use_residual
             )
-        if use_channel:
+        if use_channel and num_positions is not None:  # not None: checked above
             self.channel_attention = ChannelAttention(
-                num_positions,  # type: ignore[arg-type]
-                num_heads=num_heads,
-                use_residual=use_residual,
+                num_positions, num_heads=num_heads, use_residual=use_residual
             )
         self.use_spatial, self.use_channel, self.use_temporal = (
             use_spatial,

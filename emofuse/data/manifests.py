@@ -14,14 +14,17 @@ from __future__ import annotations
 import hashlib
 import json
 from importlib import resources
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable  # importlib.resources.abc from Python 3.11
 
 _CMU = {"cmu_mosi": "cmu_mosi", "mosi": "cmu_mosi", "cmu_mosei": "cmu_mosei", "mosei": "cmu_mosei"}
 _DAI = {"iemocap": "IEMOCAP", "mosei": "MOSEI", "cmu_mosei": "MOSEI"}
 _SPLIT = {"train": "train", "valid": "valid", "validation": "valid", "test": "test"}
 
 
-def _folder():  # type: ignore[no-untyped-def]
+def _folder() -> Traversable:
     return resources.files("emofuse.data").joinpath("manifests")
 
 

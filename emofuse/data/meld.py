@@ -75,13 +75,16 @@ def read_meld_csv(path: str | os.PathLike[str]) -> list[MeldUtterance]:
                 f"{where}: Sentiment {row['Sentiment']!r}, expected one of {MELD_SENTIMENT_3}"
             )
         try:
-            numbers = [int(row[c]) for c in ("Dialogue_ID", "Utterance_ID", "Season", "Episode")]
+            dialogue_id, utterance_id, season, episode = (
+                int(row[c]) for c in ("Dialogue_ID", "Utterance_ID", "Season", "Episode")
+            )
         except (TypeError, ValueError):
             raise ValueError(
                 f"{where}: Dialogue_ID, Utterance_ID, Season, Episode must be integers"
             ) from None
         utterance = MeldUtterance(
-            row["Utterance"], row["Speaker"], row["Emotion"], row["Sentiment"], *numbers,
+            row["Utterance"], row["Speaker"], row["Emotion"], row["Sentiment"],
+            dialogue_id, utterance_id, season, episode,
             start_time=row["StartTime"], end_time=row["EndTime"],
         )  # fmt: skip
         if utterance.id in seen:

@@ -133,7 +133,7 @@ class MMSA(Dataset[dict[str, Any]]):
         return len(self.ids)
 
     def __getitem__(self, index: int) -> Any:
-        sample = {
+        sample: dict[str, Any] = {
             name: tensor[index, : int(self.lengths[name][index])]
             for name, tensor in (("text", self.text), ("audio", self.audio), ("video", self.video))
         }

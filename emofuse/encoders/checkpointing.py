@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, cast
 
 from torch import nn
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
+
+
+class _CheckpointedStages(Protocol):
+    """An emofuse backbone that checkpoints its own stages."""
+
+    gradient_checkpointing: bool
 
 
 def set_gradient_checkpointing(module: nn.Module, enabled: bool = True) -> None:
@@ -33,11 +39,12 @@ def set_gradient_checkpointing(module: nn.Module, enabled: bool = True) -> None:
         if module.supports_gradient_checkpointing:
             _set_hf_checkpointing(module, enabled)
         return
-    if hasattr(module, "set_grad_checkpointing"):  # a timm model
-        module.set_grad_checkpointing(enabled)
+    set_grad_checkpointing = getattr(module, "set_grad_checkpointing", None)
+    if callable(set_grad_checkpointing):  # a timm model
+        set_grad_checkpointing(enabled)
         return
     if isinstance(getattr(module, "gradient_checkpointing", None), bool):
-        module.gradient_checkpointing = enabled
+        cast(_CheckpointedStages, module).gradient_checkpointing = enabled
     for child in module.children():
         set_gradient_checkpointing(child, enabled)
 

@@ -89,6 +89,12 @@ class ResNet3D(nn.Module):
         ValueError: an unbuilt ``depth``, not 4 ``widths`` or an unknown ``stem``.
     """
 
+    # set by name in __init__ (torchvision's module names, so its and Hara's weights load)
+    layer1: nn.Sequential
+    layer2: nn.Sequential
+    layer3: nn.Sequential
+    layer4: nn.Sequential
+
     def __init__(
         self, depth: int = 101, *, widths: Sequence[int] = DEFAULT_WIDTHS, stem: Stem = "hara"
     ) -> None:

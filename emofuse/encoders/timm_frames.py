@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import cast
 
 from torch import Tensor, nn
 
@@ -45,7 +47,9 @@ class TimmFrameEncoder(nn.Module):
             name, pretrained=pretrained, weights=weights, field=field
         )
         # MobileNetV3 keeps its 1×1 head convolution at num_classes=0: its width is the output.
-        width = getattr(self.backbone, "head_hidden_size", None) or self.backbone.num_features
+        width = cast(
+            int, getattr(self.backbone, "head_hidden_size", None) or self.backbone.num_features
+        )
         self.proj = nn.Linear(width, out_dim)
 
     def encode_frames(self, images: Tensor) -> Tensor:
@@ -56,11 +60,13 @@ class TimmFrameEncoder(nn.Module):
         # One training frame runs on the BatchNorm running statistics (run_on_valid_steps);
         # timm would recompute it in the backward pass after that has ended, in training mode.
         # One frame's activations are not worth recomputing: keep them.
-        self.backbone.set_grad_checkpointing(False)
+        # a timm model (it has grad_checkpointing): every one has set_grad_checkpointing
+        set_checkpointing = cast(Callable[[bool], None], self.backbone.set_grad_checkpointing)
+        set_checkpointing(False)
         try:
             return self.proj(self.backbone(images))
         finally:
-            self.backbone.set_grad_checkpointing(True)
+            set_checkpointing(True)
 
     def forward(self, frames: Tensor, mask: Tensor | None = None) -> Tensor:
         return run_on_valid_steps(self.encode_frames, frames, mask)

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -368,7 +368,8 @@ def create_timm_backbone(
     if weights is not None:
         path = named_file(weights, field)
         model = timm.create_model(name, pretrained=False, num_classes=0)
-        classifier = model.pretrained_cfg.get("classifier") or "classifier"
+        pretrained_cfg = cast(dict[str, Any], model.pretrained_cfg)  # timm's builder sets it
+        classifier = pretrained_cfg.get("classifier") or "classifier"
         prefixes = tuple(
             f"{c}." for c in ([classifier] if isinstance(classifier, str) else classifier)
         )

@@ -5,7 +5,7 @@ activations during the backward pass."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -14,7 +14,9 @@ from torch.utils.checkpoint import checkpoint
 
 
 @contextlib.contextmanager
-def _recompute_as_forward(module: nn.Module, modes: list[tuple[nn.Module, bool]]) -> Iterator[None]:
+def _recompute_as_forward(
+    module: nn.Module, modes: Sequence[tuple[nn.Module, bool]]
+) -> Iterator[None]:
     """Recompute with each batch norm in the mode it had in the forward pass (a one-sample
     batch may have run on running statistics, see
     :func:`emofuse.layers.batch_norm_running_stats`), and without updating its statistics."""

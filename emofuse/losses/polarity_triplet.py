@@ -194,6 +194,8 @@ class PolarityTripletLoss(nn.Module):
             :func:`polarity_triplet_loss` does.
     """
 
+    polarities: Tensor  # (K,) buffer
+
     def __init__(
         self,
         polarities: Sequence[int] | None = None,
@@ -205,10 +207,13 @@ class PolarityTripletLoss(nn.Module):
         normalize: bool = True,
     ) -> None:
         super().__init__()
-        if (polarities is None) == (label_names is None):
-            raise ValueError("polarities: pass exactly one of polarities or label_names")
+        exactly_one = "polarities: pass exactly one of polarities or label_names"
         if polarities is None:
-            polarities = polarities_of(label_names)  # type: ignore[arg-type]
+            if label_names is None:
+                raise ValueError(exactly_one)
+            polarities = polarities_of(label_names)
+        elif label_names is not None:
+            raise ValueError(exactly_one)
         if mining not in ("all", "hard"):
             raise ValueError(f"mining: expected 'all' or 'hard', got {mining!r}")
         self.register_buffer(

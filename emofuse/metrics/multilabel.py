@@ -68,7 +68,7 @@ def multilabel_accuracy(
     """
     _check_average(average, ("none", "macro"))
     pred, y = _decisions(probs, labels, thresholds)
-    avg = None if average == "none" else "macro"
+    avg: Literal["macro"] | None = None if average == "none" else "macro"
     return _tm_multilabel_accuracy(pred, y, num_labels=pred.shape[1], average=avg).double()
 
 

@@ -46,8 +46,9 @@ def ids_to_tensor(ids: SampleIds, batch_size: int) -> Tensor:
         values = list(ids)
         if len(values) != batch_size:
             raise ValueError(f"ids: expected {batch_size} sample ids, got {len(values)}")
-        if all(isinstance(v, str) for v in values):
-            return torch.tensor([_hash_id(v) for v in values], dtype=torch.int64)
+        strings = [v for v in values if isinstance(v, str)]
+        if len(strings) == len(values):
+            return torch.tensor([_hash_id(v) for v in strings], dtype=torch.int64)
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
             kinds = sorted({type(v).__name__ for v in values})
             raise ValueError(f"ids: expected integers or strings, got {kinds}")
@@ -87,6 +88,10 @@ class SampleMetric(Metric):
     full_state_update = False
     is_differentiable = False
     higher_is_better: bool | None = None
+    # States: per-batch tensors (one tensor after a distributed sync, which concatenates them).
+    scores: list[Tensor]
+    labels: list[Tensor]
+    ids: list[Tensor]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -117,7 +117,7 @@ def check_multilabel(probs: Tensor, labels: Tensor, name: str = "probs") -> tupl
         got = f"{probs.dtype} {tuple(probs.shape)}" if isinstance(probs, Tensor) else type(probs)
         raise ValueError(f"{name}: expected (N, K) float sigmoid probabilities, got {got}")
     if not isinstance(labels, Tensor) or labels.shape != probs.shape:
-        got = tuple(labels.shape) if isinstance(labels, Tensor) else type(labels).__name__
+        got = str(tuple(labels.shape)) if isinstance(labels, Tensor) else type(labels).__name__
         raise ValueError(f"labels: expected (N, K) = {tuple(probs.shape)} multi-hot 0/1, got {got}")
     if ((labels != 0) & (labels != 1)).any():
         raise ValueError(

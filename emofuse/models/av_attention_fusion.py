@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, get_args
+from typing import Any, ClassVar, Literal, cast, get_args
 
 import torch
 from torch import Tensor, nn
@@ -203,7 +203,7 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
         self.embedding = nn.Linear(sum(branch_dims), c.embedding_dim)
         self.dropout = nn.Dropout(c.dropout)
         self.classifier = nn.Linear(c.embedding_dim, c.num_classes)
-        backbones = {}
+        backbones: dict[str, tuple[nn.Module, str | None]] = {}
         if self.has_video:
             backbones["video_backbone_weights"] = (self.video_backbone, c.video_backbone_weights)
         if self.has_audio:
@@ -215,17 +215,17 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
     @property
     def video_backbone(self) -> ResNet3D:
         """The 3D ResNet of the video stream."""
-        return self.video_stream.backbone  # type: ignore[return-value]
+        return cast(ResNet3D, self.video_stream.backbone)
 
     @property
     def audio_backbone(self) -> ResNetEncoder:
         """The 2D ResNet of the audio stream."""
-        return self.audio_stream.backbone  # type: ignore[return-value]
+        return cast(ResNetEncoder, self.audio_stream.backbone)
 
     @classmethod
     def input_specs(cls, config: AVAttentionFusionConfig) -> list[TensorSpec]:
         s = config.face_size
-        specs = []
+        specs: list[TensorSpec] = []
         if "audio" in config.modalities:
             specs += modality(
                 "audio",
@@ -245,16 +245,16 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
         c = self.config
         n, inputs = c.num_snippets, {}
         if self.has_audio:
-            size = (batch_size, n, 1, c.audio_size, c.audio_size)
-            inputs["audio"] = torch.randn(size, generator=generator)
+            segments = (batch_size, n, 1, c.audio_size, c.audio_size)
+            inputs["audio"] = torch.randn(segments, generator=generator)
             inputs["audio_mask"] = example_mask(batch_size, n)
         if self.has_video:
-            size = (batch_size, n, 3, c.frames_per_snippet, c.face_size, c.face_size)
-            inputs["video"] = torch.randn(size, generator=generator)
+            snippets = (batch_size, n, 3, c.frames_per_snippet, c.face_size, c.face_size)
+            inputs["video"] = torch.randn(snippets, generator=generator)
             inputs["video_mask"] = example_mask(batch_size, n)
         return inputs
 
-    def forward(  # type: ignore[override]
+    def forward(  # type: ignore[override]  # named inputs, not the base class's **inputs
         self,
         audio: Tensor | None = None,
         video: Tensor | None = None,

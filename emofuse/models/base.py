@@ -68,17 +68,18 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
         forward = cls.__dict__.get("forward")
         # a forward that declares the flag itself handles it itself
         if forward is not None and "return_attentions" not in inspect.signature(forward).parameters:
-            cls.forward = _with_return_attentions(forward)  # type: ignore[method-assign]
+            wrapped = _with_return_attentions(forward)
+            cls.forward = wrapped  # type: ignore[method-assign]  # adds return_attentions
 
     def __init__(self, config: ConfigT | None = None, *, pretrained: bool = False) -> None:
         super().__init__()
         if config is None:
-            config = self.config_class()  # type: ignore[assignment]
+            config = self.config_class()  # type: ignore[assignment]  # ClassVar cannot hold ConfigT
         if not isinstance(config, self.config_class):
             raise TypeError(
                 f"config: expected {self.config_class.__name__}, got {type(config).__name__}"
             )
-        self.config: ConfigT = config  # type: ignore[assignment]
+        self.config: ConfigT = config
         if self.legacy_state_dict_prefixes:
             self.register_load_state_dict_pre_hook(_rename_legacy_keys)
 
@@ -220,7 +221,7 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
         config = saved.replace(**overrides)
         text_configs = meta.get("text_encoder_configs") or {}
         with architecture_only(text_configs):
-            model = cls(config)  # type: ignore[arg-type]
+            model = cls(config)
         state = safetensors.torch.load_file(str(weights_file))
         _rename_legacy_keys(model, state, "")  # a folder saved before a module moved
         heads: list[str] = []
@@ -266,7 +267,7 @@ def _with_return_attentions(forward: Callable[..., EmotionOutput]) -> Callable[.
     at = next(
         (i for i, p in enumerate(params) if p.kind is inspect.Parameter.VAR_KEYWORD), len(params)
     )
-    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]  # inspect reads it
         parameters=[*params[:at], flag, *params[at:]]
     )
     return wrapper
@@ -277,7 +278,7 @@ def _rename_legacy_keys(
 ) -> None:
     """A load_state_dict pre-hook: keys of a checkpoint written before a module moved get the
     module's new path (``legacy_state_dict_prefixes``)."""
-    renames = type(module).legacy_state_dict_prefixes  # type: ignore[attr-defined]
+    renames = cast(EmotionModel, module).legacy_state_dict_prefixes  # only models register it
     for key in list(state_dict):
         for old, new in renames.items():
             if key.startswith(prefix + old):

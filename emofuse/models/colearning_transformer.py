@@ -202,7 +202,7 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
         v = self.frame_encoder(video, mask)
         return self.video_encoder(self.position(v), mask)
 
-    def forward(  # type: ignore[override]
+    def forward(  # type: ignore[override]  # named inputs, not the base class's **inputs
         self,
         audio: Tensor | None = None,
         video: Tensor | None = None,

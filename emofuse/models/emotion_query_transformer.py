@@ -219,7 +219,7 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
             "audio_mask": example_mask(batch_size, chunks),
         }
 
-    def forward(  # type: ignore[override]
+    def forward(  # type: ignore[override]  # named inputs, not the base class's **inputs
         self,
         text: Tensor,
         video: Tensor,

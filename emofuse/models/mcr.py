@@ -85,7 +85,7 @@ class MCRConfig(ModelConfig):
     ffn_dim: int | None = None
     # one value more than ModelConfig.task: "classification" (the paper's word), stored as
     # "multilabel" by __post_init__
-    task: MCRTask = "regression"  # type: ignore[assignment]
+    task: MCRTask = "regression"  # type: ignore[assignment]  # also "classification"
     modalities: tuple[Modality, ...] = MODALITIES
     use_cmu: bool = True
     use_scu: bool = True
@@ -224,7 +224,7 @@ class MCR(EmotionModel[MCRConfig]):
         IEMOCAP)."""
         return [{"name": "all", "params": trainable(self), "lr": lr}]
 
-    def forward(  # type: ignore[override]
+    def forward(  # type: ignore[override]  # named inputs, not the base class's **inputs
         self,
         text: Tensor | None = None,
         video: Tensor | None = None,
@@ -257,11 +257,12 @@ class MCR(EmotionModel[MCRConfig]):
                     f"{m}: this model uses the modalities {self.config.modalities}; got {m}"
                 )
         self.check_inputs(**given, **{f"{m}_mask": v for m, v in masks_in.items()})
-        masks = {m: ensure_mask(masks_in[m], given[m]) for m in self.config.modalities}
+        inputs = {m: x for m, x in given.items() if x is not None}  # the model's, checked above
+        masks = {m: ensure_mask(masks_in[m], inputs[m]) for m in self.config.modalities}
         targets: dict[str, Tensor] = {}
         for m in self.config.modalities:
             # zero padded steps first so that the convolution never carries padding in
-            x = given[m].masked_fill(~masks[m][..., None], 0.0)
+            x = inputs[m].masked_fill(~masks[m][..., None], 0.0)
             z = rearrange(self.front[m](rearrange(x, "b t c -> b c t")), "b d t -> b t d")
             targets[m] = self.embed_dropout(self.position(z))
         targets = self.reinforcement(targets, masks)

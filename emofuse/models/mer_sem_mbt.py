@@ -230,7 +230,7 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
             "text_mask": example_mask(batch_size, tokens),
         }
 
-    def forward(  # type: ignore[override]
+    def forward(  # type: ignore[override]  # named inputs, not the base class's **inputs
         self,
         text: Tensor | None = None,
         audio: Tensor | None = None,

@@ -250,6 +250,11 @@ def batch_clips(
             torch.nn.utils.rnn.pad_sequence(clips, batch_first=True) if clips else torch.zeros(0, 0)
         )
         return padded, counts
+    if not isinstance(waveforms, (Waveform, Tensor, np.ndarray)):
+        raise ValueError(
+            f"{name}: expected a list of clips, a Waveform, a tensor or an array, got "
+            f"{type(waveforms).__name__}"
+        )
     rate = _rate_of(waveforms, sample_rate, name)
     samples = waveforms.samples if isinstance(waveforms, Waveform) else as_float_samples(waveforms)
     if samples.dim() == 1 or (
