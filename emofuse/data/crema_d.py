@@ -12,7 +12,7 @@ from typing import Any, Literal
 from torch.utils.data import Dataset
 
 from emofuse.data.manifests import crema_d_folds
-from emofuse.data.ravdess import read_audio
+from emofuse.data.ravdess import emotion_indices, fold_actors, read_audio
 from emofuse.labels import CREMA_D_6
 
 _EMOTION = {"ANG": "anger", "DIS": "disgust", "FEA": "fear", "HAP": "happy", "NEU": "neutral",
@@ -113,24 +113,8 @@ class CremaD(Dataset[dict[str, Any]]):
                 errors.append(str(error))
         if errors:
             raise ValueError(f"{len(errors)} file(s) break CREMA-D's naming:\n" + "\n".join(errors))
-        wanted = None
-        if emotions is not None:
-            names = list(emotions)
-            unknown = sorted(set(names) - set(CREMA_D_6))
-            if unknown:
-                raise ValueError(f"emotions: expected names from {list(CREMA_D_6)}, got {unknown}")
-            wanted = {CREMA_D_6.index(n) for n in names}
-        keep = None if actors is None else set(actors)
-        if (fold is None) != (split is None):
-            raise ValueError(f"fold, split: give both or neither, got fold={fold}, split={split}")
-        if fold is not None:
-            folds = crema_d_folds()
-            if not 0 <= fold < len(folds):
-                raise ValueError(f"fold: expected 0-{len(folds) - 1}, got {fold}")
-            if split not in ("train", "validation", "test"):
-                raise ValueError(f"split: expected train, validation or test, got {split!r}")
-            fold_actors = set(folds[fold][split])
-            keep = fold_actors if keep is None else keep & fold_actors
+        wanted = emotion_indices(emotions, CREMA_D_6)
+        keep = fold_actors(crema_d_folds, fold, split, None if actors is None else set(actors))
         self.clips = [
             c
             for c in clips

@@ -164,25 +164,11 @@ class RAVDESS(Dataset[dict[str, Any]]):
         _check_choice("vocal_channel", vocal_channel, ("speech", "song"))
         _check_choice("intensity", intensity, ("normal", "strong"))
         _check_choice("statement", statement, (1, 2))
-        wanted_emotions = None
-        if emotions is not None:
-            names = list(emotions)
-            bad = sorted(set(names) - set(RAVDESS_8))
-            if bad:
-                raise ValueError(f"emotions: expected names from {list(RAVDESS_8)}, got {bad}")
-            wanted_emotions = {RAVDESS_8.index(n) for n in names}
+        wanted_emotions = emotion_indices(emotions, RAVDESS_8)
         wanted_actors = None if actors is None else set(actors)
         if wanted_actors is not None and not wanted_actors <= set(range(1, 25)):
             raise ValueError(f"actors: expected numbers 1-24, got {sorted(wanted_actors)}")
-        if (fold is None) != (split is None):
-            raise ValueError(f"fold, split: give both or neither, got fold={fold}, split={split}")
-        if fold is not None:
-            folds = ravdess_folds()
-            if not 0 <= fold < len(folds):
-                raise ValueError(f"fold: expected 0-{len(folds) - 1}, got {fold}")
-            _check_choice("split", split, ("train", "validation", "test"))
-            fold_actors = set(folds[fold][str(split)])
-            wanted_actors = fold_actors if wanted_actors is None else wanted_actors & fold_actors
+        wanted_actors = fold_actors(ravdess_folds, fold, split, wanted_actors)
         self.sample_rate, self.mono, self.transform = sample_rate, mono, transform
         clips = self.scan_names(self.root)
         extensions = {ext for r in recordings for ext in _EXTENSIONS[r]}
@@ -319,6 +305,45 @@ def read_video(path: str | os.PathLike[str]) -> tuple[torch.Tensor, float]:
         raise ValueError(f"{path}: the video stream holds no frames")
     video = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).contiguous()
     return video, fps
+
+
+def emotion_indices(emotions: Iterable[str] | None, names: Sequence[str]) -> set[int] | None:
+    """The indices in ``names`` of the ``emotions`` filter (``None``: keep all).
+
+    Raises:
+        ValueError: an emotion not in ``names``.
+    """
+    if emotions is None:
+        return None
+    given = list(emotions)
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise ValueError(f"emotions: expected names from {list(names)}, got {unknown}")
+    return {names.index(n) for n in given}
+
+
+def fold_actors(
+    folds: Callable[[], list[dict[str, list[int]]]],
+    fold: int | None,
+    split: str | None,
+    actors: set[int] | None,
+) -> set[int] | None:
+    """``actors`` narrowed to those of ``split`` in fold ``fold`` of ``folds()`` (read only when
+    a fold is asked for); ``actors=None`` keeps all.
+
+    Raises:
+        ValueError: ``fold`` without ``split`` or the reverse, a fold or split out of range.
+    """
+    if (fold is None) != (split is None):
+        raise ValueError(f"fold, split: give both or neither, got fold={fold}, split={split}")
+    if fold is None:
+        return actors
+    table = folds()
+    if not 0 <= fold < len(table):
+        raise ValueError(f"fold: expected 0-{len(table) - 1}, got {fold}")
+    _check_choice("split", split, ("train", "validation", "test"))
+    selected = set(table[fold][str(split)])
+    return selected if actors is None else actors & selected
 
 
 def _check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
