@@ -15,6 +15,7 @@ true-negative rate (scikit-learn's ``balanced_accuracy_score``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import torch
@@ -145,72 +146,64 @@ def multilabel_two_class_f1(
 
 
 class _MultilabelMetric(SampleMetric):
-    def __init__(self, thresholds: Thresholds, **kwargs: Any) -> None:
+    """A multi-label function (``_function``, one of ``_averages``) over all batches."""
+
+    higher_is_better = True
+    _averages: tuple[str, ...]
+    _function: Callable[..., Tensor]
+
+    def __init__(self, thresholds: Thresholds, average: str, **kwargs: Any) -> None:
+        _check_average(average, self._averages)
         super().__init__(**kwargs)
         if not isinstance(thresholds, Thresholds):
             binarize(torch.zeros(1, 1), thresholds)  # raises the explanatory ValueError
         self.thresholds = thresholds
+        self.average = average
 
     def check(self, scores: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
         probs, y = check_multilabel(scores, labels)
         binarize(probs[:0], self.thresholds)  # the number of thresholds matches K
         return probs, y.to(torch.uint8)
 
+    def evaluate(self, scores: Tensor, labels: Tensor) -> Tensor:
+        return type(self)._function(scores, labels, self.thresholds, average=self.average)
+
 
 class MultilabelAccuracy(_MultilabelMetric):
     """:func:`multilabel_accuracy` over all batches (and processes)."""
 
-    higher_is_better = True
+    _averages, _function = ("none", "macro"), staticmethod(multilabel_accuracy)
 
     def __init__(self, thresholds: Thresholds, *, average: LabelAverage = "none", **kw: Any):
-        _check_average(average, ("none", "macro"))
-        super().__init__(thresholds, **kw)
-        self.average = average
-
-    def evaluate(self, scores: Tensor, labels: Tensor) -> Tensor:
-        return multilabel_accuracy(scores, labels, self.thresholds, average=self.average)
+        super().__init__(thresholds, average, **kw)
 
 
 class MultilabelWeightedAccuracy(_MultilabelMetric):
     """:func:`multilabel_weighted_accuracy` over all batches (and processes)."""
 
-    higher_is_better = True
+    _averages, _function = ("none", "macro"), staticmethod(multilabel_weighted_accuracy)
 
     def __init__(self, thresholds: Thresholds, *, average: LabelAverage = "none", **kw: Any):
-        _check_average(average, ("none", "macro"))
-        super().__init__(thresholds, **kw)
-        self.average = average
-
-    def evaluate(self, scores: Tensor, labels: Tensor) -> Tensor:
-        return multilabel_weighted_accuracy(scores, labels, self.thresholds, average=self.average)
+        super().__init__(thresholds, average, **kw)
 
 
 class MultilabelF1(_MultilabelMetric):
     """:func:`multilabel_f1` over all batches (and processes)."""
 
-    higher_is_better = True
+    _averages = ("none", "micro", "macro", "weighted")
+    _function = staticmethod(multilabel_f1)
 
     def __init__(self, thresholds: Thresholds, *, average: F1Average = "none", **kw: Any):
-        _check_average(average, ("none", "micro", "macro", "weighted"))
-        super().__init__(thresholds, **kw)
-        self.average = average
-
-    def evaluate(self, scores: Tensor, labels: Tensor) -> Tensor:
-        return multilabel_f1(scores, labels, self.thresholds, average=self.average)
+        super().__init__(thresholds, average, **kw)
 
 
 class MultilabelTwoClassF1(_MultilabelMetric):
     """:func:`multilabel_two_class_f1` over all batches (and processes)."""
 
-    higher_is_better = True
+    _averages, _function = ("weighted", "macro"), staticmethod(multilabel_two_class_f1)
 
     def __init__(self, thresholds: Thresholds, *, average: TwoClassAverage, **kw: Any):
-        _check_average(average, ("weighted", "macro"))
-        super().__init__(thresholds, **kw)
-        self.average = average
-
-    def evaluate(self, scores: Tensor, labels: Tensor) -> Tensor:
-        return multilabel_two_class_f1(scores, labels, self.thresholds, average=self.average)
+        super().__init__(thresholds, average, **kw)
 
 
 __all__ = [
