@@ -421,6 +421,20 @@ def _hf_config(model_type: str, **settings: int) -> PretrainedConfig:
     return AutoConfig.for_model(model_type, **settings)
 
 
+def _tiny_config(model_type: str, **settings: int) -> PretrainedConfig:
+    """A 2-layer, 32-wide stand-in of ``model_type`` (1000 word pieces, 128 positions)."""
+    return _hf_config(
+        model_type,
+        vocab_size=1000,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        **settings,
+    )
+
+
 # Configs built locally, so that ``pretrained=False`` needs no file or network.
 LOCAL_CONFIGS: dict[str, Callable[[], PretrainedConfig]] = {
     "bert-base-uncased": lambda: _hf_config("bert"),  # 12 layers, 768 wide, 30522 word pieces
@@ -433,25 +447,8 @@ LOCAL_CONFIGS: dict[str, Callable[[], PretrainedConfig]] = {
         vocab_size=30000,
     ),
     # Small stand-ins of the same architectures, for the ``_tiny`` model variants.
-    "emofuse/bert-tiny": lambda: _hf_config(
-        "bert",
-        vocab_size=1000,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-    ),
-    "emofuse/albert-tiny": lambda: _hf_config(
-        "albert",
-        vocab_size=1000,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        embedding_size=16,
-        max_position_embeddings=128,
-    ),
+    "emofuse/bert-tiny": lambda: _tiny_config("bert"),
+    "emofuse/albert-tiny": lambda: _tiny_config("albert", embedding_size=16),
 }
 
 
