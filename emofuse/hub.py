@@ -70,16 +70,26 @@ def load_remapped(
         new = rename(key)
         if new is not None:
             renamed[new] = value
-    own = module.state_dict()
-    missing = sorted(set(own) - set(renamed))
-    unexpected = sorted(set(renamed) - set(own))
-    wrong = sorted(k for k in set(own) & set(renamed) if own[k].shape != renamed[k].shape)
-    if missing or unexpected or wrong:
-        raise ValueError(
-            f"{source} does not match {type(module).__name__}: missing {missing[:8]}, "
-            f"unexpected {unexpected[:8]}, shape mismatch {wrong[:8]}"
-        )
+    mismatch = state_mismatch(module.state_dict(), renamed)
+    if mismatch:
+        raise ValueError(f"{source} does not match {type(module).__name__}: {mismatch}")
     module.load_state_dict(renamed)
+
+
+def state_mismatch(
+    own: Mapping[str, Tensor],
+    state: Mapping[str, Tensor],
+    may_miss: Callable[[str], bool] = lambda key: False,
+) -> str:
+    """How ``state`` fails to fill ``own`` (a module's state dict): the missing keys (except
+    those ``may_miss``), the unexpected ones and those of another shape, at most 8 of each;
+    ``""`` when it fits."""
+    missing = sorted(k for k in own if k not in state and not may_miss(k))
+    unexpected = sorted(set(state) - set(own))
+    wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    if not (missing or unexpected or wrong):
+        return ""
+    return f"missing {missing[:8]}, unexpected {unexpected[:8]}, shape mismatch {wrong[:8]}"
 
 
 def atomic_write(path: PathLike, write: Callable[[Path], object]) -> None:

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from emofuse.config import ModelConfig
 from emofuse.encoders.text import HFTextEncoder
 from emofuse.encoders.weights import WEIGHT_SOURCE_FIELDS, architecture_only
-from emofuse.hub import CONFIG_NAME, WEIGHTS_NAME, PathLike, atomic_write
+from emofuse.hub import CONFIG_NAME, WEIGHTS_NAME, PathLike, atomic_write, state_mismatch
 from emofuse.layers.masks import staircase_mask
 from emofuse.layers.recording import record_attentions
 from emofuse.outputs import EmotionOutput
@@ -337,16 +337,11 @@ def _load_checked(
     own = model.state_dict()
     loaded = {own[k].data_ptr() for k in state if k in own}
     # safetensors stores a tensor shared by two names once: the other name is no loss
-    missing = sorted(
-        k for k in own if k not in state and k not in heads and own[k].data_ptr() not in loaded
+    mismatch = state_mismatch(
+        own, state, may_miss=lambda k: k in heads or own[k].data_ptr() in loaded
     )
-    unexpected = sorted(set(state) - set(own))
-    wrong = sorted(k for k in set(state) & set(own) if state[k].shape != own[k].shape)
-    if missing or unexpected or wrong:
-        raise ValueError(
-            f"pretrained: {source} does not match {type(model).__name__}: missing "
-            f"{missing[:8]}, unexpected {unexpected[:8]}, shape mismatch {wrong[:8]}"
-        )
+    if mismatch:
+        raise ValueError(f"pretrained: {source} does not match {type(model).__name__}: {mismatch}")
     model.load_state_dict(state, strict=False)
 
 
