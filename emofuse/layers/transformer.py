@@ -121,7 +121,43 @@ class TransformerDecoderLayer(nn.Module):
         return x
 
 
-class TransformerEncoder(nn.Module):
+class _LayerStack(nn.Module):
+    """``num_layers`` layers of ``layer_type`` and the final norm: the body of
+    :class:`TransformerEncoder` and :class:`TransformerDecoder` (arguments as the encoder's)."""
+
+    layer_type: type[TransformerEncoderLayer | TransformerDecoderLayer]
+
+    def __init__(
+        self,
+        d_model: int,
+        *,
+        num_layers: int,
+        num_heads: int,
+        ffn_dim: int,
+        dropout: float = 0.1,
+        attention_dropout: float | None = None,
+        activation: str = "relu",
+        norm_first: bool = True,
+        final_norm: bool | None = None,
+    ) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            self.layer_type(
+                d_model,
+                num_heads=num_heads,
+                ffn_dim=ffn_dim,
+                dropout=dropout,
+                attention_dropout=attention_dropout,
+                activation=activation,
+                norm_first=norm_first,
+            )
+            for _ in range(num_layers)
+        )
+        final_norm = norm_first if final_norm is None else final_norm
+        self.norm = nn.LayerNorm(d_model) if final_norm and num_layers else nn.Identity()
+
+
+class TransformerEncoder(_LayerStack):
     """A stack of ``num_layers`` freshly initialised :class:`TransformerEncoderLayer`, with a
     final LayerNorm when the layers are pre-norm (so the output is normalised either way).
 
@@ -140,34 +176,7 @@ class TransformerEncoder(nn.Module):
         ``layers.<i>.self_attn`` (B, heads, T, T) for every layer.
     """
 
-    def __init__(
-        self,
-        d_model: int,
-        *,
-        num_layers: int,
-        num_heads: int,
-        ffn_dim: int,
-        dropout: float = 0.1,
-        attention_dropout: float | None = None,
-        activation: str = "relu",
-        norm_first: bool = True,
-        final_norm: bool | None = None,
-    ) -> None:
-        super().__init__()
-        self.layers = nn.ModuleList(
-            TransformerEncoderLayer(
-                d_model,
-                num_heads=num_heads,
-                ffn_dim=ffn_dim,
-                dropout=dropout,
-                attention_dropout=attention_dropout,
-                activation=activation,
-                norm_first=norm_first,
-            )
-            for _ in range(num_layers)
-        )
-        final_norm = norm_first if final_norm is None else final_norm
-        self.norm = nn.LayerNorm(d_model) if final_norm and num_layers else nn.Identity()
+    layer_type = TransformerEncoderLayer
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         x = zero_padding(x, mask)  # padded steps (even NaN) stay finite and reach nothing
@@ -176,7 +185,7 @@ class TransformerEncoder(nn.Module):
         return self.norm(x)
 
 
-class TransformerDecoder(nn.Module):
+class TransformerDecoder(_LayerStack):
     """A stack of :class:`TransformerDecoderLayer` over one memory, built like
     :class:`TransformerEncoder`.
 
@@ -191,34 +200,7 @@ class TransformerDecoder(nn.Module):
         (B, heads, Tq, Tm) for every layer.
     """
 
-    def __init__(
-        self,
-        d_model: int,
-        *,
-        num_layers: int,
-        num_heads: int,
-        ffn_dim: int,
-        dropout: float = 0.1,
-        attention_dropout: float | None = None,
-        activation: str = "relu",
-        norm_first: bool = True,
-        final_norm: bool | None = None,
-    ) -> None:
-        super().__init__()
-        self.layers = nn.ModuleList(
-            TransformerDecoderLayer(
-                d_model,
-                num_heads=num_heads,
-                ffn_dim=ffn_dim,
-                dropout=dropout,
-                attention_dropout=attention_dropout,
-                activation=activation,
-                norm_first=norm_first,
-            )
-            for _ in range(num_layers)
-        )
-        final_norm = norm_first if final_norm is None else final_norm
-        self.norm = nn.LayerNorm(d_model) if final_norm and num_layers else nn.Identity()
+    layer_type = TransformerDecoderLayer
 
     def forward(
         self,
