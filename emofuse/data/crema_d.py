@@ -12,7 +12,7 @@ from typing import Any, Literal
 from torch.utils.data import Dataset
 
 from emofuse.data.manifests import crema_d_folds
-from emofuse.data.ravdess import emotion_indices, fold_actors, read_audio
+from emofuse.data.ravdess import emotion_indices, fold_actors, parse_names, read_audio
 from emofuse.labels import CREMA_D_6
 
 _EMOTION = {"ANG": "anger", "DIS": "disgust", "FEA": "fear", "HAP": "happy", "NEU": "neutral",
@@ -105,14 +105,7 @@ class CremaD(Dataset[dict[str, Any]]):
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".wav", ".flac"))
         if not files:
             raise FileNotFoundError(f"{folder}: no .wav or .flac file; expected {_LAYOUT}")
-        clips, errors = [], []
-        for path in files:
-            try:
-                clips.append(parse_crema_d_name(path))
-            except ValueError as error:
-                errors.append(str(error))
-        if errors:
-            raise ValueError(f"{len(errors)} file(s) break CREMA-D's naming:\n" + "\n".join(errors))
+        clips = parse_names(files, parse_crema_d_name, "CREMA-D")
         wanted = emotion_indices(emotions, CREMA_D_6)
         keep = fold_actors(crema_d_folds, fold, split, None if actors is None else set(actors))
         self.clips = [

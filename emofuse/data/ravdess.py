@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import av
 import numpy as np
@@ -20,6 +20,7 @@ from emofuse.transforms import load_audio
 
 Recording = Literal["audio", "audio_video", "video"]
 Split = Literal["train", "validation", "test"]
+_Clip = TypeVar("_Clip")
 
 _MODALITY = {"01": "audio_video", "02": "video", "03": "audio"}
 _VOCAL_CHANNEL = {"01": "speech", "02": "song"}
@@ -206,17 +207,13 @@ class RAVDESS(Dataset[dict[str, Any]]):
         if not folders:
             raise FileNotFoundError(f"{root}: no Actor_XX folder; expected {_LAYOUT}")
         media = {ext for exts in _EXTENSIONS.values() for ext in exts}
-        clips, errors = [], []
-        for folder in folders:
-            for path in sorted(folder.iterdir()):
-                if path.is_file() and path.suffix.lower() in media:
-                    try:
-                        clips.append(parse_name(path))
-                    except ValueError as error:
-                        errors.append(str(error))
-        if errors:
-            raise ValueError(f"{len(errors)} file(s) break RAVDESS's naming:\n" + "\n".join(errors))
-        return clips
+        paths = (
+            path
+            for folder in folders
+            for path in sorted(folder.iterdir())
+            if path.is_file() and path.suffix.lower() in media
+        )
+        return parse_names(paths, parse_name, "RAVDESS")
 
     def verify(self) -> None:
         """Decode every selected file once.
@@ -305,6 +302,23 @@ def read_video(path: str | os.PathLike[str]) -> tuple[torch.Tensor, float]:
         raise ValueError(f"{path}: the video stream holds no frames")
     video = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).contiguous()
     return video, fps
+
+
+def parse_names(paths: Iterable[Path], parse: Callable[[Path], _Clip], corpus: str) -> list[_Clip]:
+    """``parse`` of every path, in order.
+
+    Raises:
+        ValueError: every name ``parse`` rejects, listed at once.
+    """
+    clips, errors = [], []
+    for path in paths:
+        try:
+            clips.append(parse(path))
+        except ValueError as error:
+            errors.append(str(error))
+    if errors:
+        raise ValueError(f"{len(errors)} file(s) break {corpus}'s naming:\n" + "\n".join(errors))
+    return clips
 
 
 def emotion_indices(emotions: Iterable[str] | None, names: Sequence[str]) -> set[int] | None:
