@@ -19,7 +19,7 @@ from emofuse.registry import (
     register_model,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Citation",
