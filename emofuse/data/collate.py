@@ -95,11 +95,17 @@ def _pad(
     masks: list[Tensor | None],
 ) -> tuple[Tensor, Tensor]:
     first = tensors[0]
+    hint = (
+        "; a raw waveform (C, S) has no time axis first: turn it into a front-end's features "
+        "(the dataset's transform=) before collating"
+        if name == "audio"
+        else ""
+    )
     for index, tensor in enumerate(tensors):
         if tensor.dim() < 1 or tensor.shape[1:] != first.shape[1:] or tensor.dtype != first.dtype:
             raise ValueError(
                 f"samples[{index}][{name!r}]: expected (T, {', '.join(map(str, first.shape[1:]))})"
-                f" {first.dtype} like samples[0], got {tuple(tensor.shape)} {tensor.dtype}"
+                f" {first.dtype} like samples[0], got {tuple(tensor.shape)} {tensor.dtype}{hint}"
             )
     steps = [t.shape[0] for t in tensors]
     longest = max(steps)

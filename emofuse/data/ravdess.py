@@ -126,7 +126,9 @@ class RAVDESS(Dataset[dict[str, Any]]):
             together, combined with ``actors``.
         sample_rate: resample audio to this rate in Hz; ``None`` keeps each file's.
         mono: average the audio channels into one.
-        transform: applied to each sample (e.g. a model's front-end).
+        transform: applied to each sample dict, e.g. a model's front-end on its audio:
+            ``lambda s: {**s, "audio": KaldiFbankDeltas()(s["audio"], s["sample_rate"])}``.
+            Raw waveforms are not steps: turn them into features before :func:`collate`.
 
     Each sample (before ``transform``): ``audio`` (C, S) float32 in [-1, 1] and
     ``sample_rate`` (Hz) for files with sound; ``video`` (T, 3, H, W) uint8 RGB and ``fps``

@@ -146,3 +146,9 @@ def test_dataloader_with_bucketing() -> None:
     )
     seen = [i for batch in loader for i in batch["id"]]
     assert sorted(seen) == list(range(1, 30))
+
+
+def test_raw_waveforms_are_refused_with_what_to_do() -> None:
+    samples = [{"audio": torch.randn(1, n), "label": 0} for n in (100, 90)]
+    with pytest.raises(ValueError, match=r"samples\[1\]\['audio'\].*raw waveform.*transform="):
+        collate(samples)
