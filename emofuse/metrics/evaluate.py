@@ -108,8 +108,11 @@ class _Collector(SampleMetric):
     """Keeps (score, label, id) per sample; ``compute`` gathers them from every process
     (torchmetrics' sync) and drops repeated ids."""
 
+    def evaluate(self, scores: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+        return scores, labels
+
     def compute(self) -> tuple[Tensor, Tensor, Tensor]:
-        return self.samples()
+        return self.samples()  # the ids too, which ``evaluate`` does not see
 
 
 def scores_from_output(output: EmotionOutput | Tensor, task: str) -> Tensor:

@@ -13,6 +13,7 @@ and it lets every figure be computed exactly as its plain function computes it.
 from __future__ import annotations
 
 import hashlib
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -102,8 +103,9 @@ class SampleMetric(Metric):
     def check(self, scores: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
         return scores, labels
 
+    @abstractmethod
     def evaluate(self, scores: Tensor, labels: Tensor) -> Any:
-        raise NotImplementedError
+        """The metric over every sample seen, each counted once (as ``check`` returned them)."""
 
     def update(self, scores: Tensor, labels: Tensor, ids: SampleIds | None = None) -> None:
         scores, labels = self.check(scores, labels)
