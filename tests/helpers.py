@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
+from hypothesis import strategies as st
 from torch import Tensor, nn
 from torch.utils import _pytree as pytree
 
@@ -168,3 +169,21 @@ def check_padding_case(case: PaddingCase) -> None:
             if g.is_floating_point():
                 assert g.isfinite().all(), f"{kind} {i} is not finite"
             torch.testing.assert_close(g, w, atol=1e-5, rtol=1e-4, msg=f"{kind} {i}")
+
+
+@st.composite
+def mask_row(draw: st.DrawFn, length: int) -> list[bool]:
+    """Padding at the start, in the middle, at the end, anywhere, everywhere, or none."""
+    kind = draw(st.sampled_from(["full", "start", "middle", "end", "both", "any", "all"]))
+    if kind == "any":
+        return draw(st.lists(st.booleans(), min_size=length, max_size=length))
+    if kind in ("full", "all"):
+        return [kind == "full"] * length
+    cut = draw(st.integers(0, length))
+    if kind == "start":
+        return [i >= cut for i in range(length)]
+    if kind == "end":
+        return [i < cut for i in range(length)]
+    other = draw(st.integers(cut, length))
+    inside = [cut <= i < other for i in range(length)]
+    return [not v for v in inside] if kind == "middle" else inside

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import torch
+from helpers import mask_row
 from hypothesis import given
 from hypothesis import strategies as st
 from torch import Tensor, nn
@@ -242,22 +243,6 @@ CASES: dict[str, BlockCase] = {
 }
 
 
-def _mask_row(draw: st.DrawFn, length: int) -> list[bool]:
-    kind = draw(st.sampled_from(["full", "start", "middle", "end", "both", "any", "all"]))
-    if kind == "any":
-        return draw(st.lists(st.booleans(), min_size=length, max_size=length))
-    if kind in ("full", "all"):
-        return [kind == "full"] * length
-    cut = draw(st.integers(0, length))
-    if kind == "start":
-        return [i >= cut for i in range(length)]
-    if kind == "end":
-        return [i < cut for i in range(length)]
-    other = draw(st.integers(cut, length))
-    inside = [cut <= i < other for i in range(length)]
-    return [not v for v in inside] if kind == "middle" else inside
-
-
 @dataclass
 class Drawn:
     clean: list[Tensor]
@@ -296,7 +281,7 @@ def block_inputs(draw: st.DrawFn, streams: Sequence[Stream]) -> Drawn:
         if stream.mask_of is not None:
             mask = masks[stream.mask_of]
         else:
-            rows = [draw(_mask_row_strategy(length), label=f"mask {i} row") for _ in range(batch)]
+            rows = [draw(mask_row(length), label=f"mask {i} row") for _ in range(batch)]
             mask = torch.tensor(rows, dtype=torch.bool).reshape(batch, length)
         keep = mask.reshape(batch, length, *[1] * len(stream.trailing))
         values = draw(st.lists(st.sampled_from(PADDING_VALUES), min_size=1, max_size=3))
@@ -305,9 +290,6 @@ def block_inputs(draw: st.DrawFn, streams: Sequence[Stream]) -> Drawn:
         poisoned.append(torch.where(keep, x, fill))
         masks.append(mask)
     return Drawn(clean, poisoned, masks)
-
-
-_mask_row_strategy = st.composite(_mask_row)
 
 
 def _leaves(result: Any) -> list[Tensor]:

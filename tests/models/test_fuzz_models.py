@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 import torch
-from helpers import assert_outputs_close
+from helpers import assert_outputs_close, mask_row
 from hypothesis import given, note
 from hypothesis import strategies as st
 from torch import Tensor
@@ -78,24 +78,6 @@ def _layout(name: str) -> Layout:
     )
 
 
-@st.composite
-def _mask_row(draw: st.DrawFn, length: int) -> list[bool]:
-    """Padding at the start, in the middle, at the end, anywhere, everywhere, or none."""
-    kind = draw(st.sampled_from(["full", "start", "middle", "end", "both", "any", "all"]))
-    if kind == "any":
-        return draw(st.lists(st.booleans(), min_size=length, max_size=length))
-    if kind in ("full", "all"):
-        return [kind == "full"] * length
-    cut = draw(st.integers(0, length))
-    if kind == "start":
-        return [i >= cut for i in range(length)]
-    if kind == "end":
-        return [i < cut for i in range(length)]
-    other = draw(st.integers(cut, length))
-    inside = [cut <= i < other for i in range(length)]
-    return [not v for v in inside] if kind == "middle" else inside
-
-
 @dataclass
 class Case:
     """A drawn input: the clean one (zeros, id 0 in padded steps) and the poisoned one."""
@@ -141,7 +123,7 @@ def model_inputs(draw: st.DrawFn, name: str, min_batch: int = 0) -> Case:
             lengths[axis] = length = draw(st.integers(1, high), label=f"length {axis}")
         else:
             length = lengths[axis]
-        rows = [draw(_mask_row(length), label=f"{spec.name}_mask row") for _ in range(batch)]
+        rows = [draw(mask_row(length), label=f"{spec.name}_mask row") for _ in range(batch)]
         mask = torch.tensor(rows, dtype=torch.bool).reshape(batch, length)
         shape = (batch, length, *layout.trailing[spec.name])
         keep = mask.reshape(batch, length, *[1] * len(layout.trailing[spec.name]))
