@@ -421,11 +421,17 @@ def _hf_config(model_type: str, **settings: int) -> PretrainedConfig:
     return AutoConfig.for_model(model_type, **settings)
 
 
+# The word pieces of the tokenizer shipped for the tiny stand-ins (MiniLM's uncased
+# vocabulary, emofuse.encoders.tokenizer): real text tokenizes to ids the encoders take.
+TINY_VOCAB_SIZE = 30522
+
+
 def _tiny_config(model_type: str, **settings: int) -> PretrainedConfig:
-    """A 2-layer, 32-wide stand-in of ``model_type`` (1000 word pieces, 128 positions)."""
+    """A 2-layer, 32-wide stand-in of ``model_type`` with the shipped uncased WordPiece
+    vocabulary (30,522 word pieces, :mod:`emofuse.encoders.tokenizer`) and 128 positions."""
     return _hf_config(
         model_type,
-        vocab_size=1000,
+        vocab_size=TINY_VOCAB_SIZE,
         hidden_size=32,
         num_hidden_layers=2,
         num_attention_heads=2,
@@ -446,7 +452,9 @@ LOCAL_CONFIGS: dict[str, Callable[[], PretrainedConfig]] = {
         embedding_size=128,
         vocab_size=30000,
     ),
-    # Small stand-ins of the same architectures, for the ``_tiny`` model variants.
+    # Small stand-ins of the same architectures, for the ``_tiny`` model variants; their
+    # tokenizer is shipped (emofuse.encoders.tokenizer). BERT embeds word pieces at its width
+    # (30522 × 32), ALBERT factorises them through a 16-wide embedding (30522 × 16).
     "emofuse/bert-tiny": lambda: _tiny_config("bert"),
     "emofuse/albert-tiny": lambda: _tiny_config("albert", embedding_size=16),
 }

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -153,19 +154,9 @@ class FeatureNormalizer(nn.Module):
         Raises:
             ValueError: not fitted.
         """
-        if not self.fitted:
-            raise ValueError("FeatureNormalizer: not fitted; nothing to save")
+        values = self.to_dict()
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        values = {
-            "type": type(self).__name__,
-            "num_features": self.num_features,
-            "feature_axis": self.feature_axis,
-            "eps": self.eps,
-            "count": self.count.tolist(),
-            "mean": self.mean.tolist(),
-            "m2": self.m2.tolist(),
-        }
         path = directory / PREPROCESSOR_NAME
         tmp = path.with_suffix(".json.tmp")  # never leave a half-written file in place
         tmp.write_text(json.dumps(values) + "\n")
@@ -183,9 +174,36 @@ class FeatureNormalizer(nn.Module):
         path = Path(directory) / PREPROCESSOR_NAME
         if not path.is_file():
             raise FileNotFoundError(f"directory: no {PREPROCESSOR_NAME} in {directory}")
-        values = json.loads(path.read_text())
-        if values.get("type") != cls.__name__:
-            raise ValueError(f"directory: {path} holds a {values.get('type')}, not {cls.__name__}")
+        return cls.from_dict(json.loads(path.read_text()), source=str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Settings and statistics as plain JSON values (what :meth:`save_pretrained` writes).
+
+        Raises:
+            ValueError: not fitted.
+        """
+        if not self.fitted:
+            raise ValueError("FeatureNormalizer: not fitted; nothing to save")
+        return {
+            "type": type(self).__name__,
+            "num_features": self.num_features,
+            "feature_axis": self.feature_axis,
+            "eps": self.eps,
+            "count": self.count.tolist(),
+            "mean": self.mean.tolist(),
+            "m2": self.m2.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], *, source: str = "values") -> FeatureNormalizer:
+        """The normalizer :meth:`to_dict` described; ``source`` names it in errors.
+
+        Raises:
+            ValueError: ``values`` hold something else or are inconsistent.
+        """
+        if not isinstance(values, Mapping) or values.get("type") != cls.__name__:
+            kind = values.get("type") if isinstance(values, Mapping) else type(values).__name__
+            raise ValueError(f"directory: {source} holds a {kind}, not {cls.__name__}")
         normalizer = cls(
             values["num_features"], feature_axis=values["feature_axis"], eps=values["eps"]
         )
@@ -193,7 +211,7 @@ class FeatureNormalizer(nn.Module):
             stat = torch.tensor(values[name], dtype=torch.float64)
             if stat.shape != (normalizer.num_features,):
                 raise ValueError(
-                    f"directory: {path} has {tuple(stat.shape)} {name}, expected "
+                    f"directory: {source} has {tuple(stat.shape)} {name}, expected "
                     f"({normalizer.num_features},)"
                 )
             getattr(normalizer, name).copy_(stat)
