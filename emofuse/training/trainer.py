@@ -20,8 +20,9 @@ A run writes into ``out_dir``:
 - ``last.ckpt``: model, optimizer, scheduler, loss scaler, data order and random states, and
   the run's progress, written atomically after every epoch (and every ``checkpoint_every``
   steps): ``resume=True`` continues from it;
-- ``recipe.json``; ``logs/version_N/metrics.csv`` (one version per start) and TensorBoard
-  event files there when ``tensorboard`` or ``tensorboardX`` is installed.
+- ``recipe.json``; ``logs/csv/version_N/metrics.csv`` (one version per start) and TensorBoard
+  event files in ``logs/tensorboard/version_N`` when ``tensorboard`` or ``tensorboardX`` is
+  installed (``pip install emofuse[tensorboard]``).
 
 Exactness: the data order is a function of the seed, the epoch and the global batch
 (:class:`~emofuse.training.checkpoints.ResumableSampler`), so a resumed run gives the
@@ -46,6 +47,7 @@ import torch
 import torch.nn.functional as F
 from lightning_fabric import Fabric
 from lightning_fabric.loggers import CSVLogger, Logger, TensorBoardLogger
+from lightning_fabric.plugins import MixedPrecision
 from lightning_fabric.strategies import DDPStrategy
 from lightning_utilities.core.imports import RequirementCache
 from torch import Tensor, nn
@@ -189,7 +191,8 @@ def fit(
     colearning = _colearning(recipe, model, loss_fn)
 
     fabric_model, optimizer = fabric.setup(model, optimizer)
-    loader: Any = fabric.setup_dataloaders(train_loader, use_distributed_sampler=False)
+    # not fabric.setup_dataloaders: its loader calls set_epoch(number of iterations so far)
+    # on the sampler, which a resumed run must set itself (epoch and position in it)
     val_loader = None
     if val_data is not None:
         plain = DataLoader(
@@ -234,7 +237,7 @@ def fit(
             sampler.skip(progress_state["batches_done"] * (micro // world))
             fabric_model.train()
             running, seen = 0.0, 0
-            batch_iter = iter(loader)
+            batch_iter = (fabric.to_device(b) for b in train_loader)
             while True:
                 window = _next_window(batch_iter, recipe.grad_accumulation)
                 if not window:
@@ -267,10 +270,9 @@ def fit(
                     fabric, model, val_loader, recipe, monitor.name, task, loss_fn, epoch
                 )
                 record.update(step=progress_state["step"], train_loss=running / max(seen, 1))
-                fabric.log_dict(
-                    {k: v for k, v in record.items() if k.startswith("val/")},
-                    step=progress_state["step"],
-                )
+                figures = {k: v for k, v in record.items() if k.startswith("val/")}
+                if figures:
+                    fabric.log_dict(figures, step=progress_state["step"])
                 _select(fabric, model, record, recipe, progress_state, out, val_loader is None)
             save_last()
             if paused:
@@ -327,24 +329,37 @@ def _fabric(
             "precision: '16-mixed' (float16 with a loss scaler) runs on a GPU; use "
             "'bf16-mixed' on CPU"
         )
+    gpu = torch.cuda.is_available() and accelerator in ("auto", "gpu", "cuda")
+    plugins: list[Any] = [AtomicCheckpointIO()]
+    if precision in ("bf16-mixed", "16-mixed"):
+        plugins.append(_AutocastInputsAsGiven(precision, "cuda" if gpu else "cpu"))
     multi = num_nodes > 1 or (devices not in (1, "1") and str(devices) != "auto")
     # every model's forward may leave some parameters out of a step (co-learning's subsets,
     # a modality a batch lacks): DDP must look for them
     strategy: Any = DDPStrategy(find_unused_parameters=True) if multi else "auto"
-    if loggers is None:
-        loggers = [CSVLogger(out, name="logs")]
+    if loggers is None:  # logs/csv/version_N and logs/tensorboard/version_N, N per start
+        loggers = [CSVLogger(out / "logs", name="csv")]
         if _TENSORBOARD:
-            loggers.append(TensorBoardLogger(out, name="logs"))
+            loggers.append(TensorBoardLogger(out / "logs", name="tensorboard"))
     del resume  # every start writes a new logs/version_N
     return Fabric(
         accelerator=accelerator,
         devices=devices,
         num_nodes=num_nodes,
         strategy=strategy,
-        precision=precision,
-        plugins=[AtomicCheckpointIO()],
+        precision=None if len(plugins) > 1 else precision,  # the plugin carries it
+        plugins=plugins,
         loggers=list(loggers),
     )
+
+
+class _AutocastInputsAsGiven(MixedPrecision):
+    """Fabric's mixed precision (``torch.autocast``, a loss scaler for float16) without its
+    cast of every float input to the low precision before the forward: emofuse models check
+    that float inputs have their weights' dtype, and autocast casts per operation anyway."""
+
+    def convert_input(self, data: Any) -> Any:
+        return data
 
 
 def _fixed_lengths(model: nn.Module) -> dict[str, int]:
