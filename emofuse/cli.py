@@ -1,5 +1,6 @@
 """The ``emofuse`` command (also ``python -m emofuse``): ``list [PATTERN]``, ``info NAME``,
-``demo NAME``. The benchmark suite runs from a checkout: ``python benchmarks/run.py``."""
+``demo NAME``, ``train NAME --data ... --out DIR``, ``evaluate DIR --data ...``. The
+benchmark suite runs from a checkout: ``python benchmarks/run.py``."""
 
 from __future__ import annotations
 
@@ -99,6 +100,41 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from lightning_fabric.utilities.rank_zero import rank_zero_only
+
+    from emofuse.training import parse_overrides
+    from emofuse.training.run import train
+
+    results, table = train(
+        args.name, data=args.data, out_dir=args.out, fold=args.fold,
+        overrides=parse_overrides(args.set), seeds=args.seeds, devices=args.devices,
+        accelerator=args.accelerator, resume=args.resume, progress=not args.quiet,
+    )  # fmt: skip
+    if getattr(rank_zero_only, "rank", 0) != 0:  # the other processes of a DDP run print nothing
+        return 0
+    for result in results:
+        score = "-" if result.best_score is None else f"{result.best_score:.4f}"
+        print(
+            f"{result.best_dir}: best {result.monitor} {score} (epoch {result.best_epoch}), "
+            f"{result.steps} steps{', stopped early' if result.stopped_early else ''}"
+        )
+    if table is not None:
+        print(table.to_markdown(4))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from emofuse.training.run import evaluate, format_result, to_json
+
+    result = evaluate(
+        args.dir, data=args.data, split=args.split, fold=args.fold, missing=args.missing,
+        protocol=args.protocol, batch_size=args.batch_size,
+    )  # fmt: skip
+    print(to_json(result) if args.json else format_result(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="emofuse", description="Multimodal emotion recognition models for PyTorch."
@@ -117,6 +153,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="the paper configuration, not _tiny")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_demo)
+    data_help = (
+        "synthetic[:N], an MMSA .pkl, a RAVDESS folder (Actor_XX/), a MELD folder "
+        "(emofuse.training.sources)"
+    )
+    p = commands.add_parser("train", help="train a model with its paper's recipe")
+    p.add_argument("name")
+    p.add_argument("--data", required=True, help=data_help)
+    p.add_argument("--out", required=True, help="the run folder (best/, last.ckpt, logs/)")
+    p.add_argument("--fold", type=int, default=None, help="the corpus fold (RAVDESS)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="a recipe field (emofuse.training.Recipe) or model config field; repeatable",
+    )  # fmt: skip
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="one run per seed")
+    p.add_argument("--devices", type=int, default=1, help="processes/devices (DDP when > 1)")
+    p.add_argument("--accelerator", default="auto", help="cpu, gpu or auto")
+    p.add_argument("--resume", action="store_true", help="continue from DIR/last.ckpt")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_train)
+    p = commands.add_parser("evaluate", help="score a trained model on a split of --data")
+    p.add_argument("dir", help="a run folder (its best/) or a save_pretrained folder")
+    p.add_argument("--data", required=True, help=data_help)
+    p.add_argument("--split", default="test", choices=("test", "validation"))
+    p.add_argument("--fold", type=int, default=None)
+    p.add_argument("--missing", nargs="+", default=[], help="modalities left out")
+    p.add_argument("--protocol", default=None, help="a paper protocol, e.g. yang2023/mosi")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_evaluate)
     return parser
 
 

@@ -332,12 +332,17 @@ def parse_value(name: str, text: str) -> Any:
     """
     hint = _hint(name)
     try:
-        return _parse(hint, text.strip())
+        return parse_as(hint, text.strip())
     except ValueError:
         raise ValueError(f"{name}: expected {describe(hint)}, got {text!r}") from None
 
 
-def _parse(hint: Any, text: str) -> Any:
+def parse_as(hint: Any, text: str) -> Any:
+    """``text`` as a value of the type annotation ``hint`` (see :func:`parse_value`).
+
+    Raises:
+        ValueError: text that is not such a value.
+    """
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is typing.Union or origin is types.UnionType:
         if type(None) in args and text.lower() in ("none", "null", ""):
@@ -346,7 +351,7 @@ def _parse(hint: Any, text: str) -> Any:
             if arg is type(None):
                 continue
             try:
-                return _parse(arg, text)
+                return parse_as(arg, text)
             except ValueError:
                 pass
         raise ValueError(text)
@@ -359,7 +364,7 @@ def _parse(hint: Any, text: str) -> Any:
         inner = [args[0]] * len(items) if len(args) == 2 and args[1] is Ellipsis else list(args)
         if len(inner) != len(items):
             raise ValueError(text)
-        return tuple(_parse(h, t.strip()) for h, t in zip(inner, items, strict=True))
+        return tuple(parse_as(h, t.strip()) for h, t in zip(inner, items, strict=True))
     if origin is dict:
         out = {}
         for item in filter(None, (t.strip() for t in text.split(","))):
@@ -384,10 +389,11 @@ def _parse(hint: Any, text: str) -> Any:
 
 def parse_overrides(items: Iterable[str]) -> dict[str, str]:
     """``["lr=1e-3", "schedule=cosine"]`` → ``{"lr": "1e-3", "schedule": "cosine"}`` (values
-    stay strings; :func:`recipe_for` converts them by field type).
+    stay strings; :func:`recipe_for` converts them by field type). A key given again takes
+    the later value, as command-line options do.
 
     Raises:
-        ValueError: an item without ``=`` or a key given twice.
+        ValueError: an item without ``=``.
     """
     out: dict[str, str] = {}
     for item in items:
@@ -395,8 +401,6 @@ def parse_overrides(items: Iterable[str]) -> dict[str, str]:
         key = key.strip()
         if not sep or not key:
             raise ValueError(f"--set: expected key=value, got {item!r}")
-        if key in out:
-            raise ValueError(f"--set: {key!r} given twice")
         out[key] = value
     return out
 
@@ -427,6 +431,7 @@ __all__ = [
     "Recipe",
     "field_names",
     "paper_recipe",
+    "parse_as",
     "parse_overrides",
     "parse_value",
     "recipe_for",

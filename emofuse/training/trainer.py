@@ -114,6 +114,7 @@ def fit(
     stop_after_steps: int | None = None,
     progress: bool = True,
     loggers: Sequence[Logger] | None = None,
+    pipeline: Any = None,
 ) -> FitResult:
     """Train ``model`` with ``recipe`` on ``train_data``, validating on ``val_data``.
 
@@ -138,6 +139,8 @@ def fit(
             ``last.ckpt``), e.g. to fit a job's time slot; ``resume=True`` continues.
         progress: a tqdm bar on the first process.
         loggers: Fabric loggers; default CSV (and TensorBoard when installed) in ``out_dir/logs``.
+        pipeline: the input pipeline (:func:`emofuse.transforms.for_model`) the samples went
+            through: saved beside every best model, so its tokenizer and statistics travel.
 
     Returns:
         a :class:`FitResult`.
@@ -166,7 +169,9 @@ def fit(
             f"{micro} samples per forward pass cannot be shared by {world} processes"
         )
     fabric.seed_everything(recipe.seed + fabric.global_rank, verbose=False)
-    collate_fn = collate_fn or partial(collate, lengths=_fixed_lengths(model))
+    collate_fn = partial(
+        _inputs_only, collate_fn or partial(collate, lengths=_fixed_lengths(model))
+    )
     set_gradient_checkpointing(model, recipe.activation_checkpointing)
 
     groups = _param_groups(model, recipe)
@@ -273,7 +278,9 @@ def fit(
                 figures = {k: v for k, v in record.items() if k.startswith("val/")}
                 if figures:
                     fabric.log_dict(figures, step=progress_state["step"])
-                _select(fabric, model, record, recipe, progress_state, out, val_loader is None)
+                _select(
+                    fabric, model, record, recipe, progress_state, out, val_loader is None, pipeline
+                )
             save_last()
             if paused:
                 break
@@ -282,7 +289,7 @@ def fit(
         for logger in fabric.loggers:
             logger.finalize("success")
     if val_loader is None and not paused and fabric.is_global_zero:
-        model.save_pretrained(out / BEST)  # type: ignore[operator]  # an EmotionModel: the last
+        _save_best(model, out / BEST, pipeline)  # the last model
     fabric.barrier()
     return FitResult(
         model=model,
@@ -334,9 +341,10 @@ def _fabric(
     if precision in ("bf16-mixed", "16-mixed"):
         plugins.append(_AutocastInputsAsGiven(precision, "cuda" if gpu else "cpu"))
     multi = num_nodes > 1 or (devices not in (1, "1") and str(devices) != "auto")
-    # every model's forward may leave some parameters out of a step (co-learning's subsets,
-    # a modality a batch lacks): DDP must look for them
-    strategy: Any = DDPStrategy(find_unused_parameters=True) if multi else "auto"
+    # co-learning's single-modality steps leave the other modality's parameters out: DDP must
+    # look for them (a search torch warns about when nothing is ever unused)
+    unused = recipe.colearning not in ("off", "conventional")
+    strategy: Any = DDPStrategy(find_unused_parameters=unused) if multi else "auto"
     if loggers is None:  # logs/csv/version_N and logs/tensorboard/version_N, N per start
         loggers = [CSVLogger(out / "logs", name="csv")]
         if _TENSORBOARD:
@@ -360,6 +368,15 @@ class _AutocastInputsAsGiven(MixedPrecision):
 
     def convert_input(self, data: Any) -> Any:
         return data
+
+
+def _inputs_only(
+    collate_fn: Callable[[list[Any]], dict[str, Any]], samples: list[Any]
+) -> dict[str, Any]:
+    """The batch without what is not a model input: values collate keeps as lists (a
+    transcript's ``raw_text``, say), except the sample ``id``."""
+    batch = collate_fn(samples)
+    return {k: v for k, v in batch.items() if isinstance(v, Tensor) or k == "id"}
 
 
 def _fixed_lengths(model: nn.Module) -> dict[str, int]:
@@ -610,6 +627,7 @@ def _select(
     state: dict[str, Any],
     out: Path,
     no_validation: bool,
+    pipeline: Any,
 ) -> None:
     """Keep the best model (``save_pretrained``) and count validations without improvement."""
     state["history"].append(record)
@@ -626,7 +644,7 @@ def _select(
             0,
         )
         if fabric.is_global_zero:
-            model.save_pretrained(out / BEST)  # type: ignore[operator]  # an EmotionModel
+            _save_best(model, out / BEST, pipeline)
             metrics = {k: v for k, v in record.items()}
             (out / BEST / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     else:
@@ -634,6 +652,12 @@ def _select(
         if recipe.patience is not None and state["bad_validations"] > recipe.patience:
             state["stopped_early"] = True
     fabric.barrier()
+
+
+def _save_best(model: nn.Module, directory: Path, pipeline: Any) -> None:
+    model.save_pretrained(directory)  # type: ignore[operator]  # an EmotionModel
+    if pipeline is not None:
+        pipeline.save_pretrained(directory)
 
 
 # -- several seeds ------------------------------------------------------------------------------

@@ -1,0 +1,126 @@
+"""``emofuse train`` / ``emofuse evaluate``: the same run on 1 and 2 processes (gloo DDP on CPU,
+started by Fabric's own launcher), data layouts, several seeds, evaluation output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from corpus_media import write_mmsa
+
+import emofuse
+from emofuse.cli import main
+from emofuse.training.sources import resolve_data
+
+ROOT = Path(__file__).resolve().parents[2]
+# plain SGD, so that weights move linearly with the gradients: two half-batch gradients
+# averaged by all-reduce equal the full batch's up to float32 summation order
+DDP_TOLERANCE = 1e-6
+
+
+def _train_args(out: Path, *extra: str) -> list[str]:
+    return [
+        "train", "mcr_tiny", "--data", "synthetic:64", "--out", str(out), "--accelerator", "cpu",
+        "--set", "epochs=2", "--set", "dropout=0", "--quiet", *extra,
+    ]  # fmt: skip
+
+
+def _last_weights(out: Path) -> dict[str, torch.Tensor]:
+    return torch.load(out / "last.ckpt", weights_only=True)["model"]
+
+
+def test_two_gloo_processes_equal_one_with_the_same_global_batch(tmp_path: Path) -> None:
+    sgd = ("--set", "optimizer=sgd", "--set", "lr=0.05", "--set", "betas=0,0.999")
+    assert main(_train_args(tmp_path / "one", *sgd)) == 0
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "emofuse", *_train_args(tmp_path / "two", "--devices", "2", *sgd)],
+        capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Starting with 2 processes" in done.stderr + done.stdout  # really two processes
+    assert "Warning" not in done.stderr and "warn" not in done.stderr.lower(), done.stderr
+    one, two = _last_weights(tmp_path / "one"), _last_weights(tmp_path / "two")
+    assert one.keys() == two.keys()
+    worst = max(float((one[k] - two[k]).abs().max()) for k in one)
+    assert worst < DDP_TOLERANCE, f"largest weight difference {worst:.2e}"
+    steps = [torch.load(p / "last.ckpt", weights_only=True)["progress"]["step"]
+             for p in (tmp_path / "one", tmp_path / "two")]  # fmt: skip
+    assert steps == [8, 8]
+    assert done.stdout.count("best MAE") == 1  # one process reports
+
+
+def test_train_then_evaluate_prints_the_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(_train_args(tmp_path / "run", "--set", "epochs=1")) == 0
+    assert "best MAE" in capsys.readouterr().out
+    assert (tmp_path / "run" / "best" / "model.safetensors").is_file()
+    assert json.loads((tmp_path / "run" / "recipe.json").read_text())["epochs"] == 1
+    assert main(["evaluate", str(tmp_path / "run"), "--data", "synthetic:64", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["split"] == "test" and result["samples"] == 16
+    assert set(result["figures"]) == {"MAE", "Corr", "Acc2", "Acc7"}
+    assert main(["evaluate", str(tmp_path / "run"), "--data", "synthetic:64"]) == 0
+    assert "MAE:" in capsys.readouterr().out
+
+
+def test_several_seeds_print_mean_and_std(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = _train_args(tmp_path, "--set", "epochs=1", "--seeds", "0", "1")
+    args[args.index("synthetic:64")] = "synthetic:32"
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "| mean ± std |" in out and (tmp_path / "seed_1" / "best").is_dir()
+
+
+def test_bad_command_lines_say_what_is_wrong(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(_train_args(tmp_path, "--set", "lrr=1")) == 2
+    assert "neither recipe fields" in capsys.readouterr().err
+    assert main(_train_args(tmp_path, "--set", "lr=fast")) == 2
+    assert "lr: expected a float" in capsys.readouterr().err
+    (tmp_path / "elsewhere").mkdir()
+    args = _train_args(tmp_path / "x")
+    args[args.index("synthetic:64")] = str(tmp_path / "elsewhere")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "none of the layouts" in err and "RAVDESS" in err and "MMSA" in err
+
+
+def test_data_layouts_resolve_to_their_adapters(tmp_path: Path) -> None:
+    model = emofuse.build("mcr_tiny")
+    synthetic = resolve_data("synthetic:40", model)
+    assert (len(synthetic.train), len(synthetic.validation), len(synthetic.test)) == (40, 10, 10)
+    with pytest.raises(ValueError, match="synthetic:N"):
+        resolve_data("synthetic:none", model)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        resolve_data(str(tmp_path / "missing"), model)
+    (tmp_path / "MOSI").mkdir()
+    path = write_mmsa(tmp_path / "MOSI" / "unaligned_50.pkl", n=8)
+    splits = resolve_data(str(path), model)
+    assert splits.protocol == "yang2023/mosi" and len(splits.train) == 8
+    with pytest.raises(ValueError, match="--fold"):
+        resolve_data(str(path), model, fold=1)
+
+
+def test_mcr_trains_on_mmsa_features_and_reports_yang_protocol(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "MOSI").mkdir()
+    path = write_mmsa(tmp_path / "MOSI" / "unaligned_50.pkl", n=8)
+    args = _train_args(tmp_path / "run", "--set", "epochs=1", "--set", "batch_size=4")
+    args[args.index("synthetic:64")] = str(path)
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run"), "--data", str(path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["protocol"] == "yang2023/mosi"
+    assert list(result["protocol_figures"]) == ["Acc7", "Acc2", "F1", "MAE", "Corr"]
