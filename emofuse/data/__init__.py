@@ -7,6 +7,7 @@
 - :class:`IEMOCAP`: the release, 4- and 6-class maps, leave-one-session-out.
 - :class:`CremaD`: CREMA-D's audio by file name, actor-disjoint folds.
 - :class:`MELD`: transcripts, emotion and sentiment labels, dialogue context, optional clips.
+- :class:`DaiIEMOCAP`, :class:`DaiMOSEI`: Dai et al. 2021's raw release (wavs, frames, meta.pkl).
 - :func:`dai2021_split`, :func:`cmu_sdk_folds`, :func:`ravdess_folds`: shipped manifests.
 - :class:`SyntheticEmotion`: a learnable cross-modal task in any model's input layout.
 """
@@ -14,6 +15,7 @@
 from emofuse.data import safe_pickle
 from emofuse.data.collate import BucketBatchSampler, collate
 from emofuse.data.crema_d import CremaD, CremaDClip, parse_crema_d_name
+from emofuse.data.dai import DaiIEMOCAP, DaiMOSEI
 from emofuse.data.iemocap import IEMOCAP, IemocapUtterance
 from emofuse.data.manifests import (
     cmu_sdk_folds,
@@ -36,6 +38,8 @@ __all__ = [
     "BucketBatchSampler",
     "CremaD",
     "CremaDClip",
+    "DaiIEMOCAP",
+    "DaiMOSEI",
     "IemocapUtterance",
     "MeldUtterance",
     "RavdessClip",
