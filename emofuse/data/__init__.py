@@ -7,6 +7,8 @@
 - :class:`IEMOCAP`: the release, 4- and 6-class maps, leave-one-session-out.
 - :class:`CremaD`: CREMA-D's audio by file name, actor-disjoint folds.
 - :class:`MELD`: transcripts, emotion and sentiment labels, dialogue context, optional clips.
+- :class:`DaiIEMOCAP`, :class:`DaiMOSEI`: Dai et al. 2021's raw release (wavs, frames, meta.pkl).
+- :class:`CSD`: CMU-MultimodalSDK computational sequences (``.csd``, HDF5) aligned to segments.
 - :func:`dai2021_split`, :func:`cmu_sdk_folds`, :func:`ravdess_folds`: shipped manifests.
 - :class:`SyntheticEmotion`: a learnable cross-modal task in any model's input layout.
 """
@@ -14,6 +16,8 @@
 from emofuse.data import safe_pickle
 from emofuse.data.collate import BucketBatchSampler, collate
 from emofuse.data.crema_d import CremaD, CremaDClip, parse_crema_d_name
+from emofuse.data.csd import CSD, read_csd
+from emofuse.data.dai import DaiIEMOCAP, DaiMOSEI
 from emofuse.data.iemocap import IEMOCAP, IemocapUtterance
 from emofuse.data.manifests import (
     cmu_sdk_folds,
@@ -29,6 +33,7 @@ from emofuse.data.safe_pickle import UnsafePickleError
 from emofuse.data.synthetic import SyntheticEmotion
 
 __all__ = [
+    "CSD",
     "IEMOCAP",
     "MELD",
     "MMSA",
@@ -36,6 +41,8 @@ __all__ = [
     "BucketBatchSampler",
     "CremaD",
     "CremaDClip",
+    "DaiIEMOCAP",
+    "DaiMOSEI",
     "IemocapUtterance",
     "MeldUtterance",
     "RavdessClip",
@@ -49,6 +56,7 @@ __all__ = [
     "parse_name",
     "ravdess_folds",
     "read_audio",
+    "read_csd",
     "read_manifest",
     "read_meld_csv",
     "read_video",

@@ -14,6 +14,8 @@ Which tokenizer a ``text_encoder`` name gets:
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -108,10 +110,44 @@ def load_tokenizer(name_or_path: str, *, field: str = "text_encoder") -> PreTrai
         raise TokenizerUnavailableError(f"{unavailable} ({error})") from error
 
 
+def write_tokenizer_files(tokenizer: PreTrainedTokenizerBase, directory: Path) -> list[Path]:
+    """Save ``tokenizer`` (transformers' ``save_pretrained``) into ``directory``: written into
+    a temporary folder beside, then each file renamed over the old one, so an interrupted save
+    never leaves a half-written file. Returns the files written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".tokenizer.", dir=directory) as tmp:
+        tokenizer.save_pretrained(tmp)
+        written = []
+        for file in sorted(Path(tmp).iterdir()):
+            os.replace(file, directory / file.name)
+            written.append(directory / file.name)
+    return written
+
+
+def save_local_tokenizer(name_or_path: str, directory: Path) -> list[Path]:
+    """Save the tokenizer of the text encoder ``name_or_path`` into ``directory`` when it can
+    be had without a network (shipped, a folder's own, or in the Hugging Face cache), so that
+    a saved model tokenizes offline. Returns the files written (none when it cannot be had
+    here: a hub tokenizer never fetched, or a folder without one)."""
+    from transformers import AutoTokenizer
+
+    name = str(name_or_path)
+    try:
+        if name in LOCAL_TOKENIZERS or Path(name).expanduser().is_dir():
+            tokenizer = load_tokenizer(name)
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=True)
+    except OSError:  # FileNotFoundError, or not in the cache
+        return []
+    return write_tokenizer_files(tokenizer, directory)
+
+
 __all__ = [
     "LOCAL_TOKENIZERS",
     "TOKENIZER_FILES",
     "TokenizerUnavailableError",
     "load_tokenizer",
+    "save_local_tokenizer",
     "shipped_tokenizer_folder",
+    "write_tokenizer_files",
 ]

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from emofuse.config import ModelConfig
 from emofuse.encoders.text import HFTextEncoder
+from emofuse.encoders.tokenizer import save_local_tokenizer
 from emofuse.encoders.weights import WEIGHT_SOURCE_FIELDS, architecture_only
 from emofuse.hub import CONFIG_NAME, WEIGHTS_NAME, PathLike, atomic_write, state_mismatch
 from emofuse.layers.masks import staircase_mask
@@ -151,9 +152,12 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
 
         ``model.safetensors`` holds every weight; ``config.json`` holds the config, the
         registered name, the class, and the Hugging Face config of each text encoder, so that
-        :meth:`from_pretrained` rebuilds the model without the files it was built from. Each
-        file is written to a temporary file and then renamed over the old one, so an
-        interrupted save leaves the last complete file in place.
+        :meth:`from_pretrained` rebuilds the model without the files it was built from. The
+        text encoder's tokenizer is saved beside them when it can be had without a network
+        (:func:`~emofuse.encoders.tokenizer.save_local_tokenizer`), so that
+        ``emofuse.transforms.for_model(directory)`` tokenizes offline. Each file is written to
+        a temporary file and then renamed over the old one, so an interrupted save leaves the
+        last complete file in place.
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -173,6 +177,9 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
         )
         text = json.dumps({**meta, **self.config.to_dict()}, indent=2, sort_keys=True) + "\n"
         atomic_write(directory / CONFIG_NAME, lambda tmp: tmp.write_text(text))
+        text_encoders = {m.name_or_path for m in self.modules() if isinstance(m, HFTextEncoder)}
+        if len(text_encoders) == 1:  # one tokenizer per folder (transformers' file names)
+            save_local_tokenizer(text_encoders.pop(), directory)
         return directory
 
     @classmethod

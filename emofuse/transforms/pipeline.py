@@ -48,7 +48,7 @@ import torch
 from torch import Tensor, nn
 
 from emofuse.config import ModelConfig
-from emofuse.encoders.tokenizer import TOKENIZER_FILES, load_tokenizer
+from emofuse.encoders.tokenizer import TOKENIZER_FILES, load_tokenizer, write_tokenizer_files
 from emofuse.hub import CONFIG_NAME, PathLike, atomic_write
 from emofuse.models.av_attention_fusion import AVAttentionFusionConfig
 from emofuse.models.base import EmotionModel
@@ -440,6 +440,10 @@ class InputPipeline:
         for rate_name, rate in rates.items():
             if rate is not None and rate_name not in used:
                 owner = "audio" if rate_name == "sample_rate" else "video"
+                if owner in values:  # pre-extracted features carry no rate
+                    raise ValueError(
+                        f"{rate_name}: {self.name} takes {owner} as features without a rate"
+                    )
                 raise ValueError(f"{rate_name}: given without {owner} to go with it")
         return out
 
@@ -514,7 +518,7 @@ class InputPipeline:
             "tokenizer": tokenizer is not None,
         }
         if tokenizer is not None:
-            tokenizer.save_pretrained(str(directory))
+            write_tokenizer_files(tokenizer, directory)
         text = json.dumps(values, indent=2, sort_keys=True) + "\n"
         path = directory / PREPROCESSOR_NAME
         atomic_write(path, lambda tmp: tmp.write_text(text))

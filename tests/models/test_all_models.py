@@ -283,7 +283,10 @@ def test_save_load_round_trip(name: str, tmp_path: Path) -> None:
     model = _eval_model(name)
     inputs = model.example_inputs(batch_size=2)
     model.save_pretrained(tmp_path)
-    assert {p.name for p in tmp_path.iterdir()} == {"config.json", "model.safetensors"}
+    # a model with token-id text also carries its tokenizer (emofuse.transforms.for_model)
+    tokenizer = {"tokenizer.json", "tokenizer_config.json"} if model.vocab_sizes() else set()
+    files = {"config.json", "model.safetensors", *tokenizer}
+    assert {p.name for p in tmp_path.iterdir()} == files
     loaded = emofuse.build(name, pretrained=tmp_path).eval()
     assert loaded.config == model.config
     with torch.no_grad():

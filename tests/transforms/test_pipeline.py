@@ -100,6 +100,8 @@ def test_mcr_takes_feature_sequences_cut_and_padded_to_its_lengths() -> None:
         pipeline(audio=stereo(16_000), text=torch.randn(2, dims[0]))
     with pytest.raises(ValueError, match="text: expected pre-extracted features.*GloVe"):
         pipeline(text=TEXT)
+    with pytest.raises(ValueError, match="sample_rate: mcr_tiny takes audio as features"):
+        pipeline(audio=torch.randn(4, dims[2]), sample_rate=16_000)
 
 
 def test_channels_are_averaged_and_rates_resampled() -> None:
@@ -169,14 +171,17 @@ def test_normalisation_fitted_on_training_clips_is_applied_unchanged(tmp_path: P
 
 def test_a_saved_tiny_model_tokenizes_from_its_own_folder(tmp_path: Path) -> None:
     model = emofuse.build("emotion_query_transformer_tiny", num_classes=4)
-    model.save_pretrained(tmp_path / "model")
-    from_config = for_model(tmp_path / "model")  # only config.json: built for that config
-    assert from_config.config.num_classes == 4
-    from_config.save_pretrained(tmp_path / "model")
+    model.save_pretrained(tmp_path / "model")  # the model's own save carries its tokenizer
     files = {p.name for p in (tmp_path / "model").iterdir()}
-    assert {"config.json", "model.safetensors", PREPROCESSOR_NAME, "tokenizer.json"} <= files
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= files
+    from_config = for_model(tmp_path / "model")  # no pipeline saved: built for that config
+    assert from_config.config.num_classes == 4
+    assert Path(from_config.tokenizer.name_or_path) == tmp_path / "model"
+    from_config.save_pretrained(tmp_path / "model")
+    assert (tmp_path / "model" / PREPROCESSOR_NAME).is_file()
     loaded = for_model(tmp_path / "model")
     assert Path(loaded.tokenizer.name_or_path) == tmp_path / "model"
+    assert not [p for p in (tmp_path / "model").iterdir() if p.name.startswith(".")]
     clip = raw_clip(loaded, 44_100)
     for key, value in from_config(**clip).items():
         torch.testing.assert_close(loaded(**clip)[key], value)
