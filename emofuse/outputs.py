@@ -50,5 +50,8 @@ class EmotionOutput(Mapping[str, Any]):
         return tuple(f.name for f in fields(EmotionOutput))
 
 
-# Lets torch.export and torch.compile flatten the output like a tuple of tensors.
-torch.utils._pytree.register_dataclass(EmotionOutput)
+# Lets torch.export and torch.compile flatten the output like a tuple of tensors; the name
+# lets an exported program that returns it be saved (torch.export.save).
+torch.utils._pytree.register_dataclass(
+    EmotionOutput, serialized_type_name="emofuse.outputs.EmotionOutput"
+)

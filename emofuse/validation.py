@@ -8,7 +8,8 @@ in. Blocks below the model assume valid input.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -84,8 +85,43 @@ def _kind_ok(t: Tensor, kind: Kind) -> bool:
     return not t.is_floating_point() and not t.is_complex() and t.dtype != torch.bool
 
 
+def require(condition: bool, message: Callable[[], str]) -> None:
+    """Raise ``ValueError(message())`` unless ``condition`` holds.
+
+    While ``torch.compile`` or ``torch.export`` traces a model, a size is symbolic and
+    branching on it would freeze it to the traced value; there the condition becomes a
+    ``torch._check``: a guard or a runtime assertion of the compiled or exported graph, so a
+    graph traced at one batch size accepts every other (it raises ``RuntimeError`` naming the
+    condition and the source line where it fails at run time).
+
+    Raises:
+        ValueError: ``condition`` is false (eager mode).
+    """
+    if torch.compiler.is_compiling():
+        torch._check(condition)  # dynamo traces no message that reads local variables
+    elif not condition:
+        raise ValueError(message())
+
+
+def _shape_error(spec: TensorSpec, value: Tensor, detail: str) -> str:
+    return f"{spec.name}: expected shape {spec.layout}, got {tuple(value.shape)} {detail}"
+
+
+def _named_axis_error(
+    spec: TensorSpec, value: Tensor, axis: str, bound: int, origin: Mapping[str, str]
+) -> str:
+    return (
+        f"{spec.name}: expected shape {spec.layout} with {axis} = {bound} as in "
+        f"{origin[axis]}, got {tuple(value.shape)}"
+    )
+
+
 def check_inputs(specs: Sequence[TensorSpec], inputs: Mapping[str, object]) -> dict[str, int]:
     """Check ``inputs`` against ``specs``; returns the sizes bound to each named axis.
+
+    Layouts, dtypes and missing inputs are checked as Python values; sizes through
+    :func:`require`, so that a model traced by ``torch.compile`` or ``torch.export`` keeps
+    its batch and sequence sizes dynamic (the returned sizes are then symbolic).
 
     Raises:
         ValueError: naming the argument, the expected layout and what was given.
@@ -116,19 +152,15 @@ def check_inputs(specs: Sequence[TensorSpec], inputs: Mapping[str, object]) -> d
             )
         for axis, (want, got) in enumerate(zip(spec.dims, value.shape, strict=True)):
             if isinstance(want, int):
-                if got != want:
-                    raise ValueError(
-                        f"{spec.name}: expected shape {spec.layout}, got {tuple(value.shape)} "
-                        f"(axis {axis} must be {want})"
-                    )
-            elif want in sizes and sizes[want] != got:
-                raise ValueError(
-                    f"{spec.name}: expected shape {spec.layout} with {want} = {sizes[want]} "
-                    f"as in {origin[want]}, got {tuple(value.shape)}"
-                )
+                detail = f"(axis {axis} must be {want})"
+                require(got == want, functools.partial(_shape_error, spec, value, detail))
+            elif want in sizes:
+                bound = sizes[want]
+                message = functools.partial(_named_axis_error, spec, value, want, bound, origin)
+                require(bound == got, message)
             else:
-                sizes[want] = int(got)
-                origin.setdefault(want, spec.name)
+                sizes[want] = got  # a symbolic size while tracing: int() would freeze it
+                origin[want] = spec.name
     return sizes
 
 
@@ -139,4 +171,4 @@ def ensure_mask(mask: Tensor | None, x: Tensor) -> Tensor:
     return torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
 
 
-__all__ = ["TensorSpec", "check_inputs", "ensure_mask", "modality"]
+__all__ = ["TensorSpec", "check_inputs", "ensure_mask", "modality", "require"]

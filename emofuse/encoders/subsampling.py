@@ -85,10 +85,23 @@ class ConvolutionPooling(nn.Module):
             h = self.activation(conv(h.masked_fill(~valid, 0.0)))
             # the lowest value of the convolution's output dtype (bf16 under autocast)
             lowest = torch.finfo(h.dtype).min
-            h = F.max_pool1d(h.masked_fill(~valid, lowest), 2, 2, ceil_mode=True)
-            mask = F.max_pool1d(valid.to(h.dtype), 2, 2, ceil_mode=True)[:, 0] > 0
+            h, mask = _pairwise_max(h.masked_fill(~valid, lowest), lowest), _pairwise_any(mask)
         h = h.masked_fill(~mask[:, None, :], 0.0)
         return rearrange(h, "b c t -> b t c"), mask
+
+
+def _pairwise_max(x: Tensor, fill: float) -> Tensor:
+    """``max_pool1d(x, 2, 2, ceil_mode=True)`` over the last axis, a last odd step paired with
+    ``fill``: (..., T) -> (..., ceil(T / 2)). Written with two gathers because pooling (ceil
+    mode or not) freezes the length, or its parity, of an exported graph."""
+    first = torch.arange(0, x.shape[-1], 2, device=x.device)
+    padded = F.pad(x, (0, 1), value=fill)
+    return torch.maximum(padded.index_select(-1, first), padded.index_select(-1, first + 1))
+
+
+def _pairwise_any(mask: Tensor) -> Tensor:
+    """A (B, T) mask pooled like the steps: a pair is valid when either step is."""
+    return _pairwise_max(mask.to(torch.uint8), 0) > 0
 
 
 __all__ = ["ConvolutionPooling"]

@@ -102,7 +102,9 @@ class MultiHeadAttention(nn.Module):
             empty = ~mask.any(-1, keepdim=True)
             mask = mask | empty
         dropout = self.dropout if self.training else 0.0
-        if is_recording():
+        # The explicit product gives the maps to record; torch.export takes it too, since
+        # the fused kernel's choice branches on the batch size (a batch of 1 would be frozen).
+        if is_recording() or torch.compiler.is_exporting():
             scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)
             if mask is not None:
                 scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)

@@ -58,6 +58,7 @@ def run_on_valid_steps(
     mask: Tensor | None,
     *per_sample: Tensor,
     module: nn.Module | None = None,
+    pack: bool | None = None,
 ) -> Tensor:
     """Apply ``fn`` to the valid steps of ``x`` only, all of them in one call.
 
@@ -65,11 +66,21 @@ def run_on_valid_steps(
     packed into one batch, ``fn`` runs once, and the results are scattered back with zeros at
     the padded steps. Padded steps are never computed, so NaN or inf there reaches nothing.
 
+    Packing gives ``fn`` a batch whose size depends on the mask's values, which
+    ``torch.compile`` traces (as an unbacked size) but ``torch.export`` and ONNX cannot turn
+    into a graph with dynamic shapes. The dense path (``pack=False``) runs ``fn`` on every
+    step, the padded ones set to zero first, and selects the valid outputs with the mask: the
+    same result as packing wherever ``fn`` treats each step on its own, which a module does in
+    evaluation mode (in training mode BatchNorm's batch statistics would count the padded
+    steps, so the dense path is refused there).
+
     A training call that packs a single step runs the BatchNorm layers of ``module`` on their
     running statistics and leaves those unchanged (see :func:`batch_norm_running_stats`):
     batch statistics cannot be estimated from one sample, and a 1×1 map would make BatchNorm
     raise. Any other batch, and every BatchNorm that keeps no running statistics, trains as
-    usual.
+    usual. That choice depends on the mask's values, which a compiled graph cannot branch on:
+    under ``torch.compile`` a training batch with fewer than two valid steps in all fails a
+    runtime check instead (``RuntimeError``).
 
     Args:
         fn: maps (N, ...) to (N, ...out), e.g. a CNN over frames.
@@ -80,19 +91,39 @@ def run_on_valid_steps(
         module: the module whose BatchNorm layers ``fn`` runs; default: ``fn`` itself when it
             is a module, the module of a bound method, or either inside a
             ``functools.partial``.
+        pack: True packs the valid steps, False takes the dense path; ``None`` (the default)
+            packs except while ``torch.export`` traces a module without training BatchNorm
+            layers (``torch.compiler.is_exporting()``).
     Returns:
         (B, T, ...out), zeros at padded steps. Maps that ``fn``'s modules record
         (:func:`emofuse.layers.record_attentions`) get the same (B, T) step axes back.
+
+    Raises:
+        ValueError: ``pack=False`` while ``module`` has BatchNorm layers in training mode.
     """
     b, t = x.shape[:2]
     module = _module_of(fn) if module is None else module
-    if mask is None:
+    batch_statistics = len(_training_batch_norms(module)) > 0  # dynamo cannot trace bool(list)
+    if pack is None:
+        pack = mask is not None and (batch_statistics or not torch.compiler.is_exporting())
+    elif not pack and batch_statistics and mask is not None:
+        raise ValueError(
+            f"pack: expected pack=True (or None) for a {type(module).__name__} in training "
+            "mode; the dense path (pack=False) would count padded steps in the batch "
+            "statistics of its BatchNorm layers (call .eval() first)"
+        )
+    if mask is None or not pack:
         extras = [e.repeat_interleave(t, dim=0) for e in per_sample]
-        with batch_norm_running_stats(module, enabled=b * t == 1):
+
+        def unflatten(steps: Tensor) -> Tensor:
+            return zero_padding(steps.unflatten(0, (b, t)), mask)
+
+        with batch_norm_running_stats(module, enabled=batch_statistics and b * t == 1):
+            flat = zero_padding(x, mask).flatten(0, 1)
             if not is_recording():
-                return fn(x.flatten(0, 1), *extras).unflatten(0, (b, t))
-            with unpacking_steps(lambda packed: packed.unflatten(0, (b, t))):
-                return fn(x.flatten(0, 1), *extras).unflatten(0, (b, t))
+                return unflatten(fn(flat, *extras))
+            with unpacking_steps(unflatten):
+                return unflatten(fn(flat, *extras))
     # Integer indices, found once: boolean indexing would search the mask again in the
     # scatter and in its backward, where torch.compile cannot trace a data-dependent shape.
     index = mask.flatten().nonzero().squeeze(1)
@@ -104,7 +135,14 @@ def run_on_valid_steps(
 
     packed = x.flatten(0, 1).index_select(0, index)
     extras = [e.index_select(0, sample) for e in per_sample]
-    with batch_norm_running_stats(module, enabled=index.shape[0] == 1):
+    single = False
+    if batch_statistics and torch.compiler.is_compiling():
+        # A graph cannot branch on the count of valid steps (nor can BatchNorm check it for
+        # an empty batch): fewer than two fail a runtime check instead of the eager fallback.
+        torch._check(index.shape[0] >= 2)
+    elif batch_statistics:
+        single = index.shape[0] == 1
+    with batch_norm_running_stats(module, enabled=single):
         if not is_recording():
             return scatter(fn(packed, *extras))
         with unpacking_steps(scatter):
@@ -126,15 +164,7 @@ def batch_norm_running_stats(module: nn.Module | None, *, enabled: bool = True) 
         module: the module whose BatchNorm layers switch; None does nothing.
         enabled: False does nothing (for a condition known at the call).
     """
-    norms = []
-    if enabled and module is not None and module.training:
-        norms = [
-            m
-            for m in module.modules()
-            if isinstance(m, nn.modules.batchnorm._BatchNorm)
-            and m.training
-            and m.track_running_stats
-        ]
+    norms = _training_batch_norms(module) if enabled else []
     for norm in norms:
         norm.train(False)
     try:
@@ -142,6 +172,18 @@ def batch_norm_running_stats(module: nn.Module | None, *, enabled: bool = True) 
     finally:
         for norm in norms:
             norm.train(True)
+
+
+def _training_batch_norms(module: nn.Module | None) -> list[nn.Module]:
+    """The BatchNorm layers of ``module`` that normalise with batch statistics (training mode,
+    with running statistics to fall back on)."""
+    if module is None or not module.training:
+        return []
+    return [
+        m
+        for m in module.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training and m.track_running_stats
+    ]
 
 
 def _module_of(fn: Callable[..., Any]) -> nn.Module | None:

@@ -39,16 +39,21 @@ class SinusoidalPositionalEncoding(nn.Module):
             torch.arange(half, dtype=torch.float32, device=device)
             * (-2 * math.log(self.base) / self.d_model)
         )
-        table = torch.zeros(length, 2 * half, device=device)
-        table[:, 0::2] = torch.sin(position * freq)
-        table[:, 1::2] = torch.cos(position * freq)
+        angle = position * freq
+        table = torch.stack([torch.sin(angle), torch.cos(angle)], dim=-1).flatten(1)
         return table[:, : self.d_model]
 
     def encoding(self, length: int, dtype: torch.dtype | None = None) -> Tensor:
-        """The (length, d_model) table, grown first when ``length`` exceeds the cached rows."""
-        if length > self.pe.shape[0]:
-            self.pe = self._table(max(length, 2 * self.pe.shape[0]), self.pe.device)
-        pe = self.pe[:length]
+        """The (length, d_model) table, grown first when ``length`` exceeds the cached rows.
+
+        While ``torch.export`` traces, the rows are computed for ``length`` itself, so that an
+        exported graph takes any length (a buffer cannot grow inside it)."""
+        if torch.compiler.is_exporting():
+            pe = self._table(length, self.pe.device)
+        else:
+            if length > self.pe.shape[0]:
+                self.pe = self._table(max(length, 2 * self.pe.shape[0]), self.pe.device)
+            pe = self.pe[:length]
         return pe if dtype is None else pe.to(dtype)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -294,9 +294,17 @@ def _rename_legacy_keys(
 
 
 def _check_token_ids(name: str, ids: Any, mask: Any, size: int) -> None:
-    if not isinstance(ids, Tensor) or ids.device.type == "meta" or ids.numel() == 0:
+    if not isinstance(ids, Tensor) or ids.device.type == "meta":
         return
     valid = ids if mask is None else torch.where(mask, ids, 0)
+    if torch.compiler.is_compiling():
+        # Reading the ids back would break the graph: the check runs inside it instead (the
+        # ONNX exporter drops it; an out-of-range id there is the runtime's error).
+        in_range = ((valid >= 0) & (valid < size)).all()
+        torch._assert_async(in_range, f"{name}: expected token ids in [0, {size})")
+        return
+    if ids.numel() == 0:
+        return
     low, high = int(valid.min()), int(valid.max())
     if low < 0 or high >= size:
         raise ValueError(

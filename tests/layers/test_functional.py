@@ -130,3 +130,75 @@ def test_batch_norm_running_stats_leaves_norms_without_statistics_alone() -> Non
     with batch_norm_running_stats(net.eval()):
         assert not net[0].training
     assert not net[0].training  # an evaluating module stays in evaluation
+
+
+def _dense_and_packed(module: nn.Module, x: torch.Tensor, mask: torch.Tensor, text: torch.Tensor):
+    """Outputs, recorded maps and input gradients of both paths, padded steps poisoned."""
+    results = []
+    for pack in (True, False):
+        frames = torch.where(mask[..., None, None, None], x, float("nan")).requires_grad_()
+        with record_attentions(module) as maps:
+            out = run_on_valid_steps(
+                lambda f, t: module(f) + t, frames, mask, text, module=module, pack=pack
+            )
+        (grad,) = torch.autograd.grad(out.square().sum(), [frames])
+        results.append(
+            (out.detach(), dict(maps), torch.where(mask[..., None, None, None], grad, 0))
+        )
+    return results
+
+
+class _RecordingCNN(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.cnn = _frame_cnn()
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        out = self.cnn(frames)
+        record(self, out.softmax(-1))
+        return out
+
+
+def test_dense_path_equals_the_packed_path_in_evaluation_mode() -> None:
+    """pack=False (what torch.export traces) runs every frame and selects with the mask: the
+    same outputs, recorded maps and gradients as packing, NaN in padded frames reaching none."""
+    module = _RecordingCNN()
+    with torch.no_grad():
+        module.cnn(torch.randn(8, 3, 4, 4))  # running statistics of their own
+    module.eval()
+    x = torch.randn(3, 4, 3, 4, 4)
+    mask = torch.tensor([[1, 1, 1, 1], [0, 1, 0, 1], [0, 0, 0, 0]], dtype=torch.bool)
+    text = torch.randn(3, 1)
+    (packed, packed_maps, packed_grad), (dense, dense_maps, dense_grad) = _dense_and_packed(
+        module, x, mask, text
+    )
+    assert dense.isfinite().all() and dense_grad.isfinite().all()
+    assert (dense[~mask] == 0).all()
+    torch.testing.assert_close(dense, packed)
+    torch.testing.assert_close(dense_grad, packed_grad)
+    assert dense_maps.keys() == packed_maps.keys() == {"_RecordingCNN"}
+    torch.testing.assert_close(dense_maps["_RecordingCNN"], packed_maps["_RecordingCNN"])
+
+
+def test_dense_path_refuses_batch_norm_in_training() -> None:
+    x, mask = torch.randn(2, 3, 3, 4, 4), torch.tensor([[1, 1, 0], [1, 0, 0]], dtype=torch.bool)
+    with pytest.raises(ValueError, match=r"pack: expected pack=True .* Sequential in training"):
+        run_on_valid_steps(_frame_cnn(), x, mask, pack=False)
+    # without BatchNorm, or without padding, nothing would differ
+    run_on_valid_steps(nn.Flatten(), x, mask, pack=False)
+    run_on_valid_steps(_frame_cnn(), x, None, pack=False)
+
+
+def test_compiled_training_refuses_fewer_than_two_packed_frames() -> None:
+    """A compiled graph cannot take the eager fallback for one frame (running statistics):
+    it fails a runtime check instead; two frames or more train as in eager."""
+    cnn = _frame_cnn()
+    torch._dynamo.reset()
+    step = torch.compile(
+        lambda x, mask: run_on_valid_steps(cnn, x, mask), fullgraph=True, backend="aot_eager"
+    )
+    x = torch.randn(2, 3, 3, 4, 4)
+    two = torch.tensor([[True, False, False], [False, True, False]])
+    torch.testing.assert_close(step(x, two), run_on_valid_steps(cnn, x, two))
+    with pytest.raises(RuntimeError):
+        step(x, torch.tensor([[True, False, False], [False, False, False]]))
