@@ -86,6 +86,8 @@ class Prediction:
         inputs: the whole clip's model inputs (B = 1), e.g. the face crops the SEM maps
             lie over.
         decision_modalities: the modalities of the decision-fusion weights, in order.
+        attention_modules: for each key of ``attentions``, the class of the module that
+            recorded it (e.g. ``"SemanticEnhancement"``, ``"CrossMutualUnit"``).
     """
 
     clip: str
@@ -102,6 +104,7 @@ class Prediction:
     attentions: dict[str, Tensor] = field(default_factory=dict, repr=False)
     inputs: dict[str, Tensor] = field(default_factory=dict, repr=False)
     decision_modalities: list[str] | None = None
+    attention_modules: dict[str, str] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (no tensors): what ``emofuse predict --json`` prints."""
@@ -496,7 +499,21 @@ def predict(
         attentions=clip_attentions,
         inputs=clip_inputs,
         decision_modalities=order,
+        attention_modules=_recording_modules(net, clip_attentions),
     )
+
+
+def _recording_modules(model: EmotionModel, attentions: Mapping[str, Tensor]) -> dict[str, str]:
+    """{attention key: class name of the module that recorded it} (the longest module path
+    the key starts with)."""
+    modules = dict(model.named_modules())
+    out = {}
+    for key in attentions:
+        path = key.split(":")[0]
+        while path and path not in modules:
+            path = path.rpartition(".")[0]
+        out[key] = type(modules[path]).__name__ if path else type(model).__name__
+    return out
 
 
 def _label_names(model: EmotionModel) -> list[str]:

@@ -1,6 +1,6 @@
 """Writing clips, and a real talking-face sample clip built offline: a real photograph that
 scikit-image ships (NASA's public-domain portrait of astronaut Eileen Collins,
-``skimage.data.astronaut()``), slowly zoomed into frames, with the sentence spoken by the
+``skimage.data.astronaut()``), slowly zoomed into frames on her head and shoulders, with the sentence spoken by the
 espeak-ng speech synthesiser when it is installed.
 
 Nothing is downloaded: the photograph is inside the scikit-image wheel and espeak-ng is a
@@ -125,29 +125,54 @@ def synthesize_speech(text: str, *, voice: str = "en-us", words_per_minute: int 
         return load_audio(wav)
 
 
-def photo_frames(image: np.ndarray, num_frames: int, *, size: int = 256) -> np.ndarray:
-    """A still photograph animated into frames: a slow zoom towards the centre of the upper
-    half (where a portrait's face is), 100 % → 85 % of the picture over the clip.
+def photo_frames(
+    image: np.ndarray,
+    num_frames: int,
+    *,
+    size: int = 256,
+    centre: tuple[float, float] = (0.5, 0.5),
+    zoom: tuple[float, float] = (1.0, 0.85),
+) -> np.ndarray:
+    """A still photograph animated into frames: a slow zoom on a square around ``centre``.
 
-    Inputs:
+    Args:
         image: (H, W, 3) uint8 RGB.
+        num_frames: frames to make; size: their side in pixels.
+        centre: (x, y) of the zoom's centre as fractions of the width and height.
+        zoom: the square's side as a fraction of the shorter side, in the first and the last
+            frame (1.0 → 0.85 by default: a slow push in).
+
     Returns:
         (num_frames, size, size, 3) uint8.
+
+    Raises:
+        ValueError: ``image`` not (H, W, 3) uint8, ``num_frames`` < 1, a zoom outside (0, 1].
     """
     from PIL import Image
 
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"image: expected (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
+    if num_frames < 1 or not all(0 < z <= 1 for z in zoom):
+        raise ValueError(
+            f"num_frames, zoom: expected at least one frame and zooms in (0, 1], got "
+            f"{num_frames} and {zoom}"
+        )
     photo = Image.fromarray(image)
     width, height = photo.size
-    side = min(width, height)
     out = np.empty((num_frames, size, size, 3), np.uint8)
     for i in range(num_frames):
-        zoom = 1.0 - 0.15 * i / max(1, num_frames - 1)
-        crop = side * zoom
-        cx, cy = width / 2, min(height / 2, side / 2) - (1 - zoom) * side / 2
-        cy = max(cy, crop / 2)
-        box = (cx - crop / 2, cy - crop / 2, cx + crop / 2, cy + crop / 2)
+        side = min(width, height) * (zoom[0] + (zoom[1] - zoom[0]) * i / max(1, num_frames - 1))
+        # the square stays inside the picture
+        cx = min(max(centre[0] * width, side / 2), width - side / 2)
+        cy = min(max(centre[1] * height, side / 2), height - side / 2)
+        box = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
         out[i] = np.asarray(photo.resize((size, size), Image.Resampling.BILINEAR, box=box))
     return out
+
+
+# Where the sample clip's camera points: the astronaut's head and shoulders.
+ASTRONAUT_CENTRE = (0.44, 0.3)
+ASTRONAUT_ZOOM = (0.6, 0.5)
 
 
 @dataclass(frozen=True)
@@ -187,12 +212,20 @@ def sample_clip(
     if speech and shutil.which("espeak-ng"):
         audio = synthesize_speech(text)
     duration = audio.duration + 0.2 if audio is not None else 3.0
-    frames = photo_frames(data.astronaut(), max(1, round(duration * fps)), size=size)
+    frames = photo_frames(
+        data.astronaut(),
+        max(1, round(duration * fps)),
+        size=size,
+        centre=ASTRONAUT_CENTRE,
+        zoom=ASTRONAUT_ZOOM,
+    )
     write_clip(path, frames, fps, audio=audio)
     return SampleClip(Path(path), audio is not None, text, len(frames) / fps)
 
 
 __all__ = [
+    "ASTRONAUT_CENTRE",
+    "ASTRONAUT_ZOOM",
     "SAMPLE_TEXT",
     "SampleClip",
     "photo_frames",
