@@ -1,5 +1,6 @@
 """The ``emofuse`` command (also ``python -m emofuse``): ``list [PATTERN]``, ``info NAME``,
-``demo NAME``, ``predict CLIP --model DIR_OR_NAME``, ``sample-clip PATH``. The benchmark suite runs from a checkout: ``python benchmarks/run.py``."""
+``demo NAME``, ``predict CLIP --model DIR_OR_NAME``, ``sample-clip PATH``. The benchmark suite
+runs from a checkout: ``python benchmarks/run.py``."""
 
 from __future__ import annotations
 
@@ -176,10 +177,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transcript", help="what is said: the text, or a file holding it")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--plot", metavar="PNG", help="write a figure of the scores and attentions")
-    p.add_argument("--window", type=float, default=2.0, metavar="SECONDS",
-                   help="window length for the scores over time (default 2)")  # fmt: skip
-    p.add_argument("--max-fps", type=float, default=None,
-                   help="read at most this many frames per second (default: every frame)")  # fmt: skip
+    p.add_argument(
+        "--window",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="window length for the scores over time (default 2)",
+    )
+    p.add_argument(
+        "--max-fps",
+        type=float,
+        default=None,
+        help="read at most this many frames per second (default: every frame)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seeds a registry name's random heads")
     p.add_argument("--dpi", type=int, default=100, help="resolution of --plot")
     p.set_defaults(run=_predict)

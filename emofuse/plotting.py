@@ -52,7 +52,7 @@ def _axes(ax: Axes | None, **figure: Any) -> Axes:
 def _root(ax: Axes) -> Figure:
     figure = ax.get_figure(root=True)
     assert figure is not None
-    return figure  # type: ignore[return-value]  # root=True never gives a SubFigure
+    return figure
 
 
 def _names(names: Sequence[str] | None, count: int, prefix: str) -> list[str]:
@@ -169,7 +169,8 @@ def plot_sem_maps(
     chosen = steps[torch.linspace(0, steps.numel() - 1, min(max_steps, steps.numel())).long()]
     faces = _display_images(images[chosen].detach().float().cpu())
     size = faces.shape[1:3]
-    heat = F.interpolate(maps[chosen, None].detach().float().cpu(), size=size, mode="bilinear")[:, 0]
+    heat = F.interpolate(maps[chosen, None].detach().float().cpu(), size=size, mode="bilinear")
+    heat = heat[:, 0]
     figure = figure if figure is not None else _figure(figsize=(2.2 * len(chosen), 2.6))
     axes = figure.subplots(1, len(chosen), squeeze=False)[0]
     for ax, step, face, hot in zip(axes, chosen.tolist(), faces, heat, strict=True):
@@ -211,9 +212,9 @@ def plot_cmu(
     for key, value in attentions.items():
         match = _CMU_KEY.match(key)
         if match:
-            found.setdefault(match["prefix"], {}).setdefault(match["target"], {})[
-                match["kind"]
-            ] = value
+            found.setdefault(match["prefix"], {}).setdefault(match["target"], {})[match["kind"]] = (
+                value
+            )
     if not found or (layer is not None and layer not in found):
         raise ValueError(
             f"attentions: expected CMU maps ('<layer>.cmu.<target>.alpha'/'attention_<i>') "
@@ -233,8 +234,9 @@ def plot_cmu(
         if alpha is not None:
             values = alpha[sample].detach().float().cpu()
             split = attn[0].shape[-1] if attn else values.numel()
-            row[0].bar(range(split), values[:split].numpy(), label=sources[0] if sources else "")
-            row[0].bar(range(split, values.numel()), values[split:].numpy(), label=" / ".join(sources[1:]))
+            first, second = values[:split].numpy(), values[split:].numpy()
+            row[0].bar(range(split), first, label=sources[0] if sources else "")
+            row[0].bar(range(split, values.numel()), second, label=" / ".join(sources[1:]))
             row[0].set_title(f"α → {target}", fontsize="small")
             row[0].set_xlabel("source step", fontsize="small")
             row[0].legend(fontsize="x-small")
@@ -276,10 +278,8 @@ def plot_confusion_matrix(
     for i in range(len(names)):
         for j in range(len(names)):
             dark = shown[i, j] > (0.5 if normalize else shown.max() / 2)
-            ax.text(
-                j, i, f"{int(counts[i, j])}", ha="center", va="center",
-                color="white" if dark else "black", fontsize="small",
-            )  # fmt: skip
+            color = "white" if dark else "black"
+            ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", color=color)
     ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
     ax.set_yticks(range(len(names)), names)
     ax.set_xlabel("predicted")
@@ -336,14 +336,16 @@ def plot_evaluation(
     if predictions.task == "multiclass":
         figure = _figure(figsize=(11, 4.5))
         left, right = figure.subplots(1, 2)
-        plot_confusion_matrix(confusion_matrix(predictions.scores, predictions.labels),
-                              label_names, ax=left)  # fmt: skip
+        matrix = confusion_matrix(predictions.scores, predictions.labels)
+        plot_confusion_matrix(matrix, label_names, ax=left)
         f1 = multiclass_f1(predictions.scores, predictions.labels, average="none")
         plot_per_class_f1(f1, label_names, ax=right)
         return figure
     if predictions.task == "multilabel":
         if thresholds is None:
-            raise ValueError("thresholds: required for multi-label predictions (tune them on validation)")
+            raise ValueError(
+                "thresholds: required for multi-label predictions (tune them on validation)"
+            )
         f1 = multilabel_f1(predictions.scores, predictions.labels, thresholds, average="none")
         return plot_per_class_f1(f1, label_names)
     raise ValueError(f"predictions: a {predictions.task!r} task has no per-class F1")
@@ -367,8 +369,8 @@ def plot_prediction(prediction: Prediction) -> Figure:
         panels.append("cmu")
     heights = {"scores": 3.0, "decision": 2.4, "sem": 2.8, "cmu": 7.0}
     figure = _figure(figsize=(10, sum(heights[p] for p in panels)), layout="constrained")
-    subfigures = figure.subfigures(len(panels), 1, height_ratios=[heights[p] for p in panels],
-                                   squeeze=False)[:, 0]  # fmt: skip
+    ratios = [heights[p] for p in panels]
+    subfigures = figure.subfigures(len(panels), 1, height_ratios=ratios, squeeze=False)[:, 0]
     for panel, sub in zip(panels, subfigures, strict=True):
         if panel == "scores":
             plot_scores_over_time(prediction, ax=sub.add_subplot())
@@ -376,7 +378,7 @@ def plot_prediction(prediction: Prediction) -> Figure:
             plot_decision_weights(prediction, ax=sub.add_subplot())
         elif panel == "sem":
             # the finest map (largest h × w) over the face crops of the whole clip
-            key = max(sem, key=lambda k: prediction.attentions[k].shape[-1] * prediction.attentions[k].shape[-2])
+            key = max(sem, key=lambda k: prediction.attentions[k][0, 0].numel())
             plot_sem_maps(
                 prediction.attentions[key][0],
                 prediction.inputs["video"][0],

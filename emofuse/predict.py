@@ -21,6 +21,7 @@ emotions for single-label ones; a regression model's output is given as is.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -337,7 +338,7 @@ def _windows(duration: float, window_s: float) -> list[tuple[float, float]]:
     """Consecutive windows; a remainder shorter than half a window joins the last one."""
     count = max(1, math.floor(duration / window_s + 0.5))
     bounds = [i * window_s for i in range(count)] + [duration]
-    return list(zip(bounds[:-1], bounds[1:], strict=True))
+    return list(itertools.pairwise(bounds))
 
 
 def predict(
@@ -394,7 +395,7 @@ def predict(
         clip, frame_fn=detector if takes_video else (lambda frame: None), max_fps=max_fps
     )
     fps = decoded.fps
-    found = np.array([bool(c.found) for c in decoded.frames]) if takes_video else np.zeros(0)
+    found = np.array([bool(c.found) for c in decoded.frames] if takes_video else [], dtype=bool)
     notes: list[str] = []
     if not trained:
         notes.append(
@@ -447,8 +448,11 @@ def predict(
     order = None
     for first in range(0, len(spans), batch_size):
         chunk = spans[first : first + batch_size]
-        made = [sample(s, e, transcript if first + i == 0 else None) for i, (s, e) in
-                enumerate(chunk)]  # fmt: skip
+        # the transcript goes with the whole clip (span 0) only
+        made = [
+            sample(start, end, transcript if first + i == 0 else None)
+            for i, (start, end) in enumerate(chunk)
+        ]
         batch = _batch([m[0] for m in made], layout)
         inputs = {k: v.to(device) for k, v in batch.items() if isinstance(v, Tensor)}
         with torch.no_grad():
@@ -463,7 +467,9 @@ def predict(
             weights = None
             if decision is not None and decision in attentions:
                 row = attentions[decision][i].tolist()
-                keys = order if order and len(order) == len(row) else [str(j) for j in range(len(row))]
+                keys = (
+                    order if order and len(order) == len(row) else list(map(str, range(len(row))))
+                )
                 weights = dict(zip(keys, row, strict=True))
             segments.append(
                 Segment(

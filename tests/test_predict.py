@@ -4,6 +4,7 @@ speech synthesised by espeak-ng, muxed with PyAV; and the imperfect clips real f
 from __future__ import annotations
 
 import json
+import shlex
 import math
 from pathlib import Path
 
@@ -135,7 +136,9 @@ def test_bad_arguments(clip: Path, tmp_path: Path) -> None:
         predict(tmp_path / "missing.mp4", MODEL)
 
 
-def test_cli_predict_json_and_plot(clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_predict_json_and_plot(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     png = tmp_path / "out.png"
     args = ["predict", str(clip), "--model", MODEL, "--window", "1.5", "--max-fps", "5"]
     assert main([*args, "--json", "--plot", str(png)]) == 0
@@ -158,3 +161,25 @@ def test_cli_sample_clip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["sample-clip", str(tmp_path / "s.mp4"), "--no-speech"]) == 0
     assert "astronaut photograph, no audio" in capsys.readouterr().out
     assert (tmp_path / "s.mp4").stat().st_size > 1000
+
+
+def test_readme_first_set_up_command_ends_in_the_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The emofuse commands of the README's first set-up command run as written (in process):
+    a real media file in, a printed prediction and a figure out, with no network."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    setup = readme[readme.index("## Set up") :]
+    start = setup.index("```bash\n") + len("```bash\n")
+    command = setup[start : setup.index("\n```", start)]
+    steps = [s.strip() for s in command.split("&&")]
+    demo = [shlex.split(s)[1:] for s in steps if s.startswith(".venv/bin/emofuse ")]
+    assert [d[0] for d in demo] == ["sample-clip", "predict"], steps
+    monkeypatch.chdir(tmp_path)
+    for args in demo:
+        assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "wrote sample.mp4" in out and "untrained emotion heads" in out
+    assert "clip: " in out and "figure written to sample.png" in out
+    with Image.open(tmp_path / "sample.png") as image:
+        assert image.format == "PNG"

@@ -18,8 +18,7 @@ def _cv2() -> Any:
         import cv2
     except ImportError as error:  # the optional extra is missing
         raise ImportError(
-            "face detection needs OpenCV: pip install 'emofuse[video]' "
-            "(opencv-python-headless)"
+            "face detection needs OpenCV: pip install 'emofuse[video]' (opencv-python-headless)"
         ) from error
     if not hasattr(cv2, "CascadeClassifier"):
         raise ImportError(

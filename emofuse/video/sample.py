@@ -1,7 +1,7 @@
 """Writing clips, and a real talking-face sample clip built offline: a real photograph that
 scikit-image ships (NASA's public-domain portrait of astronaut Eileen Collins,
-``skimage.data.astronaut()``), slowly zoomed into frames on her head and shoulders, with the sentence spoken by the
-espeak-ng speech synthesiser when it is installed.
+``skimage.data.astronaut()``), slowly zoomed into frames on her head and shoulders, with a
+sentence spoken by the espeak-ng speech synthesiser when it is installed.
 
 Nothing is downloaded: the photograph is inside the scikit-image wheel and espeak-ng is a
 system package (``apt-get install espeak-ng``). Without espeak-ng the clip has no audio stream,
@@ -89,9 +89,9 @@ def write_clip(
             step = 1024
             for start in range(0, planar.shape[1], step):
                 chunk = np.ascontiguousarray(planar[:, start : start + step])
-                frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
-                frame.sample_rate, frame.pts = audio.sample_rate, start
-                container.mux(stream.encode(frame))
+                sound = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
+                sound.sample_rate, sound.pts = audio.sample_rate, start
+                container.mux(stream.encode(sound))
             container.mux(stream.encode(None))
     return path
 
@@ -207,7 +207,9 @@ def sample_clip(
     try:
         from skimage import data
     except ImportError as error:
-        raise ImportError("the sample clip needs scikit-image: pip install 'emofuse[video]'") from error
+        raise ImportError(
+            "the sample clip needs scikit-image: pip install 'emofuse[video]'"
+        ) from error
     audio = None
     if speech and shutil.which("espeak-ng"):
         audio = synthesize_speech(text)

@@ -102,6 +102,8 @@ def test_write_clip_refuses_bad_frames(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="uint8"):
         write_clip(tmp_path / "a.mp4", np.zeros((2, 16, 16, 3), np.float32), 10)
     with pytest.raises(ValueError, match="frame 1"):
-        write_clip(tmp_path / "a.mp4", [np.zeros((16, 16, 3), np.uint8)] * 1 + [np.zeros((8, 8, 3), np.uint8)], 10)
+        write_clip(
+            tmp_path / "a.mp4", [np.zeros((16, 16, 3), np.uint8), np.zeros((8, 8, 3), np.uint8)], 10
+        )
     with pytest.raises(ValueError, match="fps"):
         write_clip(tmp_path / "a.mp4", np.zeros((2, 16, 16, 3), np.uint8), 0)
