@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from video_clips import corrupt_audio_packet, talking_clip
+from video_clips import corrupt_audio_packet, speech, talking_clip
 
 import emofuse
 from emofuse.cli import main
@@ -183,3 +183,22 @@ def test_readme_first_set_up_command_ends_in_the_demo(
     assert "clip: " in out and "figure written to sample.png" in out
     with Image.open(tmp_path / "sample.png") as image:
         assert image.format == "PNG"
+
+
+def test_audio_only_file(tmp_path: Path) -> None:
+    wav = tmp_path / "speech.wav"
+    voice = speech(1.5)
+    import av
+
+    with av.open(str(wav), "w") as out:
+        stream = out.add_stream("pcm_s16le", rate=voice.sample_rate)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(voice.samples.numpy(), format="fltp", layout="mono")
+        frame.sample_rate = voice.sample_rate
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    result = predict(wav, MODEL, window_s=1.0)
+    assert "the clip has no video stream: video is masked as absent" in result.notes
+    assert result.clip_scores.modalities == {"audio": True, "video": False, "text": False}
+    assert result.fps == 0.0 and result.duration == pytest.approx(1.5, abs=0.01)
+    assert [w.face_fraction for w in result.windows] == [0.0, 0.0]
