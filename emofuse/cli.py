@@ -107,6 +107,9 @@ def _predict(args: argparse.Namespace) -> int:
     if transcript is not None and os.path.isfile(transcript):
         with open(transcript, encoding="utf-8") as file:
             transcript = file.read().strip()
+    elif transcript is not None and transcript.endswith(".txt"):
+        print(f"emofuse: transcript: no file {transcript}", file=sys.stderr)
+        return 2
     torch.manual_seed(args.seed)  # a registry name builds random heads: reproducible ones
     try:
         result = predict(
@@ -143,6 +146,7 @@ def _sample_clip(args: argparse.Namespace) -> int:
     )
     if clip.has_audio:
         print(f"  it says: {clip.transcript}")
+    print(f"wrote {clip.transcript_path}: the transcript")
     return 0
 
 
@@ -174,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="a folder written by save_pretrained, or a registered name (untrained heads)",
     )
-    p.add_argument("--transcript", help="what is said: the text, or a file holding it")
+    p.add_argument("--transcript", help="what is said: the text, or a .txt file holding it")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--plot", metavar="PNG", help="write a figure of the scores and attentions")
     p.add_argument(

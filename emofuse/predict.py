@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,14 +36,9 @@ from torch import Tensor
 
 import emofuse
 from emofuse.blocks import AttentiveDecisionFusion
-from emofuse.data import collate
 from emofuse.models import EmotionModel
 from emofuse.transforms.audio import Waveform
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-# Sampled with (audio=, video=, fps=, text=), returns one unbatched sample dict.
-Pipeline = Callable[..., Mapping[str, Any]]
+from emofuse.transforms.pipeline import InputPipeline
 
 
 @dataclass
@@ -193,103 +188,32 @@ def _face_size(model: EmotionModel) -> int | None:
     return getattr(model.config, "face_size", None)
 
 
-def _to_face_tensor(crops: Tensor, size: int) -> Tensor:
-    """(T, H, W, 3) uint8 → (T, 3, size, size) float, ImageNet-normalised."""
-    x = crops.permute(0, 3, 1, 2).float() / 255.0
-    if x.shape[0] and x.shape[-1] != size:
-        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True)
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    return (x - mean) / torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+def pipeline_for(
+    model: EmotionModel, source: str | os.PathLike[str] | EmotionModel | None = None
+) -> tuple[InputPipeline, list[str]]:
+    """(the model's input pipeline in eval mode, notes): :func:`emofuse.transforms.for_model`
+    of the folder ``source`` (its saved tokenizer and feature statistics) or of the model.
 
+    A pipeline that standardises features with training statistics nobody fitted (a registry
+    name, or a folder saved without its pipeline) is rebuilt without that step, and a note
+    says so.
+    """
+    from emofuse.transforms import for_model
 
-def _fallback_pipeline(model: EmotionModel) -> Pipeline:
-    """The paper front-ends of emofuse.transforms for each model, until
-    ``emofuse.transforms.for_model`` ships (it keeps the statistics and tokenizer with a
-    model). Faces are ImageNet-normalised; text needs a tokenizer, which this lacks."""
-    from emofuse import transforms as T
-    from emofuse.models import (
-        AVAttentionFusion,
-        ColearningTransformer,
-        EmotionQueryTransformer,
-        MerSemMbt,
-    )
-
-    c: Any = model.config
-    name = type(model).__name__
-
-    def video_steps(video: Tensor | None, fps: float, index: Callable[[int], Tensor]) -> Tensor:
-        size = c.face_size
-        if video is None or video.shape[0] == 0:
-            return torch.zeros(0, 3, size, size)
-        return _to_face_tensor(video[index(video.shape[0])], size)
-
-    def pipeline(
-        *,
-        audio: Waveform | None = None,
-        video: Tensor | None = None,
-        fps: float | None = None,
-        text: str | None = None,
-    ) -> dict[str, Tensor]:
-        if text is not None:
-            raise ValueError(
-                f"transcript: {name} reads token ids and emofuse has no tokenizer for it yet "
-                f"(emofuse.transforms.for_model brings one); leave the transcript out"
-            )
-        rate = float(fps or 1.0)
-        out: dict[str, Tensor] = {}
-        if isinstance(model, MerSemMbt):
-            examples = (
-                T.VGGishFrontEnd()(audio)[0][0] if audio is not None else torch.zeros(0, 1, 96, 64)
-            )
-            windows = examples.shape[0] or None
-            out["audio"] = examples
-            out["video"] = video_steps(
-                video, rate, lambda n: T.face_frame_indices(n, rate, windows)
-            )
-        elif isinstance(model, EmotionQueryTransformer):
-            front = T.MelSpectrogramChunks(n_mels=c.mel_bins, chunk_frames=c.chunk_frames)
-            out["audio"] = (
-                front(audio) if audio is not None else torch.zeros(0, 1, c.mel_bins, c.chunk_frames)
-            )
-            out["video"] = video_steps(video, rate, lambda n: T.frame_indices_per_second(n, rate))
-        elif isinstance(model, ColearningTransformer):
-            fbank = T.KaldiFbankDeltas(num_mel_bins=c.audio_dim // 3)
-            out["audio"] = fbank(audio) if audio is not None else torch.zeros(0, c.audio_dim)
-            out["video"] = video_steps(
-                video, rate, lambda n: T.frame_indices_per_second(n, rate, frames_per_second=3)
-            )
-        elif isinstance(model, AVAttentionFusion):
-            segments = T.SpectrogramSegments(c.num_snippets, size=(c.audio_size, c.audio_size))
-            out["audio"] = (
-                segments(audio)
-                if audio is not None
-                else torch.zeros(0, 1, c.audio_size, c.audio_size)
-            )
-            sampler = T.SnippetSampler(
-                c.num_snippets, frames_per_snippet=c.frames_per_snippet, size=c.face_size
-            )
-            out["video"] = (
-                sampler(video.permute(0, 3, 1, 2))
-                if video is not None and video.shape[0]
-                else torch.zeros(0, 3, c.frames_per_snippet, c.face_size, c.face_size)
-            )
-        else:
-            raise ValueError(
-                f"model: {name} takes pre-extracted features, not raw audio and video; "
-                f"predict from a media file works with models that read waveforms and faces"
-            )
-        return out
-
-    return pipeline
-
-
-def pipeline_for(model: EmotionModel) -> Pipeline:
-    """The model's input pipeline: ``emofuse.transforms.for_model`` where it exists, else the
-    paper front-ends of :mod:`emofuse.transforms` (no text)."""
-    from emofuse import transforms
-
-    for_model = getattr(transforms, "for_model", None)
-    return for_model(model) if for_model is not None else _fallback_pipeline(model)
+    target: str | os.PathLike[str] | EmotionModel = model
+    if source is not None and not isinstance(source, EmotionModel) and Path(source).is_dir():
+        target = source  # the folder: its saved tokenizer and statistics
+    pipeline = for_model(target)
+    unfitted = [m for m, n in pipeline.normalizers.items() if not n.fitted]
+    notes = []
+    if unfitted:
+        pipeline = for_model(model, normalize=())
+        notes.append(
+            f"{' and '.join(unfitted)} features are not standardised: no statistics fitted on "
+            f"training clips come with this model (InputPipeline.fit, then save_pretrained "
+            f"beside the model)"
+        )
+    return pipeline.eval(), notes
 
 
 def _layout(model: EmotionModel) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
@@ -302,7 +226,9 @@ def _layout(model: EmotionModel) -> dict[str, tuple[tuple[int, ...], torch.dtype
     }
 
 
-def _batch(samples: list[dict[str, Any]], layout: Mapping[str, Any]) -> dict[str, Tensor]:
+def _batch(
+    samples: list[dict[str, Any]], layout: Mapping[str, Any], pipeline: InputPipeline
+) -> dict[str, Tensor]:
     """Collate samples, with every modality of the model present: one the pipeline left out
     becomes a step of zeros whose mask is False."""
     full = []
@@ -312,7 +238,7 @@ def _batch(samples: list[dict[str, Any]], layout: Mapping[str, Any]) -> dict[str
             if name not in sample:
                 sample[name] = torch.zeros(0, *shape, dtype=dtype)
         full.append(sample)
-    batch = collate(full)
+    batch = pipeline.collate(full)
     for name in layout:
         if batch[name].shape[1] == 0:  # absent in every sample: one masked step
             batch[name] = F.pad(batch[name].movedim(1, -1), (0, 1)).movedim(-1, 1)
@@ -387,7 +313,7 @@ def predict(
     layout = _layout(net)
     if transcript is not None and "text" not in layout:
         raise ValueError(f"transcript: {name} takes no text (its inputs: {sorted(layout)})")
-    pipeline = pipeline_for(net)
+    pipeline, pipeline_notes = pipeline_for(net, model)
     takes_video = "video" in layout
     if takes_video and detector is None:
         detector = FaceDetector(crop_size=max(112, _face_size(net) or 0))
@@ -402,6 +328,7 @@ def predict(
             f"{name} has untrained emotion heads (random initialisation, no emotion-trained "
             f"checkpoint exists for it): these scores mean nothing until the model is trained"
         )
+    notes += pipeline_notes
     if decoded.audio is None and "audio" in layout:
         notes.append("the clip has no audio stream: audio is masked as absent")
     if takes_video and not decoded.frames:
@@ -433,10 +360,11 @@ def predict(
             if nearest is not None:
                 crops = np.stack([decoded.frames[i0 + j].image for j in nearest])
                 video = torch.from_numpy(crops)
-        kwargs: dict[str, Any] = {"audio": audio, "video": video, "fps": fps}
-        if text is not None:
-            kwargs["text"] = text
-        return dict(pipeline(**kwargs)), fraction
+        given: dict[str, Any] = {"audio": audio, "text": text}
+        if video is not None:
+            given.update(video=video, fps=fps)
+        given = {k: v for k, v in given.items() if v is not None}
+        return (dict(pipeline(**given)) if given else {}), fraction
 
     spans = [(0.0, decoded.duration), *_windows(decoded.duration, window_s)]
     device = torch.device(device) if device is not None else next(net.parameters()).device
@@ -453,7 +381,7 @@ def predict(
             sample(start, end, transcript if first + i == 0 else None)
             for i, (start, end) in enumerate(chunk)
         ]
-        batch = _batch([m[0] for m in made], layout)
+        batch = _batch([m[0] for m in made], layout, pipeline)
         inputs = {k: v.to(device) for k, v in batch.items() if isinstance(v, Tensor)}
         with torch.no_grad():
             out = net(**inputs, return_attentions=True)

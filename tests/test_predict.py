@@ -4,8 +4,8 @@ speech synthesised by espeak-ng, muxed with PyAV; and the imperfect clips real f
 from __future__ import annotations
 
 import json
-import shlex
 import math
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -180,6 +180,7 @@ def test_readme_first_set_up_command_ends_in_the_demo(
         assert main(args) == 0
     out = capsys.readouterr().out
     assert "wrote sample.mp4" in out and "untrained emotion heads" in out
+    assert "wrote sample.txt" in out and "it is scored with the whole clip only" in out
     assert "clip: " in out and "figure written to sample.png" in out
     with Image.open(tmp_path / "sample.png") as image:
         assert image.format == "PNG"
@@ -202,3 +203,31 @@ def test_audio_only_file(tmp_path: Path) -> None:
     assert result.clip_scores.modalities == {"audio": True, "video": False, "text": False}
     assert result.fps == 0.0 and result.duration == pytest.approx(1.5, abs=0.01)
     assert [w.face_fraction for w in result.windows] == [0.0, 0.0]
+
+
+def test_transcript_goes_with_the_whole_clip(clip: Path, tmp_path: Path) -> None:
+    from emofuse.transforms import for_model
+
+    text = "Well, that is wonderful news."
+    result = predict(clip, MODEL, transcript=text, window_s=1.5)
+    assert result.clip_scores.modalities == {"audio": True, "video": True, "text": True}
+    assert all(not w.modalities["text"] for w in result.windows)
+    assert "the transcript has no word timing: it is scored with the whole clip only" in (
+        result.notes
+    )
+    ids = result.inputs["text"][0][result.inputs["text_mask"][0]]
+    expected = for_model(MODEL)(text=text)["text"]  # the model's own tokenizer
+    assert ids.tolist() == expected.tolist()
+    weights = result.clip_scores.decision_weights
+    assert weights is not None and weights["text"] > 0
+    (tmp_path / "t.txt").write_text(text + "\n")
+    args = ["predict", str(clip), "--model", MODEL, "--json", "--max-fps", "2"]
+    assert main([*args, "--transcript", str(tmp_path / "t.txt")]) == 0
+    assert main([*args, "--transcript", str(tmp_path / "missing.txt")]) == 2
+
+
+def test_unfitted_feature_statistics_are_said(tmp_path: Path) -> None:
+    # colearning_transformer standardises its filter banks with training statistics
+    clip = talking_clip(tmp_path / "c.mp4", seconds=1.0, fps=5)
+    result = predict(clip, "colearning_transformer_tiny")
+    assert any(n.startswith("audio features are not standardised") for n in result.notes)

@@ -177,12 +177,19 @@ ASTRONAUT_ZOOM = (0.6, 0.5)
 
 @dataclass(frozen=True)
 class SampleClip:
-    """What :func:`sample_clip` wrote: the file, whether it has speech, and what is said."""
+    """What :func:`sample_clip` wrote.
+
+    Attributes:
+        path: the clip; transcript_path: the text file beside it (``.txt``) with what is said.
+        has_audio: whether the clip has speech (espeak-ng was installed).
+        transcript: what is said; duration: the clip's length in seconds.
+    """
 
     path: Path
     has_audio: bool
     transcript: str
     duration: float
+    transcript_path: Path
 
 
 def sample_clip(
@@ -194,7 +201,8 @@ def sample_clip(
     speech: bool = True,
 ) -> SampleClip:
     """Write the sample talking-face clip: scikit-image's astronaut photograph, slowly zoomed,
-    and ``text`` spoken by espeak-ng (its length sets the clip's; 3 s without speech).
+    and ``text`` spoken by espeak-ng (its length sets the clip's; 3 s without speech), and the
+    text beside it, ``path`` with the suffix ``.txt`` (for ``emofuse predict --transcript``).
 
     Args:
         path: the output file (``.mp4``: H.264 video, AAC audio).
@@ -221,8 +229,10 @@ def sample_clip(
         centre=ASTRONAUT_CENTRE,
         zoom=ASTRONAUT_ZOOM,
     )
-    write_clip(path, frames, fps, audio=audio)
-    return SampleClip(Path(path), audio is not None, text, len(frames) / fps)
+    path = write_clip(path, frames, fps, audio=audio)
+    transcript = path.with_suffix(".txt")
+    transcript.write_text(text + "\n", encoding="utf-8")
+    return SampleClip(path, audio is not None, text, len(frames) / fps, transcript)
 
 
 __all__ = [
