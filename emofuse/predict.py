@@ -36,6 +36,7 @@ from torch import Tensor
 
 import emofuse
 from emofuse.blocks import AttentiveDecisionFusion
+from emofuse.metrics import scores_from_output
 from emofuse.models import EmotionModel
 from emofuse.transforms.audio import Waveform
 from emofuse.transforms.pipeline import InputPipeline
@@ -184,10 +185,6 @@ def resolve_model(
     return emofuse.build(name), name, bool(heads_trained)
 
 
-def _face_size(model: EmotionModel) -> int | None:
-    return getattr(model.config, "face_size", None)
-
-
 def pipeline_for(
     model: EmotionModel, source: str | os.PathLike[str] | EmotionModel | None = None
 ) -> tuple[InputPipeline, list[str]]:
@@ -244,14 +241,6 @@ def _batch(
             batch[name] = F.pad(batch[name].movedim(1, -1), (0, 1)).movedim(-1, 1)
             batch[f"{name}_mask"] = torch.zeros(len(samples), 1, dtype=torch.bool)
     return batch
-
-
-def _scores(logits: Tensor, task: str) -> Tensor:
-    if task == "multilabel":
-        return logits.sigmoid()
-    if task == "multiclass":
-        return logits.softmax(-1)
-    return logits
 
 
 def _decision_module(model: EmotionModel) -> str | None:
@@ -316,7 +305,7 @@ def predict(
     pipeline, pipeline_notes = pipeline_for(net, model)
     takes_video = "video" in layout
     if takes_video and detector is None:
-        detector = FaceDetector(crop_size=max(112, _face_size(net) or 0))
+        detector = FaceDetector(crop_size=max(112, getattr(net.config, "face_size", 0)))
     decoded = decode_clip(
         clip, frame_fn=detector if takes_video else (lambda frame: None), max_fps=max_fps
     )
@@ -385,7 +374,9 @@ def predict(
         inputs = {k: v.to(device) for k, v in batch.items() if isinstance(v, Tensor)}
         with torch.no_grad():
             out = net(**inputs, return_attentions=True)
-        scores = _scores(out.logits.float(), net.config.task).cpu()
+        scores = scores_from_output(out, net.config.task).cpu()
+        if scores.dim() == 1:  # regression: one value per row
+            scores = scores[:, None]
         attentions = {k: v.detach().cpu() for k, v in (out.attentions or {}).items()}
         if first == 0:
             clip_attentions = {k: v[:1] for k, v in attentions.items()}
