@@ -121,7 +121,11 @@ def plot_decision_weights(prediction: Prediction, *, ax: Axes | None = None) -> 
     ax.set_xlim(0, max(prediction.duration, edges[-1]))
     ax.set_xlabel("time (s)")
     ax.set_ylabel("decision weight")
-    ax.set_title("attentive decision fusion: weight of each modality")
+    title = "attentive decision fusion: weight of each modality"
+    clip = prediction.clip_scores.decision_weights
+    if clip:  # the whole clip's, which may use a modality the windows lack (the transcript)
+        title += " (whole clip: " + ", ".join(f"{m} {w:.2f}" for m, w in clip.items()) + ")"
+    ax.set_title(title)
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small")
     return _root(ax)
 

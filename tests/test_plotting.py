@@ -131,7 +131,10 @@ def test_the_predict_figure(prediction: Prediction, tmp_path: Path) -> None:
     fig = P.plot_prediction(prediction)
     titles = [ax.get_title() for ax in fig.axes]
     assert any(t.startswith("scores per window") for t in titles)
-    assert "attentive decision fusion: weight of each modality" in titles
+    assert any(
+        t.startswith("attentive decision fusion: weight of each modality (whole clip: audio")
+        for t in titles
+    )
     assert sum(t.startswith("step ") for t in titles) == 2  # SEM maps on the 2 face steps
     fig.savefig(tmp_path / "p.png")
     assert (tmp_path / "p.png").stat().st_size > 10_000
