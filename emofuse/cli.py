@@ -1,6 +1,7 @@
 """The ``emofuse`` command (also ``python -m emofuse``): ``list [PATTERN]``, ``info NAME``,
-``demo NAME``, ``train NAME --data ... --out DIR``, ``evaluate DIR --data ...``. The
-benchmark suite runs from a checkout: ``python benchmarks/run.py``."""
+``demo NAME``, ``train NAME --data ... --out DIR``, ``evaluate DIR --data ...``,
+``predict CLIP --model DIR_OR_NAME``, ``sample-clip PATH``. The benchmark suite runs from a
+checkout: ``python benchmarks/run.py``."""
 
 from __future__ import annotations
 
@@ -135,6 +136,56 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict(args: argparse.Namespace) -> int:
+    from emofuse.predict import predict
+
+    transcript = args.transcript
+    if transcript is not None and os.path.isfile(transcript):
+        with open(transcript, encoding="utf-8") as file:
+            transcript = file.read().strip()
+    elif transcript is not None and transcript.endswith(".txt"):
+        print(f"emofuse: transcript: no file {transcript}", file=sys.stderr)
+        return 2
+    torch.manual_seed(args.seed)  # a registry name builds random heads: reproducible ones
+    try:
+        result = predict(
+            args.clip,
+            args.model,
+            transcript=transcript,
+            window_s=args.window,
+            max_fps=args.max_fps,
+        )
+    except (FileNotFoundError, ImportError) as error:
+        print(f"emofuse: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.format())
+    if args.plot:
+        from emofuse.plotting import plot_prediction
+
+        plot_prediction(result).savefig(args.plot, dpi=args.dpi)
+        print(f"figure written to {args.plot}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def _sample_clip(args: argparse.Namespace) -> int:
+    from emofuse.video import sample_clip
+
+    try:
+        text = {"text": args.text} if args.text else {}
+        clip = sample_clip(args.path, speech=not args.no_speech, **text)
+    except ImportError as error:
+        print(f"emofuse: {error}", file=sys.stderr)
+        return 2
+    speech = "speech by espeak-ng" if clip.has_audio else "no audio (espeak-ng not installed)"
+    print(
+        f"wrote {clip.path}: {clip.duration:.2f} s, scikit-image's astronaut photograph, {speech}"
+    )
+    if clip.has_audio:
+        print(f"  it says: {clip.transcript}")
+    print(f"wrote {clip.transcript_path}: the transcript")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="emofuse", description="Multimodal emotion recognition models for PyTorch."
@@ -182,6 +233,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_evaluate)
+    p = commands.add_parser(
+        "predict",
+        help="emotion scores for a video file, whole clip and over time (needs emofuse[video])",
+    )
+    p.add_argument("clip", help="a video (or audio) file FFmpeg reads")
+    p.add_argument(
+        "--model",
+        required=True,
+        help="a folder written by save_pretrained, or a registered name (untrained heads)",
+    )
+    p.add_argument("--transcript", help="what is said: the text, or a .txt file holding it")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--plot", metavar="PNG", help="write a figure of the scores and attentions")
+    p.add_argument(
+        "--window",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="window length for the scores over time (default 2)",
+    )
+    p.add_argument(
+        "--max-fps",
+        type=float,
+        default=None,
+        help="read at most this many frames per second (default: every frame)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seeds a registry name's random heads")
+    p.add_argument("--dpi", type=int, default=100, help="resolution of --plot")
+    p.set_defaults(run=_predict)
+    p = commands.add_parser(
+        "sample-clip",
+        help="write a real talking-face clip offline (scikit-image photo, espeak-ng speech)",
+    )
+    p.add_argument("path", help="the output file, e.g. sample.mp4")
+    p.add_argument("--text", default=None, help="what the clip says (espeak-ng)")
+    p.add_argument("--no-speech", action="store_true", help="write no audio stream")
+    p.set_defaults(run=_sample_clip)
     return parser
 
 
