@@ -111,6 +111,7 @@ def _train(args: argparse.Namespace) -> int:
         args.name, data=args.data, out_dir=args.out, fold=args.fold,
         overrides=parse_overrides(args.set), seeds=args.seeds, devices=args.devices,
         accelerator=args.accelerator, resume=args.resume, progress=not args.quiet,
+        pretrained=args.pretrained,
     )  # fmt: skip
     if getattr(rank_zero_only, "rank", 0) != 0:  # the other processes of a DDP run print nothing
         return 0
@@ -221,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--devices", type=int, default=1, help="processes/devices (DDP when > 1)")
     p.add_argument("--accelerator", default="auto", help="cpu, gpu or auto")
     p.add_argument("--resume", action="store_true", help="continue from DIR/last.ckpt")
+    p.add_argument(
+        "--pretrained", action="store_true", help="start from the backbones' published weights"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_train)
     p = commands.add_parser("evaluate", help="score a trained model on a split of --data")

@@ -10,7 +10,7 @@ validation figure (:mod:`emofuse.training.monitor`) with early stopping, and the
 options of emotion recognition (label smoothing, mixup, SpecAugment), the co-learning scheme of
 Takashima et al. and the polarity triplet term of Mocanu et al.
 
-The papers' recipes (see :func:`paper_recipe` and each model's spec):
+The papers' recipes (:func:`paper_recipe`; each model's card gives its paper):
 
 - ``mer_sem_mbt`` (Xia et al. 2022, sec. 4.3): BCE weighted by negatives/positives per class,
   Adam lr 1e-4, backbones at lr × 0.1 (``param_groups``), batch 8, early stopping on the

@@ -58,6 +58,7 @@ def train(
     accelerator: str = "auto",
     resume: bool = False,
     progress: bool = True,
+    pretrained: bool = False,
 ) -> tuple[list[FitResult], SeedTable | None]:
     """Train registered model ``name`` on ``data`` with its paper recipe.
 
@@ -71,6 +72,7 @@ def train(
             recipe's seed.
         devices, accelerator: Lightning Fabric's (devices > 1: DDP).
         resume: continue each run from its ``last.ckpt``.
+        pretrained: start from the backbones' published weights (``build(pretrained=True)``).
     Returns:
         (the runs' results, the seeds' table when there are several seeds, else ``None``).
     Raises:
@@ -83,7 +85,7 @@ def train(
     recipe = recipe_for(name, **recipe_keys)
     seeds = list(seeds) if seeds else [recipe.seed]
     torch.manual_seed(seeds[0])
-    model = build(name, **config)
+    model = build(name, pretrained=pretrained, **config)
     splits = resolve_data(data, model, fold=fold)
     kwargs: dict[str, Any] = dict(
         devices=devices, accelerator=accelerator, progress=progress, pipeline=splits.pipeline,
@@ -96,8 +98,8 @@ def train(
         )  # fmt: skip
         return [result], None
     table, results = fit_seeds(
-        lambda: build(name, **config), recipe, splits.train, splits.validation,
-        seeds=seeds, out_dir=out_dir, **kwargs,
+        lambda: build(name, pretrained=pretrained, **config), recipe, splits.train,
+        splits.validation, seeds=seeds, out_dir=out_dir, **kwargs,
     )  # fmt: skip
     return results, table
 

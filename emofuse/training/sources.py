@@ -13,6 +13,10 @@ a folder of ``Actor_XX/``         :class:`~emofuse.data.RAVDESS`, Mocanu et al.'
                                   test), through the model's input pipeline
 a folder with ``*_sent_emo.csv``  :class:`~emofuse.data.MELD` train / dev / test     none
                                   (transcripts), through the model's pipeline
+Dai et al.'s ``data/`` folder     ``DaiIEMOCAP`` / ``DaiMOSEI`` (Dai et al. 2021's   the model's
+(``IEMOCAP_RAW_PROCESSED/`` or    raw release) train / valid / test, through the     paper's
+``MOSEI_RAW_PROCESSED/``)         model's pipeline                                   (iemocap /
+                                                                                     cmu_mosei)
 ================================  =================================================  ============
 
 Raw recordings go through ``for_model(model)``; its feature statistics (when the model
@@ -31,13 +35,23 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from emofuse.data import MELD, MMSA, RAVDESS, SyntheticEmotion
+from emofuse.metrics import PROTOCOLS
 
 LAYOUTS = (
     "synthetic or synthetic:N (N training samples)",
     "an MMSA feature pickle (MOSI/MOSEI/SIMS .pkl)",
     "a RAVDESS folder of Actor_XX/ folders (with --fold K)",
     "a MELD folder with train_sent_emo.csv, dev_sent_emo.csv, test_sent_emo.csv",
+    "Dai et al. 2021's data/ folder with IEMOCAP_RAW_PROCESSED/ or MOSEI_RAW_PROCESSED/",
 )
+# the paper whose protocol scores each model family (emofuse.metrics.protocols)
+PAPERS = {
+    "mer_sem_mbt": "xia2022",
+    "emotion_query_transformer": "le2023",
+    "colearning_transformer": "takashima2022",
+    "av_attention_fusion": "mocanu2023",
+    "mcr": "yang2023",
+}
 
 
 @dataclass
@@ -62,17 +76,17 @@ class DataSplits:
 
 
 def resolve_data(
-    spec: str, model: nn.Module, *, fold: int | None = None, seed: int = 0
+    data: str, model: nn.Module, *, fold: int | None = None, seed: int = 0
 ) -> DataSplits:
-    """The splits of ``spec`` (see the module table) in ``model``'s input layout.
+    """The splits of ``data`` (see the module table) in ``model``'s input layout.
 
     Raises:
         ValueError: a layout that is none of those recognised (the message lists them), a
             ``--fold`` for a corpus without folds, or a corpus the model cannot read.
         FileNotFoundError: a path that does not exist.
     """
-    if spec == "synthetic" or spec.startswith("synthetic:"):
-        size = _synthetic_size(spec)
+    if data == "synthetic" or data.startswith("synthetic:"):
+        size = _synthetic_size(data)
         return DataSplits(
             SyntheticEmotion(model, size, seed=seed + 1),  # type: ignore[arg-type]  # EmotionModel
             SyntheticEmotion(model, max(1, size // 4), seed=seed + 2),  # type: ignore[arg-type]
@@ -81,9 +95,9 @@ def resolve_data(
             None,
             f"synthetic: {size} training samples",
         )
-    path = Path(spec)
+    path = Path(data)
     if not path.exists():
-        raise FileNotFoundError(f"--data: {spec} does not exist; expected {_layouts()}")
+        raise FileNotFoundError(f"--data: {data} does not exist; expected {_layouts()}")
     if path.is_file() and path.suffix in (".pkl", ".pickle"):
         _no_fold(fold, "MMSA")
         return _mmsa(path, model)
@@ -92,21 +106,25 @@ def resolve_data(
     if path.is_dir() and (path / "train_sent_emo.csv").is_file():
         _no_fold(fold, "MELD")
         return _meld(path, model)
-    raise ValueError(f"--data: {spec} is none of the layouts emofuse reads: {_layouts()}")
+    for folder, corpus in (("IEMOCAP_RAW_PROCESSED", "iemocap"), ("MOSEI_RAW_PROCESSED", "mosei")):
+        if path.is_dir() and (path / folder / "meta.pkl").is_file():
+            _no_fold(fold, f"Dai et al.'s {corpus}")
+            return _dai(path, model, corpus)
+    raise ValueError(f"--data: {data} is none of the layouts emofuse reads: {_layouts()}")
 
 
 def _layouts() -> str:
     return "; ".join(LAYOUTS)
 
 
-def _synthetic_size(spec: str) -> int:
-    _, _, size = spec.partition(":")
+def _synthetic_size(data: str) -> int:
+    _, _, size = data.partition(":")
     try:
         value = int(size) if size else 512
     except ValueError:
         value = 0
     if value < 1:
-        raise ValueError(f"--data: expected synthetic or synthetic:N with N >= 1, got {spec!r}")
+        raise ValueError(f"--data: expected synthetic or synthetic:N with N >= 1, got {data!r}")
     return value
 
 
@@ -119,12 +137,21 @@ def _task(model: nn.Module) -> str:
     return str(getattr(getattr(model, "config", None), "task", ""))
 
 
+def protocol_for(model: nn.Module, dataset: str) -> str | None:
+    """The protocol (``"paper/dataset"``) of the model's paper on ``dataset``, if the paper
+    reports that dataset for the model's task."""
+    name = getattr(model, "registered_name", None) or ""
+    paper = next((p for family, p in PAPERS.items() if name.startswith(family)), None)
+    chosen = PROTOCOLS.get((paper or "", dataset))
+    return chosen.key if chosen is not None and chosen.task == _task(model) else None
+
+
 def _mmsa(path: Path, model: nn.Module) -> DataSplits:
     label = "regression" if _task(model) == "regression" else "classification"
     train, val, test = (MMSA(path, s, label=label) for s in ("train", "valid", "test"))  # type: ignore[arg-type]  # literal splits
     name = path.as_posix().lower()
     dataset = "mosei" if "mosei" in name else "mosi" if "mosi" in name else None
-    protocol = f"yang2023/{dataset}" if dataset and label == "regression" else None
+    protocol = protocol_for(model, dataset) if dataset else None
     return DataSplits(train, val, test, protocol, None, f"MMSA {path} ({label})")
 
 
@@ -175,7 +202,7 @@ def _ravdess(path: Path, model: nn.Module, fold: int) -> DataSplits:
         ("train", "validation", "test"),
         model,
     )
-    protocol = "mocanu2023/ravdess" if _task(model) == "multiclass" else None
+    protocol = protocol_for(model, "ravdess")
     return DataSplits(train, val, test, protocol, pipeline, f"RAVDESS {path}, fold {fold}")
 
 
@@ -188,4 +215,23 @@ def _meld(path: Path, model: nn.Module) -> DataSplits:
     return DataSplits(train, val, test, None, pipeline, f"MELD {path} (transcripts)")
 
 
-__all__ = ["LAYOUTS", "DataSplits", "resolve_data"]
+def _dai(path: Path, model: nn.Module, corpus: str) -> DataSplits:
+    import emofuse.data
+
+    name = "DaiIEMOCAP" if corpus == "iemocap" else "DaiMOSEI"
+    cls = getattr(emofuse.data, name, None)
+    if cls is None:
+        raise ValueError(
+            f"--data: {path} is Dai et al.'s {corpus} layout, read by emofuse.data.{name}, "
+            "which this version of emofuse lacks"
+        )
+    pipeline = _pipeline(model)
+    if pipeline.normalizers:
+        train_raw = cls(path, "train")
+        pipeline.fit(train_raw.raw(i) for i in range(len(train_raw)))
+    train, val, test = (cls(path, s, pipeline=pipeline) for s in ("train", "valid", "test"))
+    protocol = protocol_for(model, "iemocap" if corpus == "iemocap" else "cmu_mosei")
+    return DataSplits(train, val, test, protocol, pipeline, f"Dai et al. {corpus} {path}")
+
+
+__all__ = ["LAYOUTS", "PAPERS", "DataSplits", "protocol_for", "resolve_data"]
