@@ -20,6 +20,7 @@ from helpers import (
 from torch import nn
 
 import emofuse
+from emofuse.encoders.text import HFTextEncoder
 from emofuse.layers import MultiHeadAttention, is_recording
 from emofuse.outputs import EmotionOutput
 from emofuse.registry import get_entry, library_models
@@ -284,7 +285,8 @@ def test_save_load_round_trip(name: str, tmp_path: Path) -> None:
     inputs = model.example_inputs(batch_size=2)
     model.save_pretrained(tmp_path)
     # a model with token-id text also carries its tokenizer (emofuse.transforms.for_model)
-    tokenizer = {"tokenizer.json", "tokenizer_config.json"} if model.vocab_sizes() else set()
+    has_text_encoder = any(isinstance(m, HFTextEncoder) for m in model.modules())
+    tokenizer = {"tokenizer.json", "tokenizer_config.json"} if has_text_encoder else set()
     files = {"config.json", "model.safetensors", *tokenizer}
     assert {p.name for p in tmp_path.iterdir()} == files
     loaded = emofuse.build(name, pretrained=tmp_path).eval()
