@@ -1,7 +1,7 @@
 """The ``emofuse`` command (also ``python -m emofuse``): ``list [PATTERN]``, ``info NAME``,
 ``demo NAME``, ``train NAME --data ... --out DIR``, ``evaluate DIR --data ...``,
-``predict CLIP --model DIR_OR_NAME``, ``sample-clip PATH``. The benchmark suite runs from a
-checkout: ``python benchmarks/run.py``."""
+``predict CLIP --model DIR_OR_NAME``, ``sample-clip PATH``, ``export NAME_OR_DIR --format
+onnx|pt2 --out PATH``. The benchmark suite runs from a checkout: ``python benchmarks/run.py``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 
@@ -187,6 +188,26 @@ def _sample_clip(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from emofuse import export
+
+    source = Path(args.model)
+    model = emofuse.load(source) if source.is_dir() else emofuse.build(args.model)
+    inputs = model.example_inputs(batch_size=args.batch_size)
+    try:
+        path = export.export(
+            model, args.out, format=args.format, inputs=inputs, opset_version=args.opset
+        )
+    except ImportError as error:  # ONNX without the emofuse[export] extra
+        print(f"emofuse: {error}", file=sys.stderr)
+        return 2
+    axes = export.dynamic_axes(model, inputs)
+    dynamic = sorted({name for named in axes.values() for name in named.values()})
+    print(f"{path}: {model.registered_name or type(model).__name__} as {args.format}")
+    print(f"  inputs: {', '.join(inputs)}; dynamic axes: {', '.join(dynamic)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="emofuse", description="Multimodal emotion recognition models for PyTorch."
@@ -274,6 +295,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", default=None, help="what the clip says (espeak-ng)")
     p.add_argument("--no-speech", action="store_true", help="write no audio stream")
     p.set_defaults(run=_sample_clip)
+    p = commands.add_parser(
+        "export",
+        help="write a model as ONNX or a torch.export archive (dynamic batch and lengths)",
+        description="Export a registered model (random weights) or a folder written by "
+        "save_pretrained; see emofuse.export.export.",
+    )
+    p.add_argument("model", metavar="NAME_OR_DIR")
+    p.add_argument("--format", choices=["onnx", "pt2"], required=True)
+    p.add_argument("--out", required=True, help="the file to write (.onnx or .pt2)")
+    p.add_argument(
+        "--batch-size", type=int, default=2, help="of the example inputs traced (any works after)"
+    )
+    p.add_argument("--opset", type=int, default=None, help="ONNX opset (default: the exporter's)")
+    p.set_defaults(run=_export)
     return parser
 
 

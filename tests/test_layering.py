@@ -24,6 +24,7 @@ RANK = {
     "video": 5,  # decoding and face detection, beside transforms
     "predict": 6,  # emofuse.predict and emofuse.plotting: above models and data, with the CLI
     "plotting": 6,
+    "export": 5,
     "cli": 6,
     "__main__": 6,  # python -m emofuse: the CLI
 }
@@ -53,7 +54,7 @@ def _runtime_imports(tree: ast.Module) -> list[str]:
 
 
 CLI = ("cli", "__main__")
-TOP = (*CLI, "predict", "plotting")  # top-level modules that sit above the foundation
+TOP = (*CLI, "predict", "plotting", "export")  # top-level modules that sit above the foundation
 MODULES = sorted(p for p in PACKAGE.rglob("*.py") if p.parent != PACKAGE or p.stem in TOP)
 
 

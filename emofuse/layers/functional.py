@@ -113,7 +113,8 @@ def run_on_valid_steps(
             "statistics of its BatchNorm layers (call .eval() first)"
         )
     if mask is None or not pack:
-        extras = [e.repeat_interleave(t, dim=0) for e in per_sample]
+        # each sample's extras at each of its steps (repeat_interleave does not reach ONNX)
+        extras = [e[:, None].expand(b, t, *e.shape[1:]).flatten(0, 1) for e in per_sample]
 
         def unflatten(steps: Tensor) -> Tensor:
             return zero_padding(steps.unflatten(0, (b, t)), mask)

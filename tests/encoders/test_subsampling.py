@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+from torch.fx.experimental import _config as fx_config
 
 from emofuse.encoders import ConvolutionPooling
 
@@ -84,3 +85,19 @@ def test_bf16_autocast_pools_padded_rows() -> None:
     assert y.dtype == torch.bfloat16 and y.isfinite().all()
     assert out_mask[1, :2].all() and (y[1, 2:] == 0).all()
     torch.testing.assert_close(y.float(), block(x, mask)[0], atol=0.1, rtol=0.05)
+
+
+@pytest.mark.parametrize("length", [2, 3, 7, 8])
+def test_exported_with_a_dynamic_length_equals_eager(length: int) -> None:
+    """Pooling with ceil_mode=True freezes the length of an exported graph; the pairwise
+    maximum that replaces it takes any length, odd or even, after one export."""
+    pool = ConvolutionPooling(3, out_dim=4, num_layers=2)
+    x, mask = torch.randn(2, 5, 3), torch.tensor([[True] * 5, [True, True, False, False, False]])
+    steps = {1: torch.export.Dim.DYNAMIC}
+    with fx_config.patch(backed_size_oblivious=True):  # as emofuse.export traces
+        program = torch.export.export(pool, (x, mask), dynamic_shapes=(steps, steps)).module()
+    y = torch.randn(2, length, 3)
+    y_mask = torch.ones(2, length, dtype=torch.bool)
+    y_mask[1, length // 2 + 1 :] = False
+    for got, want in zip(program(y, y_mask), pool(y, y_mask), strict=True):
+        torch.testing.assert_close(got, want)
