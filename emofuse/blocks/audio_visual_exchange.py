@@ -176,7 +176,11 @@ class JointTransformer(nn.Module):
     step attends to every valid step of both modalities.
 
     Args:
-        d_model, num_heads, num_layers, ffn_dim, dropout: as :class:`BottleneckTransformer`.
+        d_model: width of both streams, as :class:`BottleneckTransformer`.
+        num_heads: attention heads.
+        num_layers: transformer layers.
+        ffn_dim: FFN hidden width (default ``4 * d_model``).
+        dropout: on attention weights and residual branches.
 
     Inputs / Returns: see :mod:`emofuse.blocks.audio_visual_exchange`.
     Records:
@@ -254,7 +258,11 @@ class BiCrossAttention(nn.Module):
     video with audio; every layer attends to the other modality's (position-encoded) input.
 
     Args:
-        d_model, num_heads, num_layers, ffn_dim, dropout: as :class:`BottleneckTransformer`.
+        d_model: width of both streams, as :class:`BottleneckTransformer`.
+        num_heads: attention heads.
+        num_layers: transformer layers.
+        ffn_dim: FFN hidden width (default ``4 * d_model``).
+        dropout: on attention weights and residual branches.
 
     Inputs / Returns: see :mod:`emofuse.blocks.audio_visual_exchange`.
     Records:

@@ -346,12 +346,14 @@ class ModalityReinforcementLayer(nn.Module):
     sources for the next layer (the last layer has none: its update would feed nothing).
 
     Args:
-        d_model: width; num_heads: attention heads.
+        d_model: width.
+        num_heads: attention heads.
         seq_lens: {modality: fixed length}, in concatenation order (the CMU exchange needs the
             lengths).
         ffn_dim: hidden width of every feed-forward layer (default ``4 * d_model``).
         dropout: dropout of all units.
-        use_cmu, use_scu: keep each target unit (table 5 "w/o CMU", "w/o SCU"); at least one.
+        use_cmu: keep the CMU of each target (table 5 "w/o CMU").
+        use_scu: keep the SCU of each target (table 5 "w/o SCU"); at least one of the two.
         use_mutual_attention: the α ⊙ Ê term of CMU.
         use_scu_attention_layer: the γ fusion of SCU.
         structure: ``"parallel"`` or ``"serial"``.
@@ -475,11 +477,17 @@ class ModalityReinforcementStack(nn.Module):
     target, then (all but the last) updates the sources with :class:`SourceUpdate`.
 
     Args:
-        d_model: width; num_heads: attention heads.
+        d_model: width.
+        num_heads: attention heads.
         seq_lens: {modality: fixed length}, in concatenation order.
         num_layers: reinforcement layers (paper: 3 or 4).
         source_update: the :class:`SourceUpdate` mode between layers (paper: ``"sum"``).
-        ffn_dim, dropout, use_cmu, use_scu, use_mutual_attention, use_scu_attention_layer,
+        ffn_dim: as :class:`ModalityReinforcementLayer`, the same for every layer.
+        dropout: as :class:`ModalityReinforcementLayer`, the same for every layer.
+        use_cmu: as :class:`ModalityReinforcementLayer`, the same for every layer.
+        use_scu: as :class:`ModalityReinforcementLayer`, the same for every layer.
+        use_mutual_attention: as :class:`ModalityReinforcementLayer`, the same for every layer.
+        use_scu_attention_layer: as :class:`ModalityReinforcementLayer`, the same for every layer.
         structure: as :class:`ModalityReinforcementLayer`, the same for every layer.
 
     Inputs:

@@ -48,7 +48,10 @@ class CrossModalTransformer(nn.Module):
 
     Args:
         modalities: names in concatenation order (paper: ``("audio", "video")``).
-        d_model, num_heads, ffn_dim, num_layers: transformer size (paper: 128, 4, 512, 2).
+        d_model: transformer width (paper: 128).
+        num_heads: attention heads (paper: 4).
+        ffn_dim: feed-forward hidden width (paper: 512).
+        num_layers: transformer blocks (paper: 2).
         dropout: inside the blocks (paper: 0.1).
         activation: of the feed-forward networks (paper: ``"swish"``).
         norm_first: pre-norm blocks.
@@ -113,8 +116,10 @@ class AttentiveSwishClassifier(nn.Module):
     eq. 16 is left to the loss, which takes logits).
 
     Args:
-        d_model: input width; num_classes: outputs (paper: 6); hidden_dim: width of the Swish
-        layer (default ``d_model``); dropout: after the Swish layer.
+        d_model: input width.
+        num_classes: outputs (paper: 6).
+        hidden_dim: width of the Swish layer (default ``d_model``).
+        dropout: after the Swish layer.
 
     Inputs:
         z: (B, T, d_model); mask: (B, T) bool, True = valid.

@@ -25,8 +25,10 @@ class SnippetAttentionStream(nn.Module):
         num_heads: heads H of every attention (paper: 8).
         num_positions: s = h·w of the backbone's map, or None for a pooled backbone (then no
             spatial or channel attention).
-        use_spatial, use_channel, use_temporal: the ablation switches of tables 1–2; without
-            the temporal attention a linear layer maps the snippet features to ``out_dim``.
+        use_spatial: the spatial attention (ablation switch of tables 1–2).
+        use_channel: the channel attention (tables 1–2).
+        use_temporal: the temporal attention (tables 1–2); without it a linear layer maps the
+            snippet features to ``out_dim``.
         use_residual: a residual connection around each attention (not in the paper).
 
     Inputs:

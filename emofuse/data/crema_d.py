@@ -73,9 +73,11 @@ class CremaD(Dataset[dict[str, Any]]):
         root: the release folder (holding ``AudioWAV``) or the folder of the audio files.
         emotions: keep these emotions (names of :data:`emofuse.labels.CREMA_D_6`).
         actors: keep these actors (1001-1091).
-        fold, split: the actors of fold ``fold`` (0-9) of :func:`crema_d_folds` (Mocanu et al.
-            2023, sec. 4.1) for ``split`` (``"train"``, ``"validation"``, ``"test"``).
-        sample_rate, mono: audio decoding, as :func:`emofuse.data.read_audio`.
+        fold: the fold (0-9) of :func:`crema_d_folds` (Mocanu et al. 2023, sec. 4.1) whose actors
+            ``split`` keeps.
+        split: ``"train"``, ``"validation"`` or ``"test"``.
+        sample_rate: audio decoding, as :func:`emofuse.data.read_audio`.
+        mono: audio decoding, as :func:`emofuse.data.read_audio`.
         transform: applied to each sample.
 
     Each sample: ``audio`` (C, S) float32, ``sample_rate``, ``label`` (index in ``CREMA_D_6``),

@@ -64,10 +64,12 @@ class IEMOCAP(Dataset[dict[str, Any]]):
             standard 4-class task) or ``"iemocap_6"`` (Dai et al. 2021's six classes, the order
             of :data:`emofuse.labels.IEMOCAP_6`); utterances of other classes are left out.
         sessions: keep these sessions (1-5); ``None`` keeps all.
-        test_session, split: leave-one-session-out: ``split="test"`` keeps ``test_session``,
-            ``"train"`` the other four; given together.
+        test_session: the held-out session of leave-one-session-out (1-5).
+        split: ``"test"`` keeps ``test_session``, ``"train"`` the other four; given together
+            with ``test_session``.
         audio: decode each utterance's WAV (``False``: text and labels only).
-        sample_rate, mono: audio decoding, as :func:`emofuse.data.read_audio`.
+        sample_rate: audio decoding, as :func:`emofuse.data.read_audio`.
+        mono: audio decoding, as :func:`emofuse.data.read_audio`.
         transform: applied to each sample.
 
     Each sample: ``text``, ``label`` (index in the label set), ``id``, ``session``,

@@ -120,7 +120,8 @@ class MELD(Dataset[dict[str, Any]]):
         clip_modalities: what to decode from each clip: ``"audio"``, ``"video"``.
         missing_clips: ``"error"`` (the default: every missing clip listed at once) or
             ``"skip"`` (drop utterances without a clip; the release lacks a few).
-        sample_rate, mono: audio decoding, as :func:`emofuse.data.read_audio`.
+        sample_rate: audio decoding, as :func:`emofuse.data.read_audio`.
+        mono: audio decoding, as :func:`emofuse.data.read_audio`.
         transform: applied to each sample (e.g. a tokenizer).
 
     Each sample: ``text`` (str), ``label`` (int), ``emotion``, ``sentiment``, ``speaker``,

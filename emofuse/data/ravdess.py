@@ -121,9 +121,10 @@ class RAVDESS(Dataset[dict[str, Any]]):
         intensity: ``"normal"``, ``"strong"`` or ``None``.
         statement: 1, 2 or ``None``.
         actors: keep these actors (1-24); ``None`` keeps all.
-        fold, split: the actors of fold ``fold`` (0-9) of :func:`ravdess_folds` (Mocanu et al.
-            2023, sec. 4.1) for ``split`` (``"train"``, ``"validation"``, ``"test"``); given
-            together, combined with ``actors``.
+        fold: the fold (0-9) of :func:`ravdess_folds` (Mocanu et al. 2023, sec. 4.1) whose actors
+            ``split`` keeps.
+        split: ``"train"``, ``"validation"`` or ``"test"``; given together with ``fold``,
+            combined with ``actors``.
         sample_rate: resample audio to this rate in Hz; ``None`` keeps each file's.
         mono: average the audio channels into one.
         transform: applied to each sample dict, e.g. a model's front-end on its audio:

@@ -22,9 +22,10 @@ class TimmFrameEncoder(nn.Module):
     Args:
         name: timm model name (paper: ``"mobilenetv3_large_100"``).
         out_dim: output width.
-        pretrained, weights, field: see
-            :func:`emofuse.encoders.weights.create_timm_backbone` (``weights`` is always
-            loaded when given; ``pretrained`` fetches timm's weights when it is not).
+        pretrained: fetch timm's weights when ``weights`` is not given (see
+            :func:`emofuse.encoders.weights.create_timm_backbone`).
+        weights: a local state dict, always loaded when given.
+        field: the config field that names ``weights``, for error messages.
 
     Inputs:
         frames: (B, T, 3, H, W) images normalised as the backbone expects (timm's

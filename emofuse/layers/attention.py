@@ -28,7 +28,8 @@ class MultiHeadAttention(nn.Module):
         head_dim: width of each head; default ``d_model // num_heads`` (then ``d_model`` must
             divide). Set it (e.g. ``ceil(d_model / num_heads)``) when ``d_model`` does not divide
             by the heads.
-        kdim, vdim: key and value widths (default ``d_model``).
+        kdim: key width (default ``d_model``).
+        vdim: value width (default ``d_model``).
         out_dim: output width (default ``d_model``).
         dropout: dropout on the attention weights during training.
         bias: biases in the projections.

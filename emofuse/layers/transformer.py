@@ -162,10 +162,14 @@ class TransformerEncoder(_LayerStack):
     final LayerNorm when the layers are pre-norm (so the output is normalised either way).
 
     Args:
-        d_model, num_layers, num_heads, ffn_dim: as the name says (``num_layers=0`` is the
-            identity);
-        dropout, attention_dropout, activation, norm_first: of each layer (see
-            :class:`TransformerEncoderLayer`);
+        d_model: width.
+        num_layers: layers (``num_layers=0`` is the identity).
+        num_heads: attention heads.
+        ffn_dim: feed-forward hidden width.
+        dropout: of each layer (see :class:`TransformerEncoderLayer`).
+        attention_dropout: of each layer.
+        activation: of each layer.
+        norm_first: of each layer (pre-norm).
         final_norm: default ``norm_first``.
 
     Inputs:
@@ -190,8 +194,15 @@ class TransformerDecoder(_LayerStack):
     :class:`TransformerEncoder`.
 
     Args:
-        d_model, num_layers, num_heads, ffn_dim, dropout, attention_dropout, activation,
-        norm_first, final_norm: as :class:`TransformerEncoder`.
+        d_model: as :class:`TransformerEncoder`.
+        num_layers: as :class:`TransformerEncoder`.
+        num_heads: as :class:`TransformerEncoder`.
+        ffn_dim: as :class:`TransformerEncoder`.
+        dropout: as :class:`TransformerEncoder`.
+        attention_dropout: as :class:`TransformerEncoder`.
+        activation: as :class:`TransformerEncoder`.
+        norm_first: as :class:`TransformerEncoder`.
+        final_norm: as :class:`TransformerEncoder`.
 
     Returns:
         x (B, Tq, d_model).

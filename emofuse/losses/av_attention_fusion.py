@@ -22,7 +22,10 @@ class AVAttentionFusionLoss(nn.Module):
         polarities: polarity (+1, −1, 0) of each class, or
         label_names: class names (e.g. ``model.config.label_names``); exactly one of the two.
         triplet_weight: weight of the triplet term (default 1).
-        alpha, beta, mining, normalize: passed to :class:`PolarityTripletLoss`.
+        alpha: passed to :class:`PolarityTripletLoss`.
+        beta: passed to :class:`PolarityTripletLoss`.
+        mining: passed to :class:`PolarityTripletLoss`.
+        normalize: passed to :class:`PolarityTripletLoss`.
 
     Inputs:
         output: the model's :class:`EmotionOutput` (logits (B, K), embedding (B, D));

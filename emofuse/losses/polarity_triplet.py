@@ -95,7 +95,8 @@ def polarity_triplet_loss(
         labels: (B,) class indices.
         polarities: (K,) polarity of each class, +1, −1 or 0 (see
             :func:`emofuse.labels.polarities`).
-        alpha, beta: the margins of eqs. 14 and 15 (the paper gives no values).
+        alpha: the margin of eq. 14 (the paper gives no value).
+        beta: the margin of eq. 15 (the paper gives no value).
         mining: ``"all"`` — every valid triplet of the three kinds, averaged over those with a
             positive loss (pytorch-metric-learning's default reduction); ``"hard"`` — batch-hard:
             per anchor and term the farthest ``p``/``r2`` and the closest ``r1``/``n``, averaged
@@ -181,7 +182,10 @@ class PolarityTripletLoss(nn.Module):
         polarities: polarity (+1, −1, 0) of each class, or
         label_names: class names whose polarities :func:`emofuse.labels.polarities` gives
             (e.g. ``emofuse.labels.RAVDESS_8``); exactly one of the two.
-        alpha, beta, mining, normalize: as in :func:`polarity_triplet_loss`.
+        alpha: as in :func:`polarity_triplet_loss`.
+        beta: as in :func:`polarity_triplet_loss`.
+        mining: as in :func:`polarity_triplet_loss`.
+        normalize: as in :func:`polarity_triplet_loss`.
 
     Inputs:
         embeddings: (B, D); labels: (B,) class indices.

@@ -328,7 +328,11 @@ def evaluate_robustness(
     Args:
         conditions: :class:`MissingModality` and :class:`ModalityNoise` instances (names must
             differ).
-        the rest: as :func:`evaluate`.
+        model: as :func:`evaluate`.
+        loader: as :func:`evaluate`.
+        protocol: as :func:`evaluate`.
+        thresholds: as :func:`evaluate`.
+        label_names: as :func:`evaluate`.
     Returns:
         a :class:`RobustnessTable` ``{"clean": ..., condition.name: ...}``.
     Raises:

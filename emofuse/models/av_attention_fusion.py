@@ -74,8 +74,10 @@ class AVAttentionFusionConfig(ModelConfig):
         num_heads: attention heads H (paper: 8).
         fused_dim: m', the temporal attention output and fusion width (paper: 512).
         embedding_dim: width of the embedding the triplet loss sees.
-        use_spatial, use_channel, use_temporal: ablation switches (tables 1–2); without the
-            temporal attention a linear layer maps the snippet features to ``fused_dim``.
+        use_spatial: the spatial attention (ablation switch, tables 1–2).
+        use_channel: the channel attention (tables 1–2).
+        use_temporal: the temporal attention (tables 1–2); without it a linear layer maps the
+            snippet features to ``fused_dim``.
         use_attention_residual: add a residual connection around the attention modules (the
             paper has none).
         gradient_checkpointing: during training, recompute the activations of the 3D ResNet

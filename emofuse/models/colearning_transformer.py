@@ -54,11 +54,12 @@ class ColearningTransformerConfig(ModelConfig):
         d_model: width of every transformer block (128).
         ffn_dim: hidden width of the Swish feed-forward networks (512).
         num_heads: attention heads (4).
-        num_audio_layers, num_video_layers, num_cross_layers: transformer blocks of the audio,
-            visual and cross-modal encoders (6, 2, 2).
-        num_conv_layers, conv_kernel: convolution-and-pooling stages of the audio subsampler
-            (2 stages → T/4; at least 1, the first maps ``audio_dim`` to ``d_model``) and
-            their kernel size over time.
+        num_audio_layers: transformer blocks of the audio encoder (6).
+        num_video_layers: transformer blocks of the visual encoder (2).
+        num_cross_layers: transformer blocks of the cross-modal encoder (2).
+        num_conv_layers: convolution-and-pooling stages of the audio subsampler (2 stages →
+            T/4; at least 1, the first maps ``audio_dim`` to ``d_model``).
+        conv_kernel: their kernel size over time.
         frame_backbone: timm model name of the frame CNN (``"mobilenetv3_large_100"``).
         frame_backbone_weights: a local state dict for the frame CNN, always loaded when given
             (otherwise ``pretrained=True`` fetches timm's published weights).

@@ -55,10 +55,15 @@ class EmotionQueryTransformerConfig(ModelConfig):
         vgg_batch_norm: BatchNorm in the VGGs (VGG19 has none).
         projection_dim: hidden width of the two-layer projections (text 768→512→d).
         face_size: side of the square face crops (paper: 64).
-        mel_bins, chunk_frames: mel bands and frames of one spectrogram chunk (128 × 32).
-        d_model, heads, ffn_dim: every transformer (paper: 256, 4, 2048).
-        num_video_layers, num_audio_layers, num_fusion_layers, num_decoder_layers: table 6's
-            ImgEnc, SpecEnc, FusionEnc, EmoDec (IEMOCAP 2, 2, 2, 2; CMU-MOSEI 4, 4, 4, 4).
+        mel_bins: mel bands of one spectrogram chunk (128).
+        chunk_frames: frames of one spectrogram chunk (32).
+        d_model: width of every transformer (paper: 256).
+        num_heads: attention heads of every transformer (paper: 4).
+        ffn_dim: feed-forward width of every transformer (paper: 2048).
+        num_video_layers: table 6's ImgEnc layers (IEMOCAP 2; CMU-MOSEI 4).
+        num_audio_layers: table 6's SpecEnc layers (IEMOCAP 2; CMU-MOSEI 4).
+        num_fusion_layers: table 6's FusionEnc layers (IEMOCAP 2; CMU-MOSEI 4).
+        num_decoder_layers: table 6's EmoDec layers (IEMOCAP 2; CMU-MOSEI 4).
         fusion: ``"transformer"`` (the paper) or ``"early"`` (table 5's baseline: pooled
             modalities concatenated).
         use_emotion_queries: the emotion-level embedding module; False classifies with one linear

@@ -58,7 +58,8 @@ class MerSemMbtConfig(ModelConfig):
             (always loaded); its CLS state is I_t.
         d_model: width of the cross-modal encoder (paper: 64).
         num_bottlenecks: N_b bottleneck tokens (paper: 4).
-        num_heads, num_layers: heads and layers of the cross-modal encoder (paper: 8, 1).
+        num_heads: heads of the cross-modal encoder (paper: 8).
+        num_layers: layers of the cross-modal encoder (paper: 1).
         cross_modal: ``"mbt"`` (paper), ``"joint"``, ``"bicross"`` (table 5) or ``"none"``
             (MER-SEM, table 3).
         use_sem: semantic enhancement in the audio and video encoders (False: MER-MBT).
@@ -66,8 +67,8 @@ class MerSemMbtConfig(ModelConfig):
         video_sem_after: ResNet-18 conv groups (1–5) followed by a SEM (paper: 3 and 5).
         use_text_decision: fuse the text decision S_t (False: "w/o textual decision", table 2).
         face_size: face crop side in pixels.
-        vggish_channels, vggish_fc_dims: VGGish widths (released VGGish: 64-128-256-512 and
-            4096-4096-128).
+        vggish_channels: VGGish conv widths (released VGGish: 64-128-256-512).
+        vggish_fc_dims: VGGish fully connected widths (released VGGish: 4096-4096-128).
         resnet_width: ResNet first-stage channels, doubled at each later stage (ResNet-18: 64).
         text_head_dim: hidden width of the text MLP (768 → 256 → M).
         freeze_backbone_layers: freeze VGGish conv1–2 and ResNet conv1 … conv3_x (the paper's

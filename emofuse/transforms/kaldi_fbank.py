@@ -30,7 +30,8 @@ class KaldiFbankDeltas(nn.Module):
     Args:
         sample_rate: rate in Hz the features are computed at (16 kHz in the paper).
         num_mel_bins: mel bands (paper: 80).
-        frame_length, frame_shift: window and hop in ms (25 and 10).
+        frame_length: window in ms (25).
+        frame_shift: hop in ms (10).
         delta_order: 0 (fbank only), 1 (+Δ) or 2 (+Δ+ΔΔ, paper).
         delta_window: frames of the delta regression window (5 = Kaldi's ``--delta-window=2``).
         fbank_kwargs: further options of ``kaldi.fbank`` (``dither``, ``snip_edges``, ...).

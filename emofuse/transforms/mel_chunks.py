@@ -27,7 +27,9 @@ class MelSpectrogramChunks(nn.Module):
 
     Args:
         sample_rate: rate in Hz the spectrogram is computed at (16 kHz in the paper).
-        n_mels, n_fft, hop_length: 128, 400, 200 (a 25 ms window every 12.5 ms at 16 kHz).
+        n_mels: mel bands (128).
+        n_fft: FFT window in samples (400: 25 ms at 16 kHz).
+        hop_length: hop in samples (200: 12.5 ms at 16 kHz).
         chunk_frames: frames per chunk (32 = 400 ms).
         log: take ``log(mel + 1e-6)`` (not in the paper).
 

@@ -31,7 +31,8 @@ class SpectrogramSegments(nn.Module):
     Args:
         num_segments: N (paper: 6).
         sample_rate: rate in Hz the spectrogram works at (16 kHz in the paper).
-        window_ms, hop_ms: analysis window and hop (paper: 32 and 10 ms).
+        window_ms: analysis window in ms (paper: 32).
+        hop_ms: hop in ms (paper: 10).
         num_bins: frequency bins kept (paper: 256).
         segment_seconds: length of each segment (paper: 1 s).
         size: (height, width) of the output images (the CNN's input, paper: 224 × 224), or
