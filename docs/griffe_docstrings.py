@@ -11,6 +11,7 @@ the reference stays plain code and is not an error).
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -19,6 +20,8 @@ import griffe
 # A section or admonition title alone on its line at the docstring's own indentation ("Inputs:"),
 # whose body is indented below it.
 _TITLE = re.compile(r"^[A-Z][\w -]*:$")
+_TITLED = re.compile(r"^(?P<title>.+?)\s*<(?P<target>[^<>]+)>$")
+_PATH = re.compile(r"^[\w.]+$")
 _ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc|obj|const):`(?P<target>[^`]+)`")
 
 
@@ -60,10 +63,13 @@ def link_roles(obj: griffe.Object, text: str) -> str:
 
     def replace(match: re.Match[str]) -> str:
         target = match["target"].strip()
+        titled = _TITLED.match(target)  # "title <target>"
+        title, target = (titled["title"], titled["target"]) if titled else (None, target)
         short = target.startswith("~")
         target = target.lstrip("~.")
-        shown = f"<code>{target.rsplit('.', 1)[-1] if short else target}</code>"
-        identifier = _identifier(obj, target)
+        title = title or (target.rsplit(".", 1)[-1] if short else target)
+        shown = f"<code>{html.escape(title)}</code>"
+        identifier = _identifier(obj, target) if _PATH.match(target) else None
         if identifier is None:
             return shown
         return f'<autoref identifier="{identifier}" optional>{shown}</autoref>'

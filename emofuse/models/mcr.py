@@ -69,12 +69,18 @@ class MCRConfig(ModelConfig):
             emotion, IEMOCAP's protocol; ``"classification"``, the paper's word for it in
             sec. 4.2, is the same) or ``"multiclass"`` (one softmax).
         modalities: the modalities used, any non-empty subset of (text, video, audio).
-        use_cmu: an ablation switch of table 5 (see :class:`ModalityReinforcementLayer`).
-        use_scu: an ablation switch of table 5 (see :class:`ModalityReinforcementLayer`).
-        use_mutual_attention: an ablation switch of table 5 (see :class:`ModalityReinforcementLayer`).
-        use_scu_attention_layer: an ablation switch of table 5 (see :class:`ModalityReinforcementLayer`).
-        source_update: an ablation switch of table 5 (see :class:`ModalityReinforcementLayer`).
-        structure: an ablation switch of table 5 (see :class:`ModalityReinforcementLayer`).
+        use_cmu: an ablation switch of table 5 (see
+            :class:`ModalityReinforcementLayer`).
+        use_scu: an ablation switch of table 5 (see
+            :class:`ModalityReinforcementLayer`).
+        use_mutual_attention: an ablation switch of table 5 (see
+            :class:`ModalityReinforcementLayer`).
+        use_scu_attention_layer: an ablation switch of table 5 (see
+            :class:`ModalityReinforcementLayer`).
+        source_update: an ablation switch of table 5 (see
+            :class:`ModalityReinforcementLayer`).
+        structure: an ablation switch of table 5 (see
+            :class:`ModalityReinforcementLayer`).
     """
 
     num_classes: int = 1
