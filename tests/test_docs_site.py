@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from corpus_media import write_ravdess_speech
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
 from mkdocs.exceptions import Abort
 from test_docs import python_blocks
 
 import emofuse
+import emofuse.training
 from emofuse.registry import library_models, markdown_table, unregister_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,6 +132,44 @@ def test_custom_model_tutorial_registers_a_model_that_works_everywhere(
     finally:
         for name in set(emofuse.list_models()) - before:
             unregister_model(name)
+
+
+def test_training_tutorial_runs_on_the_synthetic_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its first two blocks (the synthetic check and the recipe) run as written."""
+    blocks = python_blocks((DOCS / "tutorials/train.md").read_text())
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    for i, code in enumerate(blocks[:2]):
+        exec(compile(code, f"train.md python block {i + 1}", "exec", dont_inherit=True), namespace)
+    assert (tmp_path / "runs/synthetic/best/model.safetensors").is_file()
+    assert namespace["recipe"].batch_size == 4  # type: ignore[attr-defined]
+
+
+def test_training_tutorial_corpus_blocks_run_at_tiny_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The corpus blocks (RAVDESS, fit, load, evaluate) run as written on a RAVDESS-layout
+    tree made here, with the models' `_tiny` variants (no download) and one epoch."""
+    blocks = python_blocks((DOCS / "tutorials/train.md").read_text())
+    monkeypatch.chdir(tmp_path)
+    write_ravdess_speech(tmp_path / "RAVDESS", actors=range(1, 25))
+    real_build, recipe_for = emofuse.build, emofuse.training.recipe_for
+
+    def tiny(name: str, *, pretrained: bool = False, **overrides: object) -> object:
+        return real_build(f"{name}_tiny", **overrides)
+
+    monkeypatch.setattr(emofuse, "build", tiny)
+    namespace = {
+        "emofuse": emofuse,
+        "fit": emofuse.training.fit,
+        "recipe_for": lambda model, **kw: recipe_for(model, **{"epochs": 1, **kw}),
+    }
+    for i, code in enumerate(blocks[2:], start=3):
+        exec(compile(code, f"train.md python block {i}", "exec", dont_inherit=True), namespace)
+    assert (tmp_path / "runs/ravdess-fold0/best/preprocessor_config.json").is_file()
+    assert namespace["best"].config.modalities == ("audio",)  # type: ignore[attr-defined]
 
 
 def _griffe_extension() -> types.ModuleType:

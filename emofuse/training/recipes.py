@@ -74,7 +74,8 @@ class Recipe:
         triplet_weight: weight of Mocanu et al.'s polarity triplet loss on the embedding
             (eq. 16), added to the cross-entropy; 0 = off. Multiclass models with an
             embedding and label names with a polarity.
-        triplet_margins: (α, β) of eqs. 14–15. triplet_mining: ``"all"`` or ``"hard"``.
+        triplet_margins: (α, β) of eqs. 14–15.
+        triplet_mining: ``"all"`` or ``"hard"``.
         colearning: Takashima et al.'s co-learning (:class:`~emofuse.training.CoLearning`):
             ``"sample"``, ``"sum"``, ``"conventional"``, or ``"off"`` (a plain forward).
         colearning_modalities: the droppable modalities; () = the model's own.
@@ -83,14 +84,15 @@ class Recipe:
         lr_scales: ``{group name: factor}`` applied on top of ``param_groups`` (0 freezes the
             group); every name must be one of the model's groups.
         freeze_backbone: freeze the pre-trained groups (:data:`BACKBONE_GROUPS`) the model has.
-        weight_decay: decoupled for AdamW, L2 otherwise. betas: Adam's (β₁, β₂).
+        weight_decay: decoupled for AdamW, L2 otherwise.
+        betas: Adam's (β₁, β₂).
         schedule: ``"constant"``, ``"cosine"`` or ``"linear"`` decay per optimizer step to
             ``min_lr_ratio × lr`` at the last step, after ``warmup_steps`` of linear warm-up.
         batch_size: samples per step over all processes (the global batch: each of N processes
             takes ``batch_size / N``, and must divide it); with ``grad_accumulation`` A, each
             forward pass takes ``batch_size / (N A)``.
-        epochs: passes over the training set; max_steps: stop after this many optimizer steps
-            (``None``: ``epochs`` decide).
+        epochs: passes over the training set.
+        max_steps: stop after this many optimizer steps (``None``: ``epochs`` decide).
         grad_accumulation: micro-batches per optimizer step.
         clip_grad_norm: clip the global gradient norm to this (``None``: no clipping).
         precision: Lightning Fabric's: ``"32-true"``, ``"bf16-mixed"`` (CPU and GPU),
@@ -107,9 +109,11 @@ class Recipe:
         min_delta: the least change that counts as an improvement.
         mixup_alpha: mixup (Zhang et al. 2018) with λ ~ Beta(α, α) on float inputs and labels;
             0 = off. Not for token-id inputs.
-        time_masks, time_mask_width, freq_masks, freq_mask_width: SpecAugment (Park et al.
-            2019) on ``audio`` features (B, T, F): that many masks of up to that many steps or
-            bins per sample, set to 0; 0 masks = off.
+        time_masks: SpecAugment (Park et al. 2019) on ``audio`` features (B, T, F): that many
+            time masks per sample, set to 0; 0 = off.
+        time_mask_width: the most steps one time mask covers.
+        freq_masks: that many frequency masks per sample; 0 = off.
+        freq_mask_width: the most bins one frequency mask covers.
         eval_every: validate every this many epochs.
         num_workers: ``DataLoader`` worker processes.
 

@@ -80,10 +80,11 @@ class FitResult:
         best_dir: ``out_dir/best`` (``save_pretrained``'s folder).
         best_score: the monitored figure of the best model (``None`` without validation data).
         best_epoch: the epoch (0-based) of the best model.
-        monitor: the monitored figure's name; history: one dict per validation (epoch, step,
-            train loss, every figure) in order.
-        steps: optimizer steps taken in all; stopped_early: early stopping ended the run;
-            paused: ``stop_after_steps`` ended it (``resume=True`` continues).
+        monitor: the monitored figure's name.
+        history: one dict per validation (epoch, step, train loss, every figure) in order.
+        steps: optimizer steps taken in all.
+        stopped_early: early stopping ended the run.
+        paused: ``stop_after_steps`` ended it (``resume=True`` continues).
     """
 
     model: nn.Module
@@ -122,8 +123,9 @@ def fit(
         model: an emofuse model (``config.task``, ``param_groups``, ``save_pretrained``); the
             caller builds it (seed first for a reproducible initialisation).
         recipe: see :class:`Recipe`; ``"auto"`` fields follow the model's task.
-        train_data, val_data: datasets of :mod:`emofuse.data` samples (dicts of the model's
-            inputs, time first, plus ``label`` and ``id``).
+        train_data: a dataset of :mod:`emofuse.data` samples (dicts of the model's inputs,
+            time first, plus ``label`` and ``id``).
+        val_data: the validation dataset, samples as ``train_data``'s; ``None``: no validation.
         out_dir: where the run writes (see the module docstring); created if missing.
         resume: continue from ``out_dir/last.ckpt`` (same recipe, data and process count).
         collate_fn: batches samples; default :func:`emofuse.data.collate`, with the model's
@@ -131,9 +133,11 @@ def fit(
         pos_weight: (K,) for ``loss="weighted_bce"``; default negatives / positives per class
             of ``train_data``'s labels (read once: a ``labels`` attribute when the dataset has
             one, else every sample).
-        accelerator, devices, num_nodes: Lightning Fabric's (``"cpu"``, ``"gpu"``, ``"auto"``;
-            devices > 1 runs DDP: with Fabric's launcher the script starts its other processes
-            itself, under ``torchrun`` it joins the ones torchrun started).
+        accelerator: Lightning Fabric's (``"cpu"``, ``"gpu"``, ``"auto"``).
+        devices: Lightning Fabric's; devices > 1 runs DDP: with Fabric's launcher the script
+            starts its other processes itself, under ``torchrun`` it joins the ones torchrun
+            started.
+        num_nodes: Lightning Fabric's.
         checkpoint_every: also write ``last.ckpt`` every this many optimizer steps.
         stop_after_steps: pause after this many optimizer steps in all (writing
             ``last.ckpt``), e.g. to fit a job's time slot; ``resume=True`` continues.

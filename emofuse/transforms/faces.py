@@ -54,7 +54,8 @@ class FaceCrops:
 
     Args:
         size: output side in pixels (the model's ``face_size``).
-        mean, std: per-channel statistics in [0, 1] units (ImageNet's by default).
+        mean: per-channel means in [0, 1] units (ImageNet's by default).
+        std: per-channel standard deviations in [0, 1] units (ImageNet's by default).
 
     Inputs:
         frames: uint8 (T, H, W, 3) RGB; indices: (T',) long frame indices to keep.
