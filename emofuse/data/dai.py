@@ -253,7 +253,9 @@ class DaiMOSEI(_DaiRelease):
     Args and samples as :class:`DaiIEMOCAP`; ``label`` is (6,) float32 multi-hot.
 
     Raises:
-        as :class:`DaiIEMOCAP`; a label that is not six 0/1 values is a ``ValueError``.
+        FileNotFoundError: as :class:`DaiIEMOCAP`.
+        UnsafePickleError: as :class:`DaiIEMOCAP`.
+        ValueError: as :class:`DaiIEMOCAP`, and a label that is not six 0/1 values.
     """
 
     corpus = "mosei"
