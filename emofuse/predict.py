@@ -47,7 +47,8 @@ class Segment:
     """Scores for one stretch of the clip.
 
     Attributes:
-        start, end: seconds from the start of the clip.
+        start: seconds from the start of the clip.
+        end: seconds from the start of the clip.
         scores: ``{label: score}``, see :mod:`emofuse.predict`.
         modalities: ``{modality: present}``; False where it was masked as absent.
         face_fraction: share of its frames where a face was detected (0 without video).
@@ -68,7 +69,8 @@ class Prediction:
     """What :func:`predict` returns.
 
     Attributes:
-        clip: the file; model: the model's registered name (or its folder).
+        clip: the file.
+        model: the model's registered name (or its folder).
         task: ``"multilabel"``, ``"multiclass"`` or ``"regression"``.
         heads_trained: False when the emotion heads are randomly initialised (a registry
             name, or a module built with ``pretrained=False``): the scores then mean nothing.
@@ -76,7 +78,8 @@ class Prediction:
         windows: one :class:`Segment` per window, in time order.
         notes: what the prediction could not use and why (absent audio, missing faces,
             skipped packets, untrained heads ...), in plain words.
-        duration: seconds; fps: the frame rate the faces were read at.
+        duration: seconds.
+        fps: the frame rate the faces were read at.
         skipped_packets: corrupt packets skipped per stream.
         attentions: the whole clip's recorded maps (batch axis kept, B = 1), keyed as in
             :attr:`emofuse.EmotionOutput.attentions`.

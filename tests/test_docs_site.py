@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import re
 import sys
 import types
 from pathlib import Path
@@ -82,7 +83,12 @@ def test_models_page_table_matches_registry() -> None:
 
 
 # Pages whose python blocks run top to bottom in one namespace, as a reader follows them.
-RUNNABLE_PAGES = ("index.md", "getting-started.md", "tutorials/custom-model.md")
+RUNNABLE_PAGES = (
+    "index.md",
+    "getting-started.md",
+    "tutorials/custom-model.md",
+    "tutorials/predict-video.md",  # writes the sample clip (espeak-ng speech when installed)
+)
 
 
 @pytest.mark.parametrize("page", RUNNABLE_PAGES)
@@ -170,6 +176,44 @@ def test_training_tutorial_corpus_blocks_run_at_tiny_size(
         exec(compile(code, f"train.md python block {i}", "exec", dont_inherit=True), namespace)
     assert (tmp_path / "runs/ravdess-fold0/best/preprocessor_config.json").is_file()
     assert namespace["best"].config.modalities == ("audio",)  # type: ignore[attr-defined]
+
+
+def _subcommand_options() -> dict[str, set[str]]:
+    """Each `emofuse` subcommand and its option strings, from the real parser."""
+    import argparse
+
+    from emofuse.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {
+        name: {o for action in sub._actions for o in action.option_strings}
+        for name, sub in commands.choices.items()
+    }
+
+
+def test_command_lines_in_the_docs_use_real_subcommands_and_options() -> None:
+    """Every `emofuse SUBCOMMAND --option` line of a page's bash blocks names a subcommand
+    and options the command has."""
+    options = _subcommand_options()
+    wrong = []
+    for page in sorted(DOCS.rglob("*.md")):
+        text = page.read_text()
+        for block in re.findall(r"^```bash\n(.*?)^```$", text, flags=re.S | re.M):
+            for line in block.replace("\\\n", " ").splitlines():
+                words = line.split("#")[0].split()
+                if len(words) < 2 or not words[0].endswith("emofuse"):
+                    continue
+                sub = words[1]
+                if sub not in options:
+                    wrong.append(f"{page.relative_to(ROOT)}: no subcommand {sub!r}")
+                    continue
+                flags = {w.split("=")[0] for w in words[2:] if w.startswith("--")}
+                wrong += [
+                    f"{page.relative_to(ROOT)}: `emofuse {sub}` has no {flag}"
+                    for flag in sorted(flags - options[sub])
+                ]
+    assert not wrong, "\n".join(wrong)
 
 
 def _griffe_extension() -> types.ModuleType:

@@ -317,7 +317,8 @@ class InputPipeline:
     files) and applied unchanged at evaluation and prediction.
 
     Attributes:
-        config: the model config the pipeline follows; registered_name: its registry name.
+        config: the model config the pipeline follows.
+        registered_name: its registry name.
         steps: the step of each modality the model takes.
         normalizers: a :class:`FeatureNormalizer` per normalised modality.
         lengths: fixed step counts to pad to (``mcr``'s ``seq_lens``), else ``None``.

@@ -56,8 +56,8 @@ class FaceDetector:
         detect_side: frames are searched at this longer side in pixels (faster on large
             frames; boxes are mapped back to the full frame, which the crop is taken from).
         min_face: smallest face searched for, as a fraction of the shorter side.
-        scale_factor, min_neighbors: the cascade's search step and the overlapping hits a face
-            needs (OpenCV's ``detectMultiScale``).
+        scale_factor: the cascade's search step (OpenCV's ``detectMultiScale``).
+        min_neighbors: the overlapping hits a face needs (``detectMultiScale``).
 
     Inputs:
         frame: (H, W, 3) uint8 RGB.

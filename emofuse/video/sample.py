@@ -43,7 +43,8 @@ def write_clip(
             H and W even (H.264's 4:2:0 sampling).
         fps: frames per second.
         audio: the sound track (any rate and channel count); ``None`` writes no audio stream.
-        video_codec, audio_codec: FFmpeg encoder names.
+        video_codec: an FFmpeg video encoder name.
+        audio_codec: an FFmpeg audio encoder name.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
@@ -180,9 +181,11 @@ class SampleClip:
     """What :func:`sample_clip` wrote.
 
     Attributes:
-        path: the clip; transcript_path: the text file beside it (``.txt``) with what is said.
+        path: the clip.
+        transcript_path: the text file beside it (``.txt``) with what is said.
         has_audio: whether the clip has speech (espeak-ng was installed).
-        transcript: what is said; duration: the clip's length in seconds.
+        transcript: what is said.
+        duration: the clip's length in seconds.
     """
 
     path: Path
