@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 from corpus_media import write_mmsa
+from data.test_dai import write_dai_iemocap
 
 import emofuse
 from emofuse.cli import main
@@ -109,6 +110,11 @@ def test_data_layouts_resolve_to_their_adapters(tmp_path: Path) -> None:
     assert splits.protocol == "yang2023/mosi" and len(splits.train) == 8
     with pytest.raises(ValueError, match="--fold"):
         resolve_data(str(path), model, fold=1)
+    # Dai et al.'s layout goes to DaiIEMOCAP with their shipped split (which this small copy
+    # lacks: the adapter names the missing ids)
+    write_dai_iemocap(tmp_path / "dai")
+    with pytest.raises(ValueError, match="id.s. of the split missing.*Dai et al. 2021's layout"):
+        resolve_data(str(tmp_path / "dai"), emofuse.build("mer_sem_mbt_tiny"))
 
 
 def test_mcr_trains_on_mmsa_features_and_reports_yang_protocol(
@@ -135,15 +141,16 @@ def test_the_colearning_comparison_through_the_command_line(
     def run(mode: str) -> dict[str, float]:
         out = tmp_path / mode
         args = [
-            "train", "colearning_transformer_tiny", "--data", "synthetic:192", "--out", str(out),
+            "train", "colearning_transformer_tiny", "--data", "synthetic:128", "--out", str(out),
             "--accelerator", "cpu", "--quiet", "--set", f"colearning={mode}", "--set", "epochs=4",
+            "--set", "batch_size=8",
             "--set", "dropout=0", "--set", "num_classes=3", "--set", "monitor=accuracy",
         ]  # fmt: skip
         assert main(args) == 0
         scores = {}
         for name, missing in (("A", ["video"]), ("V", ["audio"])):
             capsys.readouterr()
-            evaluate = ["evaluate", str(out), "--data", "synthetic:192", "--json", "--missing"]
+            evaluate = ["evaluate", str(out), "--data", "synthetic:128", "--json", "--missing"]
             assert main([*evaluate, *missing]) == 0
             scores[name] = json.loads(capsys.readouterr().out)["figures"]["accuracy"]
         return scores
