@@ -158,4 +158,4 @@ def test_the_colearning_comparison_through_the_command_line(
     conventional, colearning = run("conventional"), run("sum")
     assert conventional["A"] > 0.9 and colearning["A"] > 0.9
     assert conventional["V"] < 0.6, conventional  # chance: 0.5 per label
-    assert colearning["V"] > 0.75, colearning
+    assert colearning["V"] > 0.65 and colearning["V"] > conventional["V"] + 0.1, colearning
