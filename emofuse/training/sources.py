@@ -29,13 +29,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from torch import nn
 from torch.utils.data import Dataset
 
 from emofuse.data import MELD, MMSA, RAVDESS, SyntheticEmotion
 from emofuse.metrics import PROTOCOLS
+from emofuse.models.base import EmotionModel
 
 LAYOUTS = (
     "synthetic or synthetic:N (N training samples)",
@@ -87,10 +88,11 @@ def resolve_data(
     """
     if data == "synthetic" or data.startswith("synthetic:"):
         size = _synthetic_size(data)
+        emotion_model = cast(EmotionModel, model)  # SyntheticEmotion reads its input specs
         return DataSplits(
-            SyntheticEmotion(model, size, seed=seed + 1),  # type: ignore[arg-type]  # EmotionModel
-            SyntheticEmotion(model, max(1, size // 4), seed=seed + 2),  # type: ignore[arg-type]
-            SyntheticEmotion(model, max(1, size // 4), seed=seed + 3),  # type: ignore[arg-type]
+            SyntheticEmotion(emotion_model, size, seed=seed + 1),
+            SyntheticEmotion(emotion_model, max(1, size // 4), seed=seed + 2),
+            SyntheticEmotion(emotion_model, max(1, size // 4), seed=seed + 3),
             None,
             None,
             f"synthetic: {size} training samples",
