@@ -152,12 +152,7 @@ def save(
         ValueError: an unknown ``format``, or ``opset_version`` with ``"pt2"``.
         ImportError: ``"onnx"`` without the ``emofuse[export]`` extra installed.
     """
-    if format not in FORMATS:
-        raise ValueError(f"format: expected one of {', '.join(FORMATS)}, got {format!r}")
-    if opset_version is not None and format != "onnx":
-        raise ValueError(f"opset_version: applies to format='onnx' only, got format={format!r}")
-    if format == "onnx":
-        _require_onnx()
+    _check_format(format, opset_version)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if format == "pt2":
@@ -199,10 +194,7 @@ def export(
             that do not fit the model.
         ImportError: ``"onnx"`` without the ``emofuse[export]`` extra installed.
     """
-    if format not in FORMATS:  # before the (slow) trace
-        raise ValueError(f"format: expected one of {', '.join(FORMATS)}, got {format!r}")
-    if format == "onnx":
-        _require_onnx()
+    _check_format(format, opset_version)  # before the (slow) trace
     inputs = _example_inputs(model, inputs)
     return save(
         export_program(model, inputs),
@@ -297,11 +289,21 @@ def _key(path: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
+def _check_format(format: str, opset_version: int | None) -> None:
+    if format not in FORMATS:
+        raise ValueError(f"format: expected one of {', '.join(FORMATS)}, got {format!r}")
+    if opset_version is not None and format != "onnx":
+        raise ValueError(f"opset_version: applies to format='onnx' only, got format={format!r}")
+    if format == "onnx":
+        _require_onnx()
+
+
 def _example_inputs(
     model: EmotionModel[Any], inputs: Mapping[str, Tensor] | None
 ) -> Mapping[str, Tensor]:
     if inputs is None:
         inputs = model.example_inputs(batch_size=2)
+    dynamic_axes(model, inputs)  # names every input the model does not take
     model.check_inputs(**inputs)
     return inputs
 
