@@ -1,17 +1,17 @@
-"""Attention with dropout on the CPU in cache-sized chunks, keeping no (T_q, T_k) map for the
-backward pass.
+"""Attention with dropout on the CPU in cache-sized chunks, keeping one byte per (query, key)
+pair for the backward pass.
 
 ``scaled_dot_product_attention``'s fused CPU kernel has no dropout: with ``dropout_p > 0`` it
 falls back to the textbook formula, which keeps the scores, the softmax, the dropout mask and
 the dropped weights of every (query, key) pair for the backward pass.
 :class:`ChunkedDropoutAttention` computes the same ``Drop(softmax(q kᵀ · scale + bias)) v``
 (dropout on the attention weights, Vaswani et al. 2017, sec. 5.4) a few (batch × head) slices
-at a time, so that each slice's maps stay in the CPU cache, and keeps only q, k, v and the
-output: the backward pass recomputes each slice's weights and redraws its dropout mask from a
-saved seed (the recomputation of FlashAttention, Dao et al. 2022, sec. 3.1, without its tiling
-of the key axis), and gets the softmax's row sums from the output (``D = dO · O``).
+at a time, so that each slice's maps stay in the CPU cache, and keeps q, k, v, the output and
+the dropout mask (one byte per pair instead of three float maps): the backward pass recomputes
+each slice's weights (the recomputation of FlashAttention, Dao et al. 2022, sec. 3.1, without
+its tiling of the key axis) and gets the softmax's row sums from the output (``D = dO · O``).
 
-The mask comes from the slices' own generator, not the default one: runs repeat under
+The mask comes from a generator of its own, seeded from the default one: runs repeat under
 ``torch.manual_seed``, but the masks differ from those of ``torch.nn.functional.dropout``.
 """
 
@@ -62,7 +62,7 @@ class ChunkedDropoutAttention(torch.autograd.Function):
     Returns:
         the context transposed, (N, d_v, T_q). The dropout mask is drawn from a generator
         seeded by one draw of the default generator, so ``torch.manual_seed`` makes runs
-        repeat; the backward pass redraws the same mask.
+        repeat; it is kept for the backward pass as one byte per (query, key) pair.
     """
 
     @staticmethod
@@ -75,24 +75,29 @@ class ChunkedDropoutAttention(torch.autograd.Function):
         p: float,
         scale: float,
     ) -> Tensor:
-        seed = int(torch.randint(0, 2**62, ()).item())
-        generator = torch.Generator().manual_seed(seed)
+        generator = torch.Generator().manual_seed(int(torch.randint(0, 2**62, ()).item()))
         out_t = q_t.new_empty(q_t.shape[0], v_t.shape[1], q_t.shape[2])
+        # the dropout mask, one byte per (query, key) pair: cheaper to keep than to redraw
+        kept = None
+        if any(ctx.needs_input_grad):
+            kept = torch.empty(q_t.shape[0], q_t.shape[2], k_t.shape[2], dtype=torch.bool)
         for c in _slices(q_t.shape[0], q_t.shape[2], k_t.shape[2]):
             weights = _weights(q_t[c], k_t[c], None if bias is None else bias[c], scale)
-            weights.mul_(_keep(weights.shape, p, generator, weights.dtype))
+            keep = _keep(weights.shape, p, generator, weights.dtype)
+            weights.mul_(keep)
             torch.bmm(v_t[c], weights.transpose(1, 2), out=out_t[c])
+            if kept is not None:
+                kept[c] = keep
         out_t.mul_(1.0 / (1.0 - p))
-        ctx.save_for_backward(q_t, k_t, v_t, bias, out_t)
-        ctx.p, ctx.scale, ctx.seed = p, scale, seed
+        ctx.save_for_backward(q_t, k_t, v_t, bias, out_t, kept)
+        ctx.p, ctx.scale = p, scale
         return out_t
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx: Any, grad_out_t: Tensor) -> tuple[Tensor | None, ...]:
-        q_t, k_t, v_t, bias, out_t = ctx.saved_tensors
+        q_t, k_t, v_t, bias, out_t, kept = ctx.saved_tensors
         p, scale = ctx.p, ctx.scale
-        generator = torch.Generator().manual_seed(ctx.seed)
         grad_out_t = grad_out_t.contiguous()
         # D_i = Σ_j P_ij dP_ij = dO_i · O_i: the softmax backward without the weights' rows
         delta = (grad_out_t * out_t).sum(1)[:, :, None]  # (N, T_q, 1)
@@ -102,7 +107,7 @@ class ChunkedDropoutAttention(torch.autograd.Function):
         keep_scale = 1.0 / (1.0 - p)
         for c in _slices(q_t.shape[0], q_t.shape[2], k_t.shape[2]):
             weights = _weights(q_t[c], k_t[c], None if bias is None else bias[c], scale)
-            keep = _keep(weights.shape, p, generator, weights.dtype)
+            keep = kept[c].to(weights.dtype)
             torch.bmm(grad_out_t[c], weights * keep, out=grad_v[c])
             grad_weights = torch.bmm(grad_out_t[c].transpose(1, 2), v_t[c])
             grad_weights.mul_(keep).mul_(keep_scale)

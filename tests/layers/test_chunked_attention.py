@@ -82,20 +82,23 @@ def test_dropout_statistics() -> None:
     assert not torch.equal(out[0, 0, 0], out[0, 0, 1]) and not torch.equal(out[0, 0], out[0, 1])
 
 
-def test_keeps_no_weights_for_the_backward_pass() -> None:
-    """Only q, k, v, the output and a bias per key are saved: nothing of size T_q · T_k."""
+def test_keeps_one_byte_per_pair_for_the_backward_pass() -> None:
+    """Saved for the backward pass: q, k, v, the output, a bias per key and the dropout mask
+    as bool; no float map of size T_q · T_k (the textbook formula keeps three)."""
     q, k, v = (torch.randn(2, 2, 64, 4, requires_grad=True) for _ in range(3))
     mask = torch.ones(2, 1, 1, 64, dtype=torch.bool)
-    saved: list[int] = []
+    saved: list[Tensor] = []
 
     def pack(x: Tensor) -> Tensor:
-        saved.append(x.numel())
+        saved.append(x)
         return x
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda x: x):
         out = scaled_dot_product(q, k, v, mask=mask, dropout_p=0.1)
     out.sum().backward()
-    assert saved and max(saved) < 64 * 64
+    maps = [x for x in saved if x.numel() >= 64 * 64]
+    assert [x.dtype for x in maps] == [torch.bool]
+    assert sum(x.numel() * x.element_size() for x in saved) < 3 * 2 * 2 * 64 * 64
 
 
 def test_training_attention_uses_the_kernel_and_ignores_padding() -> None:
