@@ -77,6 +77,7 @@ class Preset:
     checkpoint_models: tuple[tuple[str, dict[str, Any]], ...]
     checkpoint_batch: int
     import_repeats: int
+    export_models: tuple[str, ...]
 
 
 FULL = Preset(
@@ -88,6 +89,7 @@ FULL = Preset(
     checkpoint_models=comparisons.CHECKPOINT_MODELS,
     checkpoint_batch=8,
     import_repeats=5,
+    export_models=comparisons.EXPORT_MODELS,
 )
 QUICK = Preset(
     Settings(warmup=1, reps=3, min_run_time=0.005, budget_s=1.0),
@@ -98,6 +100,7 @@ QUICK = Preset(
     checkpoint_models=tuple(m for m in comparisons.CHECKPOINT_MODELS if m[0].endswith("_tiny")),
     checkpoint_batch=2,
     import_repeats=2,
+    export_models=("mcr_tiny",),
 )
 
 
@@ -325,7 +328,7 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[str
         found["checkpointing"]["device"] = device
     if "export" in chosen:
         found["export"] = comparisons.compare_export(
-            comparisons.EXPORT_MODELS, device, settings=settings, log=log
+            preset.export_models, device, settings=settings, log=log
         )
         found["export"]["device"] = device
     return results
