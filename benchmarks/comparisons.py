@@ -1,8 +1,8 @@
 """Side-by-side comparisons measured in one run, each reported as ratios against a baseline
 from the same run: the shared attention layer against ``torch.nn.MultiheadAttention`` and the
 textbook formula, packed against padded frame CNNs, fusion blocks over sequence length,
-``torch.compile`` against eager on the shared layers and activation checkpointing against
-plain training."""
+``torch.compile`` against eager on the shared layers, activation checkpointing against plain
+training, MCR's training step against MMSA's MulT, and exported models against eager."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import torch
@@ -27,7 +28,7 @@ from benchmarks.measure import (
     time_calls,
     to_device,
 )
-from benchmarks.models import COMPILE_SETTLE_CALLS
+from benchmarks.models import COMPILE_SETTLE_CALLS, count_flops
 from emofuse.blocks.audio_visual_exchange import build_cross_modal
 from emofuse.encoders import set_gradient_checkpointing
 from emofuse.layers import MultiHeadAttention, TransformerEncoder, run_on_valid_steps
@@ -447,3 +448,269 @@ def compare_compile(
                 )
             rows.append({"layer": name, "pass": pass_name, "compile_s": compile_s, **measured})
     return {"baseline": "eager", "B": b, "T": t, "dim": dim, "heads": heads, "rows": rows}
+
+
+# -- MCR against MulT --------------------------------------------------------------------------
+MULT_INSTALL = "pip install MMSA"
+"""How to get the baseline of :func:`compare_mult`: MMSA, the multimodal sentiment analysis
+toolkit that ships MulT (Tsai et al. 2019) as its authors wrote it (``MMSA.models.singleTask.
+MULT``). It is not an emofuse dependency: install it in the environment that runs the suite.
+Its metadata asks for pandas, easydict, nvidia-ml-py3 and scikit-learn besides torch."""
+
+
+@dataclass(frozen=True)
+class MultimodalPreset:
+    """Sizes shared by the two models :func:`compare_mult` trains."""
+
+    name: str
+    seq_lens: tuple[int, int, int]  # text, video, audio
+    input_dims: tuple[int, int, int]  # text, video, audio
+    d_model: int
+    num_heads: int
+    num_layers: int
+    batch: int
+
+
+MOSEI = MultimodalPreset(
+    name="CMU-MOSEI (unaligned)",
+    seq_lens=(50, 500, 500),
+    input_dims=(300, 35, 74),
+    d_model=40,
+    num_heads=8,
+    num_layers=4,
+    batch=8,
+)
+"""MCR's MOSEI column (Yang et al. 2023, table 1: d = 40, 8 heads, 4 layers), the unaligned
+CMU-MOSEI lengths MCR is built for, GloVe/Facet/COVAREP widths, batch 8."""
+
+
+def mmsa_mult(preset: MultimodalPreset = MOSEI) -> nn.Module:
+    """MulT as MMSA ships it, with MMSA's CMU-MOSEI settings (dropouts, Conv1d kernels, its
+    three-layer-minimum memory transformers) at the preset's width, heads and depth, for
+    regression from GloVe text (no BERT).
+
+    Raises:
+        ImportError: MMSA is not installed (the message says how to install it).
+    """
+    try:
+        from MMSA.config import get_config_regression
+        from MMSA.models.singleTask.MULT import MULT
+    except ImportError as error:
+        raise ImportError(
+            f"the MulT baseline needs MMSA, which is not installed ({error}); "
+            f"`{MULT_INSTALL}` in this environment (not an emofuse dependency)"
+        ) from error
+    args = get_config_regression("mult", "mosei")
+    text, video, audio = preset.input_dims
+    args.update(
+        feature_dims=[text, audio, video],  # MMSA's order: text, audio, video
+        dst_feature_dim_nheads=[preset.d_model, preset.num_heads],
+        nlevels=preset.num_layers,
+        use_bert=False,
+        train_mode="regression",
+    )
+    return cast(nn.Module, MULT(args))
+
+
+def _mmsa_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("MMSA")
+    except PackageNotFoundError:
+        return None
+
+
+def compare_mult(
+    device: torch.device | str = "cpu",
+    *,
+    preset: MultimodalPreset = MOSEI,
+    settings: Settings | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """One training step (forward, L1 loss, backward, Adam step) of emofuse's ``mcr`` and of
+    MMSA's MulT at the same lengths, width, heads, depth and batch, each with its own paper's
+    dropout settings, timed in interleaved rounds: time and peak memory per step, parameters,
+    forward FLOPs per sample and their ratios to MulT (the baseline). Without MMSA installed,
+    the section says so (``"missing"``) instead of measuring.
+    """
+    device, settings = torch.device(device), settings or Settings()
+    found: dict[str, Any] = {"baseline": "MulT (MMSA)", "preset": dict(preset.__dict__)}
+    try:
+        torch.manual_seed(0)
+        mult = mmsa_mult(preset).to(device)
+    except ImportError as error:
+        log(f"  MulT comparison skipped: {error}")
+        return {**found, "missing": str(error)}
+    found["mmsa_version"] = _mmsa_version()
+    torch.manual_seed(0)
+    mcr = build(
+        "mcr",
+        seq_lens=preset.seq_lens,
+        input_dims=preset.input_dims,
+        d_model=preset.d_model,
+        num_heads=preset.num_heads,
+        num_layers=preset.num_layers,
+    ).to(device)
+    found["mcr_dropout"] = mcr.config.dropout
+    generator = torch.Generator().manual_seed(0)
+    inputs = to_device(mcr.example_inputs(preset.batch, generator=generator), device)
+    target = torch.zeros(preset.batch, 1, device=device)
+    calls: dict[str, tuple[nn.Module, Callable[[], Tensor]]] = {
+        "MulT (MMSA)": (
+            mult,  # MulT has no padding masks: it reads every step, as here
+            lambda: mult(inputs["text"], inputs["audio"], inputs["video"])["M"],
+        ),
+        "mcr": (mcr, lambda: mcr(**inputs).logits),
+    }
+    steps, rows = {}, {}
+    for name, (model, forward) in calls.items():
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+        def step(forward=forward, optimizer=optimizer) -> None:
+            optimizer.zero_grad(set_to_none=True)
+            torch.nn.functional.l1_loss(forward(), target).backward()
+            optimizer.step()
+
+        model.train()
+        step()  # Adam's state exists before memory is measured
+        optimizer.zero_grad(set_to_none=True)  # free the last gradients unprofiled
+        log(f"  MulT comparison: peak memory of {name}")
+        peak, method = peak_memory(step, device, live=[model, optimizer.state, inputs])
+        model.eval()
+        flops = count_flops(forward)
+        model.train()
+        steps[name] = step
+        rows[name] = {
+            "params": sum(p.numel() for p in model.parameters()),
+            "flops_per_sample": flops / preset.batch,
+            "peak_memory_bytes": peak,
+        }
+        found["memory_method"] = method
+    log(f"  MulT comparison: training steps at batch {preset.batch}")
+    measured = _measure(steps, "MulT (MMSA)", settings, device, "MulT", "training step")
+    base = rows["MulT (MMSA)"]
+    for name, row in rows.items():
+        row["train_step"] = measured["times"][name]
+        row["ratio"] = {
+            "train_step": measured["ratio"][name],
+            "peak_memory_bytes": row["peak_memory_bytes"] / base["peak_memory_bytes"],
+        }
+    return {**found, "rows": rows}
+
+
+# -- export and compile ------------------------------------------------------------------------
+EXPORT_MODELS = (
+    "av_attention_fusion_tiny",
+    "colearning_transformer_tiny",
+    "emotion_query_transformer_tiny",
+    "mcr_tiny",
+    "mer_sem_mbt_tiny",
+)
+"""The models :func:`compare_export` exports and compiles by default."""
+
+
+def _timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    """``fn(*args, **kwargs)`` and its wall seconds."""
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0][:300] if text else ''}"
+
+
+def compare_export(
+    models: Sequence[str] = EXPORT_MODELS,
+    device: torch.device | str = "cpu",
+    *,
+    batch: int = 2,
+    settings: Settings | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """Deployment figures per model, on its ``example_inputs(batch)``: the seconds that
+    ``emofuse.export`` takes to trace a ``torch.export`` program and to write an ONNX graph,
+    the eval forward of the exported program and of the ONNX graph in onnxruntime against
+    eager PyTorch (interleaved; baseline: eager), and whether the training step (forward,
+    backward) compiles with ``torch.compile(fullgraph=True)``, its compile seconds and its
+    time against eager. A step that fails records its error. Without ``emofuse.export`` (or
+    the ``emofuse[export]`` extra, for ONNX) the section says what is missing.
+    """
+    import importlib
+    import tempfile
+
+    device, settings = torch.device(device), settings or Settings()
+    try:
+        exporting: Any = importlib.import_module("emofuse.export")
+    except ImportError as error:
+        return {"missing": f"emofuse.export is not available ({error})", "rows": []}
+    rows = []
+    for name in models:
+        log(f"  export {name}")
+        torch.manual_seed(0)
+        model = build(name).to(device).eval()
+        inputs = to_device(
+            model.example_inputs(batch, generator=torch.Generator().manual_seed(0)), device
+        )
+        row: dict[str, Any] = {"model": name, "batch": batch, "errors": {}}
+        fns: dict[str, Callable[[], Any]] = {"eager": lambda m=model, x=inputs: m(**x)}
+        try:
+            program, row["export_s"] = _timed(exporting.export_program, model, inputs)
+            module = program.module()
+            fns["torch.export"] = lambda m=module, x=inputs: m(**x)
+        except Exception as error:  # one failing model must not stop the suite
+            row["errors"]["torch.export"] = _first_line(error)
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                path, row["onnx_export_s"] = _timed(
+                    exporting.export, model, f"{folder}/model.onnx", format="onnx", inputs=inputs
+                )
+                exporting.run_onnx(path, inputs)  # the graph runs through emofuse's reader
+                fns["onnxruntime"] = _onnx_session_call(path, inputs)
+            except Exception as error:
+                row["errors"]["onnx"] = _first_line(error)
+            with torch.no_grad():
+                measured = _measure(fns, "eager", settings, device, "export", name)
+        row["forward"] = measured
+        row["compile"] = _compile_training_step(model, inputs, settings, device)
+        rows.append(row)
+    return {"baseline": "eager", "batch": batch, "rows": rows}
+
+
+def _onnx_session_call(path: Any, inputs: Mapping[str, Any]) -> Callable[[], Any]:
+    """One onnxruntime session on ``path`` (threads as torch's), called on ``inputs``: the
+    time of a run, without loading the graph each call."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    feed = {i.name: inputs[i.name].detach().cpu().numpy() for i in session.get_inputs()}
+    return lambda: session.run(None, feed)
+
+
+def _compile_training_step(
+    model: nn.Module, inputs: Mapping[str, Any], settings: Settings, device: torch.device
+) -> dict[str, Any]:
+    """Forward and backward of ``model`` eager and under ``torch.compile(fullgraph=True)``."""
+    model.train()
+    torch.compiler.reset()
+    compiled = torch.compile(model, fullgraph=True)
+
+    def step(net: Callable[..., Any]) -> None:
+        model.zero_grad(set_to_none=True)
+        net(**inputs).logits.float().square().mean().backward()
+
+    found: dict[str, Any] = {}
+    try:
+        _, found["compile_s"] = _timed(step, compiled)
+        for _ in range(COMPILE_SETTLE_CALLS):
+            step(compiled)
+        fns = {"eager": lambda: step(model), "compiled": lambda: step(compiled)}
+        found.update(_measure(fns, "eager", settings, device, "compile step", "training"))
+    except Exception as error:
+        found["error"] = _first_line(error)
+    model.eval()
+    return found

@@ -389,6 +389,111 @@ def _checkpointing(section: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _mult(section: Mapping[str, Any]) -> list[str]:
+    base = section["baseline"]
+    lines = ["## MCR against MulT", ""]
+    if section.get("missing"):
+        return [
+            *lines,
+            f"Not measured: {section['missing']}. The baseline is MMSA's MulT (Tsai et al. "
+            "2019), installed apart from emofuse for the benchmark only.",
+            "",
+        ]
+    pre = section["preset"]
+    text, video, audio = pre["seq_lens"]
+    body = [
+        [
+            f"`{name}`" if name == "mcr" else name,
+            f"{r['params']:,}",
+            _num(r["flops_per_sample"] / 1e9),
+            _spread(r["train_step"]),
+            _ratio(r["ratio"]["train_step"]),
+            _mib(r["peak_memory_bytes"]),
+            _ratio(r["ratio"]["peak_memory_bytes"]),
+        ]
+        for name, r in section["rows"].items()
+    ]
+    return [
+        *lines,
+        f"One training step (forward, L1 loss, backward, Adam step) of emofuse's `mcr` and of "
+        f"MulT (Tsai et al. 2019) as MMSA {section.get('mmsa_version') or ''} ships it "
+        f"(`MMSA.models.singleTask.MULT`, installed apart: `pip install MMSA`), at batch "
+        f"{pre['batch']}, the {pre['name']} lengths {text}/{video}/{audio} (text/video/audio), "
+        f"width {pre['d_model']}, {pre['num_heads']} heads and {pre['num_layers']} layers for "
+        f"both; MCR with its configured dropout ({section.get('mcr_dropout')}: attention "
+        "weights, residual branches, feed-forward layers), MulT with MMSA's CMU-MOSEI "
+        "dropouts and kernels. Timed in interleaved rounds; ratios are to "
+        f"{base} (below 1× is faster, or smaller). FLOPs: one eval forward per sample.",
+        "",
+        *_table(
+            [
+                "model",
+                "params",
+                "GFLOPs/sample",
+                f"step ms ({_on(section)})",
+                "time ratio",
+                f"peak MiB ({_on(section)})",
+                "memory ratio",
+            ],
+            body,
+        ),
+    ]
+
+
+def _export(section: Mapping[str, Any]) -> list[str]:
+    lines = ["## Export and compile", ""]
+    if section.get("missing"):
+        return [*lines, f"Not measured: {section['missing']}.", ""]
+    body, errors = [], []
+    for r in section["rows"]:
+        forward, step = r["forward"], r["compile"]
+        ratio = forward["ratio"]
+
+        def cell(key: str, r: Mapping[str, Any] = r, ratio: Mapping[str, Any] = ratio) -> str:
+            return "–" if key not in ratio else _ratio(ratio[key])
+
+        body.append(
+            [
+                f"`{r['model']}`",
+                _num(r.get("export_s")),
+                _num(r.get("onnx_export_s")),
+                _spread(forward["times"]["eager"]),
+                cell("torch.export"),
+                cell("onnxruntime"),
+                "fails" if "error" in step else _num(step["compile_s"]),
+                "–" if "error" in step else _ratio(step["ratio"]["compiled"]),
+            ]
+        )
+        errors += [f"- `{r['model']}` {what}: {error}" for what, error in r["errors"].items()]
+        if "error" in step:
+            errors.append(f"- `{r['model']}` torch.compile(fullgraph=True): {step['error']}")
+    return [
+        *lines,
+        f"`emofuse.export` on each model's `example_inputs({section['batch']})`: seconds to "
+        "trace the `torch.export` program and to write the ONNX graph (dynamic batch and "
+        "lengths), then the eval forward of the exported program and of the ONNX graph in "
+        "onnxruntime against eager PyTorch (ratios, interleaved). Last, the training step "
+        "(forward, backward) under `torch.compile(fullgraph=True)`: compile seconds (first "
+        "call) and its time against eager.",
+        "",
+        *_table(
+            [
+                "model",
+                "export s",
+                "ONNX export s",
+                f"eager forward ms ({_on(section)})",
+                "torch.export / eager",
+                "onnxruntime / eager",
+                "compile s",
+                "compiled step / eager",
+            ],
+            body,
+        ),
+        *errors,
+        *([""] if errors else []),
+    ]
+
+
 # Figures the papers report, beside ours: (model, quantity, paper's figure, our result key).
 PAPER_FIGURES = (
     ("mer_sem_mbt", "parameters", "173M (Xia et al. 2022, sec. 4.3)", "params"),
@@ -510,6 +615,8 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         ("fusion", _fusion),
         ("compile", _compile),
         ("checkpointing", _checkpointing),
+        ("mult", _mult),
+        ("export", _export),
     ):
         if key in comparisons:
             lines += render(comparisons[key])

@@ -2,7 +2,9 @@
 
 ``python benchmarks/run.py`` measures every library model (parameters, FLOPs, latency, training
 throughput, peak memory; eager and compiled, fp32 and bf16), compares the shared layers with
-their PyTorch counterparts and times ``import emofuse`` against ``import torch``, then writes
+their PyTorch counterparts, times ``import emofuse`` against ``import torch``, trains ``mcr``
+beside MMSA's MulT at the CMU-MOSEI sizes (MMSA installed apart: ``pip install MMSA``) and
+exports and compiles the tiny models (with ``emofuse.export``), then writes
 ``benchmarks/results.json`` and ``docs/benchmarks.md`` (the settings used are recorded in
 both). ``--help`` lists the options; a ``--quick`` run (seconds to minutes) writes nowhere in
 the checkout unless ``--out``/``--write-docs`` say so; ``--from-json PATH --write-docs``
@@ -44,7 +46,16 @@ from benchmarks.models import (  # noqa: E402
 )
 from benchmarks.report import render_markdown  # noqa: E402
 
-COMPARISONS = ("imports", "attention", "frames", "fusion", "compile", "checkpointing")
+COMPARISONS = (
+    "imports",
+    "attention",
+    "frames",
+    "fusion",
+    "compile",
+    "checkpointing",
+    "mult",
+    "export",
+)
 CPU_DEFAULTS = {
     "threads": 1,
     "clock": "cpu",
@@ -66,6 +77,7 @@ class Preset:
     checkpoint_models: tuple[tuple[str, dict[str, Any]], ...]
     checkpoint_batch: int
     import_repeats: int
+    export_models: tuple[str, ...]
 
 
 FULL = Preset(
@@ -77,6 +89,7 @@ FULL = Preset(
     checkpoint_models=comparisons.CHECKPOINT_MODELS,
     checkpoint_batch=8,
     import_repeats=5,
+    export_models=comparisons.EXPORT_MODELS,
 )
 QUICK = Preset(
     Settings(warmup=1, reps=3, min_run_time=0.005, budget_s=1.0),
@@ -87,6 +100,7 @@ QUICK = Preset(
     checkpoint_models=tuple(m for m in comparisons.CHECKPOINT_MODELS if m[0].endswith("_tiny")),
     checkpoint_batch=2,
     import_repeats=2,
+    export_models=("mcr_tiny",),
 )
 
 
@@ -260,6 +274,10 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[str
     # Comparisons run on the fastest device present: where the ratios matter most.
     device = "cuda" if "cuda" in devices else "cpu"
     found = results["comparisons"]
+    if "mult" in chosen:
+        # the paper-size comparison even in --quick runs: it is the figure that matters
+        found["mult"] = comparisons.compare_mult(device, settings=settings, log=log)
+        found["mult"]["device"] = device
     if "imports" in chosen:
         log("  import times")
         found["imports"] = import_times(repeats=preset.import_repeats, clock=args.clock)
@@ -308,6 +326,11 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> dict[str
             log=log,
         )
         found["checkpointing"]["device"] = device
+    if "export" in chosen:
+        found["export"] = comparisons.compare_export(
+            preset.export_models, device, settings=settings, log=log
+        )
+        found["export"]["device"] = device
     return results
 
 

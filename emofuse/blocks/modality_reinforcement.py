@@ -23,7 +23,14 @@ from einops import einsum, rearrange
 from torch import Tensor, nn
 
 from emofuse.config import check_choice
-from emofuse.layers import FeedForward, MultiHeadAttention, masked_softmax, record, zero_padding
+from emofuse.layers import (
+    FeedForward,
+    MultiHeadAttention,
+    masked_softmax,
+    record,
+    scaled_dot_product,
+    zero_padding,
+)
 from emofuse.validation import ensure_mask
 
 SourceUpdateMode = Literal["sum", "sum_no_gate", "low_level", "ffn_only"]
@@ -139,35 +146,68 @@ class CrossMutualUnit(nn.Module):
         target = zero_padding(target, target_mask)
         z_t = self.norm_target(target)
         q = rearrange(self.q_proj(z_t), "b t (h d) -> b h t d", h=self.num_heads)
-        values, scores = [], []
+        keys, values = [], []
         for i, source in enumerate(sources):
             z_s = self.norm_sources[i](source)
-            k = rearrange(self.k_proj[i](z_s), "b s (h d) -> b h s d", h=self.num_heads)
+            keys.append(rearrange(self.k_proj[i](z_s), "b s (h d) -> b h s d", h=self.num_heads))
             values.append(rearrange(self.v_proj[i](z_s), "b s (h d) -> b h s d", h=self.num_heads))
-            scores.append(einsum(q, k, "b h t d, b h s d -> b h t s") * self.scale)
-        valid = [m[:, None, None, :] for m in masks]  # broadcast over heads and target steps
+        biases: list[Tensor | None] = [None] * len(sources)
         if self.mutual:
-            # Padded source steps hold arbitrary scores; they must not enter the exchange.
-            hat = [
-                ex(e.masked_fill(~v, 0.0))
-                for ex, e, v in zip(self.exchange, scores, valid, strict=True)
-            ]
             alpha = masked_softmax(
                 torch.cat([s.sum(-1) for s in sources], dim=1), torch.cat(masks, dim=1)
             )
             record(self, alpha, "alpha")
-            a1, a2 = alpha.split([s.shape[1] for s in sources], dim=1)
-            scores = [
-                scores[0] + a1[:, None, None, :] * hat[1],
-                scores[1] + a2[:, None, None, :] * hat[0],
-            ]
+            keys, biases = self._exchange(keys, masks, alpha)
+        dropout = self.attn_dropout.p if self.training else 0.0
         out = z_t
-        for i, (e, v, m, proj) in enumerate(zip(scores, values, valid, self.out_proj, strict=True)):
-            weights = masked_softmax(e, m)
-            record(self, weights, f"attention_{i}")
-            context = rearrange(self.attn_dropout(weights) @ v, "b h t d -> b t (h d)")
-            out = out + self.dropout(proj(context))
+        for i, (k, v, m, bias, proj) in enumerate(
+            zip(keys, values, masks, biases, self.out_proj, strict=True)
+        ):
+            context = scaled_dot_product(
+                q,
+                k,
+                v,
+                mask=m[:, None, None, :],  # broadcast over heads and target steps
+                bias=bias,
+                dropout_p=dropout,
+                scale=self.scale,
+                recorder=(self, f"attention_{i}"),
+            )
+            out = out + self.dropout(proj(rearrange(context, "b h t d -> b t (h d)")))
         return self.ffn(out)
+
+    def _exchange(
+        self, keys: Sequence[Tensor], masks: Sequence[Tensor], alpha: Tensor
+    ) -> tuple[list[Tensor], list[Tensor | None]]:
+        """The mutual term ``α ⊙ Ê`` of eqs. 4–5, folded into the keys and a score bias.
+
+        The exchange is linear along the source axis, so with ``W``, ``b`` the weight and bias
+        of ``Ê_{s2→t}`` (T_s2 → T_s1) and ``K̃_s2`` the keys of s2 with padded steps zeroed,
+        ``E_{s1→t} + α_s1 ⊙ Ê_{s2→t} = Q (K_s1 + α_s1 ⊙ W K̃_s2)ᵀ / √d_head + α_s1 ⊙ b``
+        (likewise for s2): the (B, heads, T_t, T_s) maps of ``Ê`` are never built, and the
+        exchange costs T_s1 · T_s2 · d_model multiply-adds per sample instead of
+        T_t · T_s1 · T_s2 · heads.
+
+        Inputs:
+            keys: (B, heads, T_s, d_head) per source; masks: (B, T_s) bool per source;
+            alpha: (B, T_s1 + T_s2) the selective weights.
+        Returns:
+            (keys, score biases (B, 1, 1, T_s)) of each source.
+        """
+        lengths = [k.shape[2] for k in keys]
+        weights = alpha.split(lengths, dim=1)
+        # padded source steps hold arbitrary scores; they must not enter the exchange
+        hidden = [
+            torch.where(m[:, None, :, None], k, 0.0) for k, m in zip(keys, masks, strict=True)
+        ]
+        new_keys, biases = [], []
+        # source i receives the exchange of the other source j: Ê_{j→t} maps T_j → T_i
+        for i, j in ((0, 1), (1, 0)):
+            exchange, a = self.exchange[j], weights[i]
+            moved = einsum(exchange.weight, hidden[j], "s r, b h r d -> b h s d")
+            new_keys.append(keys[i] + a[:, None, :, None] * moved)
+            biases.append((a * exchange.bias)[:, None, None, :])
+        return new_keys, biases
 
 
 class SelfCrossUnit(nn.Module):

@@ -1,7 +1,7 @@
 """Generic layers: attention, transformer layers, positional encodings, pooling, MLPs, and the
 recording of attention maps."""
 
-from emofuse.layers.attention import MultiHeadAttention
+from emofuse.layers.attention import MultiHeadAttention, scaled_dot_product
 from emofuse.layers.checkpoint import checkpoint_module
 from emofuse.layers.functional import (
     batch_norm_running_stats,
@@ -45,6 +45,7 @@ __all__ = [
     "record",
     "record_attentions",
     "run_on_valid_steps",
+    "scaled_dot_product",
     "staircase_mask",
     "zero_padding",
 ]

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
+from emofuse.layers.chunked_attention import chunked_dropout_attention
 from emofuse.layers.functional import zero_padding
 from emofuse.layers.recording import is_recording, record
 
@@ -96,28 +97,8 @@ class MultiHeadAttention(nn.Module):
             for proj, x in ((self.q_proj, query), (self.k_proj, key), (self.v_proj, value))
         )
         mask = _combine_masks(key_padding_mask, attn_mask)
-        # A query with no key to attend to would get NaN from the softmax; let it attend
-        # everywhere, then zero its context below.
-        empty = None
-        if mask is not None:
-            empty = ~mask.any(-1, keepdim=True)
-            mask = mask | empty
         dropout = self.dropout if self.training else 0.0
-        # The explicit product gives the maps to record; torch.export takes it too, since
-        # the fused kernel's choice branches on the batch size (a batch of 1 would be frozen).
-        if is_recording() or torch.compiler.is_exporting():
-            scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)
-            if mask is not None:
-                scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
-            weights = scores.softmax(-1)
-            if empty is not None:
-                weights = weights.masked_fill(empty, 0.0)
-            record(self, weights)
-            context = F.dropout(weights, dropout, self.training) @ v
-        else:
-            context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
-        if empty is not None:
-            context = context.masked_fill(empty, 0.0)
+        context = scaled_dot_product(q, k, v, mask=mask, dropout_p=dropout, recorder=(self, None))
         return self.out_proj(rearrange(context, "b h t d -> b t (h d)"))
 
     @torch.no_grad()
@@ -137,6 +118,88 @@ class MultiHeadAttention(nn.Module):
         self.out_proj.load_state_dict(mha.out_proj.state_dict())
 
 
+def scaled_dot_product(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    *,
+    mask: Tensor | None = None,
+    bias: Tensor | None = None,
+    dropout_p: float = 0.0,
+    scale: float | None = None,
+    recorder: tuple[nn.Module, str | None] | None = None,
+) -> Tensor:
+    """``Drop(softmax(q kᵀ · scale + bias)) v`` over the valid keys, per head (Vaswani et al.
+    2017, eq. 1), on the fused ``scaled_dot_product_attention`` unless a recording is active.
+
+    Inputs:
+        q: (B, heads, Tq, d); k: (B, heads, Tk, d); v: (B, heads, Tk, d_v).
+        mask: bool broadcastable to (B, heads, Tq, Tk), True = may attend, or None.
+        bias: float broadcastable to (B, heads, Tq, Tk), added to the scores, or None.
+        dropout_p: dropout on the attention weights (pass 0.0 outside training).
+        scale: of the scores (default ``1 / √d``).
+        recorder: (module, name) under which :func:`~emofuse.layers.record` stores the
+            weights (B, heads, Tq, Tk), before dropout, when a recording is active.
+    Returns:
+        the context (B, heads, Tq, d_v). A query with no key to attend to gets a zero
+        context (and zero recorded weights), not NaN.
+    """
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    # A query with no key to attend to would get NaN from the softmax; let it attend
+    # everywhere, then zero its context below.
+    empty = None
+    if mask is not None:
+        empty = ~mask.any(-1, keepdim=True)
+        mask = mask | empty
+    # The explicit product gives the maps to record; torch.export takes it too, since the
+    # fused kernel's choice branches on the batch size (a batch of 1 would be frozen).
+    if is_recording() or torch.compiler.is_exporting():
+        scores = q @ k.transpose(-2, -1) * scale
+        if bias is not None:
+            scores = scores + bias
+        if mask is not None:
+            scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+        weights = scores.softmax(-1)
+        if empty is not None:
+            weights = weights.masked_fill(empty, 0.0)
+        if recorder is not None:
+            record(recorder[0], weights, recorder[1])
+        context = F.dropout(weights, dropout_p) @ v
+    elif _chunked_applies(q, mask, bias, dropout_p):
+        key_bias = bias
+        if mask is not None:
+            zero = q.new_zeros(())
+            key_bias = torch.where(mask, zero if bias is None else bias, float("-inf"))
+        context = chunked_dropout_attention(
+            q, k, v, key_bias=key_bias, dropout_p=dropout_p, scale=scale
+        )
+    else:
+        if bias is not None:
+            bias = bias if mask is None else bias.masked_fill(~mask, float("-inf"))
+        attn_mask = mask if bias is None else bias
+        context = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, scale=scale
+        )
+    if empty is not None:
+        context = context.masked_fill(empty, 0.0)
+    return context
+
+
+def _chunked_applies(q: Tensor, mask: Tensor | None, bias: Tensor | None, dropout_p: float) -> bool:
+    """Whether :func:`chunked_dropout_attention` takes the call: dropout in eager mode on a
+    CPU, in float32 or float64, with a mask and bias per key (the same for every query).
+    Elsewhere ``scaled_dot_product_attention`` has fused kernels with dropout (CUDA) or
+    ``torch.compile`` fuses the formula."""
+    per_key = all(x is None or (x.dim() == 4 and x.shape[-2] == 1) for x in (mask, bias))
+    return (
+        dropout_p > 0.0
+        and per_key
+        and q.device.type == "cpu"
+        and q.dtype in (torch.float32, torch.float64)
+        and not torch.compiler.is_compiling()
+    )
+
+
 def _combine_masks(key_padding_mask: Tensor | None, attn_mask: Tensor | None) -> Tensor | None:
     """One boolean mask broadcastable to (B, heads, Tq, Tk), True = may attend."""
     mask = None
@@ -149,4 +212,4 @@ def _combine_masks(key_padding_mask: Tensor | None, attn_mask: Tensor | None) ->
     return mask
 
 
-__all__ = ["MultiHeadAttention"]
+__all__ = ["MultiHeadAttention", "scaled_dot_product"]

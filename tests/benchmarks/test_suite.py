@@ -4,11 +4,13 @@ measurements exist and are well formed."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from torch import Tensor, nn
 
@@ -16,9 +18,12 @@ import emofuse
 from benchmarks import run
 from benchmarks.comparisons import (
     FUSION_BLOCKS,
+    MOSEI,
     compare_checkpointing,
+    compare_export,
     compare_frame_packing,
     compare_fusion_blocks,
+    compare_mult,
 )
 from benchmarks.measure import (
     Settings,
@@ -181,3 +186,54 @@ def test_loglog_slope_recovers_the_exponent() -> None:
 def test_docs_benchmarks_is_rendered_from_the_committed_results() -> None:
     results = json.loads((ROOT / "benchmarks" / "results.json").read_text())
     assert (ROOT / "docs" / "benchmarks.md").read_text() == render_markdown(results)
+
+
+TINY_MOSEI = dataclasses.replace(
+    MOSEI, seq_lens=(5, 9, 7), input_dims=(12, 5, 6), d_model=8, num_heads=2, num_layers=2, batch=2
+)
+
+
+def _render(section_name: str, section: dict) -> str:
+    settings = {"reps": 2, "min_run_time": 0.02, "warmup": 1, "budget_s": 0.1}
+    results = {"created": "now", "command": "test", "machine": machine(), "settings": settings}
+    return render_markdown({**results, "models": [], "comparisons": {section_name: section}})
+
+
+def test_mult_comparison_says_how_to_install_mmsa_when_it_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "MMSA", None)  # import MMSA raises ImportError
+    found = compare_mult(preset=TINY_MOSEI, settings=QUICK)
+    assert "pip install MMSA" in found["missing"] and "rows" not in found
+    assert "Not measured" in _render("mult", found) and "pip install MMSA" in _render("mult", found)
+
+
+def test_mult_comparison_trains_both_models() -> None:
+    pytest.importorskip("MMSA", reason="the MulT baseline is MMSA's (pip install MMSA)")
+    found = compare_mult(preset=TINY_MOSEI, settings=QUICK)
+    assert found["baseline"] == "MulT (MMSA)" and found["mmsa_version"]
+    assert list(found["rows"]) == ["MulT (MMSA)", "mcr"]
+    for row in found["rows"].values():
+        assert row["params"] > 0 and row["flops_per_sample"] > 0 and row["peak_memory_bytes"] > 0
+        assert _positive(row["train_step"]["median"])
+        assert all(_positive(r) for r in row["ratio"].values())
+    assert found["rows"]["MulT (MMSA)"]["ratio"] == {"train_step": 1.0, "peak_memory_bytes": 1.0}
+    assert "## MCR against MulT" in _render("mult", {**found, "device": "cpu"})
+
+
+def test_export_comparison_says_when_emofuse_export_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "emofuse.export", None)
+    found = compare_export(["toy_fusion_tiny"], settings=QUICK)
+    assert "emofuse.export" in found["missing"] and found["rows"] == []
+    assert "Not measured: emofuse.export" in _render("export", found)
+
+
+def test_export_comparison_exports_and_compiles() -> None:
+    pytest.importorskip("emofuse.export", reason="emofuse.export lands with issue #13.2")
+    found = compare_export(["mcr_tiny"], settings=QUICK)
+    (row,) = found["rows"]
+    assert row["export_s"] > 0 and "torch.export" in row["forward"]["ratio"]
+    assert "error" in row["compile"] or row["compile"]["compile_s"] > 0
+    assert "## Export and compile" in _render("export", {**found, "device": "cpu"})

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import contextlib
 import math
 
 import pytest
 import torch
-from torch import nn
+from einops import einsum, rearrange
+from torch import Tensor, nn
+from torch.utils.flop_counter import FlopCounterMode
 
+import emofuse
 from emofuse.blocks import (
     CrossMutualUnit,
     ModalityReinforcementLayer,
@@ -14,7 +18,14 @@ from emofuse.blocks import (
     SourceUpdate,
     source_modalities,
 )
-from emofuse.layers import MultiHeadAttention, record_attentions
+from emofuse.layers import (
+    MultiHeadAttention,
+    masked_softmax,
+    record,
+    record_attentions,
+    zero_padding,
+)
+from emofuse.validation import ensure_mask
 
 DIM, HEADS = 8, 2
 T_T, T_1, T_2 = 4, 5, 6
@@ -155,6 +166,138 @@ def test_cmu_all_padded_sources_and_single_source_are_finite() -> None:
     assert out.shape == target.shape and "alpha" not in maps
     out.sum().backward()
     assert all(p.grad is not None for p in single.parameters())
+
+
+def _reference_cmu_forward(
+    cmu: CrossMutualUnit,
+    target: Tensor,
+    sources: list[Tensor],
+    source_masks: list[Tensor | None] | None = None,
+    target_mask: Tensor | None = None,
+) -> Tensor:
+    """CrossMutualUnit.forward as emofuse 0.2.0 computed it: the exchange Ê applied to the
+    (B, heads, T_t, T_s) score maps, then a softmax and dropout on the weights."""
+    source_masks = source_masks or [None] * len(sources)
+    masks = [ensure_mask(m, s) for m, s in zip(source_masks, sources, strict=True)]
+    sources = [zero_padding(s, m) for s, m in zip(sources, masks, strict=True)]
+    target = zero_padding(target, target_mask)
+    z_t = cmu.norm_target(target)
+    q = rearrange(cmu.q_proj(z_t), "b t (h d) -> b h t d", h=cmu.num_heads)
+    values, scores = [], []
+    for i, source in enumerate(sources):
+        z_s = cmu.norm_sources[i](source)
+        k = rearrange(cmu.k_proj[i](z_s), "b s (h d) -> b h s d", h=cmu.num_heads)
+        values.append(rearrange(cmu.v_proj[i](z_s), "b s (h d) -> b h s d", h=cmu.num_heads))
+        scores.append(einsum(q, k, "b h t d, b h s d -> b h t s") * cmu.scale)
+    valid = [m[:, None, None, :] for m in masks]
+    if cmu.mutual:
+        hat = [
+            ex(e.masked_fill(~v, 0.0)) for ex, e, v in zip(cmu.exchange, scores, valid, strict=True)
+        ]
+        alpha = masked_softmax(
+            torch.cat([s.sum(-1) for s in sources], dim=1), torch.cat(masks, dim=1)
+        )
+        record(cmu, alpha, "alpha")
+        a1, a2 = alpha.split([s.shape[1] for s in sources], dim=1)
+        scores = [
+            scores[0] + a1[:, None, None, :] * hat[1],
+            scores[1] + a2[:, None, None, :] * hat[0],
+        ]
+    out = z_t
+    for i, (e, v, m, proj) in enumerate(zip(scores, values, valid, cmu.out_proj, strict=True)):
+        weights = masked_softmax(e, m)
+        record(cmu, weights, f"attention_{i}")
+        context = rearrange(cmu.attn_dropout(weights) @ v, "b h t d -> b t (h d)")
+        out = out + cmu.dropout(proj(context))
+    return cmu.ffn(out)
+
+
+def _grads(out: Tensor, tensors: list[Tensor], weight: Tensor) -> list[Tensor]:
+    return list(torch.autograd.grad((out * weight).sum(), tensors, allow_unused=True))
+
+
+@pytest.mark.parametrize("mutual", [True, False])
+@pytest.mark.parametrize("recording", [False, True])
+def test_cmu_equals_the_reference_in_float64(mutual: bool, recording: bool) -> None:
+    """The exchange folded into the keys (and the fused attention) changes no output, map or
+    gradient: float64, padding (an all-padded source row too) and training mode at dropout 0."""
+    cmu = CrossMutualUnit(
+        DIM, num_heads=HEADS, source_lens=(T_1, T_2), use_mutual_attention=mutual, dropout=0.0
+    ).double()
+    with torch.no_grad():  # the exchange's default init is small: make its term count
+        for p in cmu.parameters():
+            p.normal_(0.0, 0.5)
+    target = torch.randn(3, T_T, DIM, dtype=torch.float64, requires_grad=True)
+    sources = [torch.randn(3, t, DIM, dtype=torch.float64, requires_grad=True) for t in (T_1, T_2)]
+    masks = [_mask(3, T_1, [5, 3, 0]), _mask(3, T_2, [6, 2, 4])]
+    target_mask = _mask(3, T_T, [4, 2, 3])
+    leaves = [target, *sources, *cmu.parameters()]
+    weight = torch.randn(3, T_T, DIM, dtype=torch.float64)
+    runs = []
+    for forward in (CrossMutualUnit.forward, _reference_cmu_forward):
+        with record_attentions(cmu) if recording else contextlib.nullcontext({}) as maps:
+            out = forward(cmu, target, sources, masks, target_mask)
+        runs.append((out, dict(maps), _grads(out, leaves, weight)))
+    (out, maps, grads), (ref_out, ref_maps, ref_grads) = runs
+    torch.testing.assert_close(out, ref_out, atol=1e-12, rtol=1e-10)
+    assert maps.keys() == ref_maps.keys()
+    for key in maps:
+        torch.testing.assert_close(maps[key], ref_maps[key], atol=1e-12, rtol=1e-10)
+    for grad, ref in zip(grads, ref_grads, strict=True):
+        torch.testing.assert_close(grad, ref, atol=1e-12, rtol=1e-10)
+
+
+def test_mcr_equals_the_reference_cmu_in_float64(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole model, outputs and every gradient, against the same model running the
+    reference CMU."""
+    model = emofuse.build("mcr_tiny", dropout=0.0).double().train()
+    inputs = model.example_inputs(3, generator=torch.Generator().manual_seed(0))
+    inputs = {k: v.double() if v.is_floating_point() else v for k, v in inputs.items()}
+    params = list(model.parameters())
+    runs = []
+    for forward in (CrossMutualUnit.forward, _reference_cmu_forward):
+        monkeypatch.setattr(CrossMutualUnit, "forward", forward)
+        out = model(**inputs)
+        loss = out.logits.square().sum() + out.embedding.sum()
+        runs.append((out.logits, torch.autograd.grad(loss, params)))
+    (logits, grads), (ref_logits, ref_grads) = runs
+    torch.testing.assert_close(logits, ref_logits, atol=1e-12, rtol=1e-10)
+    for grad, ref in zip(grads, ref_grads, strict=True):
+        torch.testing.assert_close(grad, ref, atol=1e-12, rtol=1e-10)
+
+
+def test_cmu_exchange_costs_less_than_its_attention_at_mosei_sizes() -> None:
+    """The mutual term must not cost heads · T_t · T_s1 · T_s2: at MCR's MOSEI lengths it
+    adds less than the two plain attentions cost (counted on the meta device)."""
+    flops = {}
+    with torch.device("meta"):
+        target, sources = torch.randn(8, 500, 40), [torch.randn(8, 500, 40)] * 2
+        masks = [torch.ones(8, 500, dtype=torch.bool)] * 2
+        for mutual in (True, False):
+            cmu = CrossMutualUnit(
+                40, num_heads=8, source_lens=(500, 500), use_mutual_attention=mutual
+            )
+            with FlopCounterMode(display=False) as counter:
+                cmu(target, sources, masks)
+            flops[mutual] = counter.get_total_flops()
+    assert flops[True] < 2 * flops[False], flops
+
+
+def test_cmu_dropout_keeps_the_expected_output() -> None:
+    """Dropout on the attention weights and branches, averaged over many draws, gives the
+    output without dropout (the unit is linear in them once the FFN is silenced), and each
+    draw differs."""
+    cmu = CrossMutualUnit(DIM, num_heads=HEADS, source_lens=(T_1, T_2), dropout=0.3).double()
+    _silence_ffn(cmu)
+    target, sources, masks = _cmu_inputs()
+    target, sources = target.double(), [s.double() for s in sources]
+    expected = cmu.eval()(target, sources, masks)
+    cmu.train()
+    with torch.no_grad():
+        draws = torch.stack([cmu(target, sources, masks) for _ in range(4000)])
+    assert not torch.allclose(draws[0], draws[1])
+    spread = draws.std(0) / math.sqrt(len(draws))
+    assert ((draws.mean(0) - expected).abs() <= 5 * spread + 1e-9).all()
 
 
 def test_cmu_needs_one_or_two_sources() -> None:
