@@ -38,6 +38,7 @@ from torch import Tensor
 import emofuse
 from emofuse.data import MELD
 from emofuse.data.meld import join_context
+from emofuse.encoders.tokenizer import load_tokenizer
 from emofuse.labels import MELD_7
 from emofuse.metrics import multiclass_accuracy, multiclass_f1, unweighted_accuracy
 
@@ -324,9 +325,28 @@ def mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {std:.3f}"
 
 
-def write_page(results: dict[str, list[dict[str, Any]]], path: Path, command: str) -> None:
-    rows = []
+def recipe_line(name: str) -> str:
+    if name == "tfidf_lr":
+        return "TF-IDF of word 1–2-grams (sublinear tf), logistic regression, C chosen on dev"
+    if name == "minilm_lr":
+        return "frozen all-MiniLM-L6-v2, mean of the token states, logistic regression, C on dev"
+    run = RUNS[name]
+    return (
+        f'`{run.model}`, `modalities=("text",)`, `task="multiclass"`, {run.overrides}; '
+        f"AdamW lr {run.lr:g} (weight decay {run.weight_decay:g}), layer decay "
+        f"{run.layer_decay:g}, linear warm-up over {run.warmup:.0%} of the steps then linear "
+        f"decay, batch {run.batch_size}, at most {run.epochs} epochs, best dev weighted F1 kept"
+        + ("; the previous utterances as context" if run.context else "")
+    )
+
+
+def write_page(
+    results: dict[str, list[dict[str, Any]]], path: Path, command: str, seeds: Sequence[int]
+) -> None:
+    rows, missing = [], []
     for name, runs in results.items():
+        if len(runs) < len(seeds):
+            missing.append(f"- `{name}`: {len(runs)} of {len(seeds)} seeds measured")
         if not runs:
             continue
         test = [r["test"] for r in runs]
@@ -355,6 +375,11 @@ def write_page(results: dict[str, list[dict[str, Any]]], path: Path, command: st
             "|---|---|---|---|---|---|---|",
             *rows,
             "",
+            *(["Not measured (yet):", "", *missing, ""] if missing else []),
+            "Configurations:",
+            "",
+            *[f"- `{name}`: {recipe_line(name)}" for name in results],
+            "",
             "Command:",
             "",
             "```",
@@ -379,13 +404,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/emofuse_meld_text"))
     parser.add_argument("--out", type=Path, default=Path("docs/results/meld_text.md"))
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--report-only", action="store_true",
+                        help="write the page from the runs in --cache, train nothing")  # fmt: skip
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     encoder = args.encoder or default_encoder()
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(encoder)
+    # the tokenizer for_model gives a model with this text encoder
+    tokenizer = load_tokenizer(encoder)
     data = read_splits(args.data, args.context, sep=f" {tokenizer.sep_token} ")
     tokens = {
         ctx: {
@@ -395,6 +421,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             for s in data
         }
         for ctx in (False, any(RUNS[r].context for r in args.runs if r in RUNS))
+        if not args.report_only
     }
     labels = {s: data[s].labels for s in data}
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -405,6 +432,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             path = args.cache / f"{name}_seed{seed}.json"
             if path.is_file():
                 results[name].append(json.loads(path.read_text()))
+                continue
+            if args.report_only:
                 continue
             print(f"{name}, seed {seed}", flush=True)
             if name == "tfidf_lr":
@@ -418,8 +447,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"  test {result['test']}", flush=True)
             path.write_text(json.dumps(result, indent=1))
             results[name].append(result)
-    command = "python benchmarks/meld_text.py --data ../shared/data/meld"
-    write_page(results, args.out, command)
+    command = f"python benchmarks/meld_text.py --data ../shared/data/meld --max-len {args.max_len}"
+    write_page(results, args.out, command, args.seeds)
     print(args.out.read_text())
 
 

@@ -20,6 +20,15 @@ from emofuse.transforms import for_model
 TEXT_MODELS = ["mer_sem_mbt_tiny", "emotion_query_transformer_tiny"]
 
 
+def _rows(copies: int) -> list[list[str]]:
+    """``copies`` of the fixture's dialogues, each copy under new dialogue ids."""
+    return [
+        [str(c * len(MELD_ROWS) + i + 1), *row[1:5], str(int(row[5]) + 2 * c), *row[6:]]
+        for c in range(copies)
+        for i, row in enumerate(MELD_ROWS)
+    ]
+
+
 @pytest.mark.parametrize("name", ["mer_sem_mbt", "emotion_query_transformer"])
 def test_a_multiclass_text_model_gets_cross_entropy_from_its_paper_recipe(name: str) -> None:
     with torch.device("meta"):
@@ -63,7 +72,7 @@ def test_layer_decay_is_refused_where_no_model_group_has_layers() -> None:
 @pytest.mark.parametrize("name", TEXT_MODELS)
 def test_fit_trains_a_text_only_model_on_meld_transcripts(name: str, tmp_path: Path) -> None:
     for split in ("train", "dev"):
-        write_meld_csv(tmp_path / "meld" / f"{split}_sent_emo.csv", MELD_ROWS * 4)
+        write_meld_csv(tmp_path / "meld" / f"{split}_sent_emo.csv", _rows(4))
     torch.manual_seed(0)
     model = emofuse.build(name, modalities=("text",), task="multiclass", label_names=MELD_7)
     pipeline = for_model(model)
