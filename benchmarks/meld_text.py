@@ -341,7 +341,11 @@ def recipe_line(name: str) -> str:
 
 
 def write_page(
-    results: dict[str, list[dict[str, Any]]], path: Path, command: str, seeds: Sequence[int]
+    results: dict[str, list[dict[str, Any]]],
+    path: Path,
+    command: str,
+    seeds: Sequence[int],
+    note: str = "",
 ) -> None:
     rows, missing = [], []
     for name, runs in results.items():
@@ -375,6 +379,7 @@ def write_page(
             "|---|---|---|---|---|---|---|",
             *rows,
             "",
+            *([note, ""] if note else []),
             *(["Not measured (yet):", "", *missing, ""] if missing else []),
             "Configurations:",
             "",
@@ -404,6 +409,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/emofuse_meld_text"))
     parser.add_argument("--out", type=Path, default=Path("docs/results/meld_text.md"))
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--note", default="", help="a paragraph for the page (how it was run)")
     parser.add_argument("--report-only", action="store_true",
                         help="write the page from the runs in --cache, train nothing")  # fmt: skip
     args = parser.parse_args(argv)
@@ -448,7 +454,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             path.write_text(json.dumps(result, indent=1))
             results[name].append(result)
     command = f"python benchmarks/meld_text.py --data ../shared/data/meld --max-len {args.max_len}"
-    write_page(results, args.out, command, args.seeds)
+    write_page(results, args.out, command, args.seeds, args.note)
     print(args.out.read_text())
 
 
