@@ -346,7 +346,7 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
         ``lr``. ``layer_decay < 1`` splits the text encoder into one group per layer (see
         :func:`~emofuse.models.base.text_encoder_groups`); a frozen text encoder has no group.
         """
-        groups = []
+        groups: list[dict[str, Any]] = []
         if "text" in self.config.modalities:
             groups = text_encoder_groups(
                 self.text_encoder, lr * self.text_lr_factor, layer_decay=layer_decay

@@ -399,7 +399,7 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
         cross-modal encoder, heads, fusion) at ``lr``. ``layer_decay < 1`` splits BERT into one
         group per layer (see :func:`~emofuse.models.base.text_encoder_groups`). A group with
         no trainable parameter (a frozen text encoder, a modality not built) is left out."""
-        groups = []
+        groups: list[dict[str, Any]] = []
         for name in ("audio", "video"):
             if name in self.config.modalities:
                 backbone = getattr(self, f"{name}_encoder").backbone
