@@ -325,7 +325,7 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
                 sequences.append(t)
                 masks.append(word_mask)
             else:
-                encoder = self.video_encoder if m == "video" else self.audio_encoder
+                encoder: nn.Module = getattr(self, f"{m}_encoder")
                 sequences.append(encoder(x, mask))
                 masks.append(mask)
         fused, fused_mask = self.fusion(sequences, masks)

@@ -404,13 +404,14 @@ def _param_groups(model: nn.Module, recipe: Recipe) -> list[dict[str, Any]]:
             f"layer_decay: {type(model).__name__}.param_groups has no layer-wise learning "
             f"rates; expected 1, got {recipe.layer_decay}"
         )
+    groups: list[dict[str, Any]]
     if not callable(make):
         groups = [{"name": "all", "params": [p for p in model.parameters() if p.requires_grad]}]
     elif recipe.layer_decay != 1:
         groups = make(recipe.lr, layer_decay=recipe.layer_decay)
     else:
         groups = make(recipe.lr)
-    names = [g.get("name", str(i)) for i, g in enumerate(groups)]
+    names: list[str] = [str(g.get("name", i)) for i, g in enumerate(groups)]
     unknown = sorted(set(recipe.lr_scales) - set(names) - {n.split(".")[0] for n in names})
     if unknown:
         raise ValueError(f"lr_scales: {unknown} are not groups of this model; its groups: {names}")
