@@ -154,8 +154,8 @@ def test_swapped_sizes_cannot_be_passed_by_position() -> None:
     assert len(encoder.layers) == 2 and encoder.layers[0].self_attn.num_heads == 4
 
 
-# build options named as torch names them, not ablation switches
-NOT_SWITCHES = {"batch_norm", "bias", "combine", "final_norm", "norm_first", "pretrained"}
+# build options named as torch names them (or a weight state, "frozen"), not ablation switches
+NOT_SWITCHES = {"batch_norm", "bias", "combine", "final_norm", "frozen", "norm_first", "pretrained"}
 
 
 @pytest.mark.parametrize("cls", MODULES, ids=lambda c: c.__name__)
@@ -168,6 +168,11 @@ def test_boolean_switches_are_use_star(cls: type[nn.Module]) -> None:
 @pytest.mark.parametrize("cls", sorted(CONFIG_CLASSES, key=lambda c: c.__name__))
 def test_config_ablation_switches_are_use_star(cls: type[ModelConfig]) -> None:
     # booleans that are not an ablation of the paper's architecture
-    options = {"gradient_checkpointing", "freeze_backbone_layers", "vgg_batch_norm"}
+    options = {
+        "gradient_checkpointing",
+        "freeze_backbone_layers",
+        "freeze_text_encoder",
+        "vgg_batch_norm",
+    }
     flags = {f.name for f in dataclasses.fields(cls) if f.type in ("bool", bool)}
     assert {f for f in flags - options if not f.startswith("use_")} == set()

@@ -26,7 +26,7 @@ from emofuse.data.manifests import (
     ravdess_folds,
     read_manifest,
 )
-from emofuse.data.meld import MELD, MeldUtterance, read_meld_csv
+from emofuse.data.meld import MELD, MeldUtterance, join_context, read_meld_csv
 from emofuse.data.mmsa import MMSA
 from emofuse.data.ravdess import RAVDESS, RavdessClip, parse_name, read_audio, read_video
 from emofuse.data.safe_pickle import UnsafePickleError
@@ -52,6 +52,7 @@ __all__ = [
     "collate",
     "crema_d_folds",
     "dai2021_split",
+    "join_context",
     "parse_crema_d_name",
     "parse_name",
     "ravdess_folds",

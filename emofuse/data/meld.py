@@ -114,8 +114,11 @@ class MELD(Dataset[dict[str, Any]]):
         label: ``"emotion"`` (index in :data:`emofuse.labels.MELD_7`, the field's 7-class
             task) or ``"sentiment"`` (index in :data:`emofuse.labels.MELD_SENTIMENT_3`).
         context: how many previous utterances of the same dialogue each sample carries
-            (``0``: none). Earlier turns only (by ``Utterance_ID``), oldest first, at most
-            ``context`` of them; the first turn of a dialogue has none.
+            (``0``: none). Earlier turns only (by ``Utterance_ID``), oldest first (the most
+            recent last), at most ``context`` of them; the first turn of a dialogue has none.
+            For a text encoder, :func:`join_context` makes them one string with the
+            tokenizer's separator, to be encoded as the first text of a pair before the
+            utterance and truncated from its oldest end (see :func:`join_context`).
         clips: the folder of this split's ``.mp4`` clips; ``None`` reads text only.
         clip_modalities: what to decode from each clip: ``"audio"``, ``"video"``.
         missing_clips: ``"error"`` (the default: every missing clip listed at once) or
@@ -235,10 +238,38 @@ class MELD(Dataset[dict[str, Any]]):
         return self.transform(sample) if self.transform is not None else sample
 
 
+def join_context(
+    turns: Sequence[str], *, sep: str = " [SEP] ", speakers: Sequence[str] | None = None
+) -> str:
+    """The previous turns of a sample (``sample["context"]``) as one string: oldest first, the
+    most recent last, joined by ``sep`` (the tokenizer's separator, e.g. ``" [SEP] "`` for
+    BERT); with ``speakers`` each turn is written ``"Speaker: text"``. An empty context is
+    ``""``.
+
+    Encode it as the first text of a pair, before the utterance, and cut it from its oldest
+    end, so that the utterance is always whole and the turns nearest to it are kept::
+
+        tokenizer.truncation_side = "left"
+        tokenizer(join_context(sample["context"], sep=f" {tokenizer.sep_token} "),
+                  sample["text"], truncation="only_first", max_length=256)
+        # [CLS] oldest … [SEP] most recent [SEP] utterance [SEP]
+
+    Raises:
+        ValueError: ``speakers`` of another length than ``turns``.
+    """
+    if speakers is not None:
+        if len(speakers) != len(turns):
+            raise ValueError(
+                f"speakers: expected one speaker per turn ({len(turns)}), got {len(speakers)}"
+            )
+        turns = [f"{who}: {text}" for who, text in zip(speakers, turns, strict=True)]
+    return sep.join(turns)
+
+
 _LAYOUT = (
     "MELD's release layout: root/{train,dev,test}_sent_emo.csv with the columns "
     + ", ".join(COLUMNS)
     + "; clips (optional) named dia{Dialogue_ID}_utt{Utterance_ID}.mp4 in one folder per split"
 )
 
-__all__ = ["COLUMNS", "MELD", "MeldUtterance", "read_meld_csv"]
+__all__ = ["COLUMNS", "MELD", "MeldUtterance", "join_context", "read_meld_csv"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import torch
@@ -27,6 +28,9 @@ class HFTextEncoder(nn.Module):
             its last real token (the closing ``[SEP]``), as a tokenizer truncating to
             ``max_length`` does; tokens are expected first, padding after.
         field: the config field that names the encoder, for error messages.
+        frozen: keep the encoder as loaded: its parameters get ``requires_grad=False``, it
+            stays in eval mode (no dropout) when the model around it trains, and its forward
+            pass keeps no graph.
 
     Inputs:
         input_ids: (B, L) int, ids in [0, vocab_size) where ``mask`` is True (padded ids are
@@ -45,12 +49,43 @@ class HFTextEncoder(nn.Module):
         output: Literal["cls", "tokens", "tokens_without_cls"] = "cls",
         max_len: int | None = None,
         field: str = "text_encoder",
+        frozen: bool = False,
     ) -> None:
         super().__init__()
         self.name_or_path = str(name_or_path)
         self.model = build_text_model(self.name_or_path, pretrained=pretrained, field=field)
         self.output = output
         self.max_len = self.check_max_len(max_len, "max_len")
+        self.frozen = frozen
+        if frozen:
+            self.requires_grad_(False)
+            self.eval()
+
+    def train(self, mode: bool = True) -> HFTextEncoder:
+        """As :meth:`torch.nn.Module.train`; a frozen encoder stays in eval mode."""
+        return super().train(mode and not self.frozen)
+
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """The parameters from the bottom of the encoder to its top, for layer-wise learning
+        rates: ``[embeddings, layer 0, …, layer N-1]``, and whatever sits above the layers
+        (a pooler, a final norm) with the top layer. ALBERT's embedding projection counts as
+        embeddings and its weight-shared layer group is one entry. Frozen parameters are
+        included (callers keep the trainable ones)."""
+        depth = 0
+        indexed: list[tuple[int, nn.Parameter]] = []
+        for name, param in self.model.named_parameters():
+            layer = re.search(r"(?:^|\.)(?:layer|layers|albert_layer_groups)\.(\d+)\.", name)
+            if re.search(r"(?:^|\.)embedding", name):  # ALBERT's embedding_hidden_mapping_in too
+                indexed.append((0, param))
+            elif layer is not None:
+                depth = max(depth, int(layer[1]) + 1)
+                indexed.append((int(layer[1]) + 1, param))
+            else:
+                indexed.append((-1, param))  # above the layers
+        groups: list[list[nn.Parameter]] = [[] for _ in range(depth + 1)]
+        for index, param in indexed:
+            groups[depth if index < 0 else index].append(param)
+        return [g for g in groups if g]
 
     @property
     def max_positions(self) -> int | None:
@@ -92,7 +127,10 @@ class HFTextEncoder(nn.Module):
             weight = next(self.model.parameters())
             states = weight.new_zeros(*input_ids.shape, self.hidden_size)
         else:
-            states = self.model(input_ids=input_ids, attention_mask=mask.long()).last_hidden_state
+            with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
+                states = self.model(
+                    input_ids=input_ids, attention_mask=mask.long()
+                ).last_hidden_state
         # the first valid token is the CLS, wherever the padding is (left-padded: not at 0)
         first = mask.int().argmax(1)
         if self.output == "cls":

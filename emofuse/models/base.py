@@ -364,9 +364,39 @@ def trainable(module: nn.Module) -> list[nn.Parameter]:
     return [p for p in module.parameters() if p.requires_grad]
 
 
+def text_encoder_groups(
+    encoder: HFTextEncoder, lr: float, *, layer_decay: float = 1.0, name: str = "text_encoder"
+) -> list[dict[str, Any]]:
+    """Optimizer groups of a text encoder's trainable parameters at ``lr``, or with layer-wise
+    learning-rate decay (Howard and Ruder 2018; Clark et al. 2020, ELECTRA, app. A): the top
+    layer at ``lr``, each layer below at ``layer_decay`` times the one above, the embeddings
+    last. Groups are named ``name`` (no decay) or ``name.<depth>`` (0 = embeddings); a group
+    with no trainable parameter (a frozen encoder) is left out.
+
+    Raises:
+        ValueError: ``layer_decay`` outside (0, 1].
+    """
+    if not 0.0 < layer_decay <= 1.0:
+        raise ValueError(f"layer_decay: expected a factor in (0, 1], got {layer_decay}")
+    if layer_decay == 1.0:
+        params = trainable(encoder)
+        return [{"name": name, "params": params, "lr": lr}] if params else []
+    layers = encoder.layer_groups()
+    top = len(layers) - 1
+    groups = [
+        {
+            "name": f"{name}.{depth}",
+            "params": [p for p in params if p.requires_grad],
+            "lr": lr * layer_decay ** (top - depth),
+        }
+        for depth, params in enumerate(layers)
+    ]
+    return [g for g in groups if g["params"]]
+
+
 def example_mask(batch_size: int, length: int, device: torch.device | None = None) -> Tensor:
     """A (B, T) mask whose first row is full and each later row one step shorter (min 1)."""
     return staircase_mask(batch_size, length, device)
 
 
-__all__ = ["EmotionModel", "example_mask", "trainable"]
+__all__ = ["EmotionModel", "example_mask", "text_encoder_groups", "trainable"]

@@ -11,14 +11,14 @@ with BCE weighted per class by negatives over positives (eqs. 8–9, see
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 import torch
 from einops import rearrange
 from torch import Tensor, nn
 
 from emofuse.blocks import EarlyFusion, EmotionQueryDecoder, GroupWiseLinear, TokenFusionEncoder
-from emofuse.config import ModelConfig
+from emofuse.config import ModelConfig, Task
 from emofuse.encoders import (
     FrameSequenceEncoder,
     HFTextEncoder,
@@ -27,7 +27,7 @@ from emofuse.encoders import (
 )
 from emofuse.labels import CMU_MOSEI_6, IEMOCAP_6
 from emofuse.layers import MLP
-from emofuse.models.base import EmotionModel, example_mask, trainable
+from emofuse.models.base import EmotionModel, example_mask, text_encoder_groups, trainable
 from emofuse.outputs import EmotionOutput
 from emofuse.registry import Citation, register_model
 from emofuse.validation import TensorSpec, ensure_mask, modality
@@ -43,13 +43,26 @@ CITATION = Citation(
     doi="10.1109/ACCESS.2023.3244390",
 )
 
+Modality = Literal["text", "video", "audio"]
+MODALITIES: tuple[Modality, ...] = get_args(Modality)  # the paper's order: [CLS; T; I; A]
+
 
 @dataclass(frozen=True, kw_only=True)
 class EmotionQueryTransformerConfig(ModelConfig):
     """Configuration of :class:`EmotionQueryTransformer` (defaults: the paper on IEMOCAP).
 
     Args:
-        text_encoder: a Hugging Face name, local config name or folder (paper: ALBERT-base).
+        task: ``"multilabel"`` (the paper: one sigmoid per emotion, weighted BCE) or
+            ``"multiclass"`` (one softmax over the emotions, e.g. MELD's 7 or IEMOCAP's 4
+            or 6 single-label classes; cross-entropy).
+        modalities: the modalities built and fused, any non-empty subset of ``("text",
+            "video", "audio")`` (the paper: all three), e.g. ``("text",)`` for transcripts
+            alone: only the text encoder, the fusion encoder over ``[CLS; T]``, the emotion
+            queries and the head are built.
+        text_encoder: a Hugging Face name, local config name or folder (paper: ALBERT-base);
+            a folder's weights are always loaded (``pretrained`` is not needed).
+        freeze_text_encoder: keep the text encoder as loaded (no gradient, no dropout); the
+            paper fine-tunes it.
         text_max_len: tokens kept, CLS included (paper: 50).
         vgg_widths: channels of the five VGG stages (VGG19: 64, 128, 256, 512, 512).
         vgg_batch_norm: BatchNorm in the VGGs (VGG19 has none).
@@ -78,7 +91,10 @@ class EmotionQueryTransformerConfig(ModelConfig):
     """
 
     label_names: tuple[str, ...] | None = IEMOCAP_6
+    task: Task = "multilabel"
+    modalities: tuple[Modality, ...] = MODALITIES
     text_encoder: str = "albert-base-v2"
+    freeze_text_encoder: bool = False
     text_max_len: int = 50
     vgg_widths: tuple[int, ...] = (64, 128, 256, 512, 512)
     vgg_batch_norm: bool = False
@@ -100,6 +116,17 @@ class EmotionQueryTransformerConfig(ModelConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.task not in ("multilabel", "multiclass"):
+            raise ValueError(f"task: expected 'multilabel' or 'multiclass', got {self.task!r}")
+        if (
+            not self.modalities
+            or len(set(self.modalities)) != len(self.modalities)
+            or not set(self.modalities) <= set(MODALITIES)
+        ):
+            raise ValueError(
+                f"modalities: expected a non-empty subset of {MODALITIES} without repeats, "
+                f"got {self.modalities}"
+            )
         if len(self.vgg_widths) != 5:
             raise ValueError(f"vgg_widths: expected 5 stage widths, got {self.vgg_widths}")
         side = 2 ** len(self.vgg_widths)  # five 2×2 pools
@@ -141,15 +168,26 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
     ) -> None:
         super().__init__(config, pretrained=pretrained)
         c = self.config
-        self.text_encoder = HFTextEncoder(
-            c.text_encoder, pretrained=pretrained, output="tokens_without_cls"
-        )
-        self.text_encoder.max_len = self.text_encoder.check_max_len(c.text_max_len, "text_max_len")
-        self.text_projection = MLP(
-            self.text_encoder.hidden_size, hidden_dims=[c.projection_dim], out_dim=c.d_model
-        )
-        self.video_encoder, self.audio_encoder = (
-            FrameSequenceEncoder(
+        if "text" in c.modalities:
+            self.text_encoder = HFTextEncoder(
+                c.text_encoder,
+                pretrained=pretrained,
+                output="tokens_without_cls",
+                frozen=c.freeze_text_encoder,
+            )
+            self.text_encoder.max_len = self.text_encoder.check_max_len(
+                c.text_max_len, "text_max_len"
+            )
+            self.text_projection = MLP(
+                self.text_encoder.hidden_size, hidden_dims=[c.projection_dim], out_dim=c.d_model
+            )
+        for name, channels, num_layers in (
+            ("video", 3, c.num_video_layers),
+            ("audio", 1, c.num_audio_layers),
+        ):
+            if name not in c.modalities:
+                continue
+            encoder = FrameSequenceEncoder(
                 VGGFeatures(channels, widths=c.vgg_widths, batch_norm=c.vgg_batch_norm),
                 backbone_dim=c.vgg_widths[-1],
                 hidden_dim=c.projection_dim,
@@ -160,8 +198,7 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
                 dropout=c.dropout,
                 use_positional_encoding=c.use_positional_encoding,
             )
-            for channels, num_layers in ((3, c.num_video_layers), (1, c.num_audio_layers))
-        )
+            setattr(self, f"{name}_encoder", encoder)
         if c.fusion == "transformer":
             self.fusion: nn.Module = TokenFusionEncoder(
                 c.d_model,
@@ -174,7 +211,7 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
             summary_dim = c.d_model  # the CLS token
         else:
             self.fusion = EarlyFusion()
-            summary_dim = 3 * c.d_model  # the concatenated modalities
+            summary_dim = len(c.modalities) * c.d_model  # the concatenated modalities
         if c.use_emotion_queries:
             self.emotion_decoder = EmotionQueryDecoder(
                 c.num_classes,
@@ -193,61 +230,81 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
     @classmethod
     def input_specs(cls, config: EmotionQueryTransformerConfig) -> list[TensorSpec]:
         s = config.face_size
-        return [
-            *modality("text", ("B", "L"), kind="int", required=True, meaning="token ids"),
-            *modality("video", ("B", "N_i", 3, s, s), required=True, meaning="face crops, 1 fps"),
-            *modality(
+        specs = {
+            "text": modality("text", ("B", "L"), kind="int", required=True, meaning="token ids"),
+            "video": modality(
+                "video", ("B", "N_i", 3, s, s), required=True, meaning="face crops, 1 fps"
+            ),
+            "audio": modality(
                 "audio",
                 ("B", "N_a", 1, config.mel_bins, config.chunk_frames),
                 required=True,
                 meaning="mel-spectrogram chunks",
             ),
-        ]
+        }
+        return [spec for m in MODALITIES if m in config.modalities for spec in specs[m]]
 
     def example_inputs(
         self, batch_size: int = 2, *, generator: torch.Generator | None = None
     ) -> dict[str, Tensor]:
         c = self.config
         text_len, faces, chunks = 8, 3, 4
-        return {
-            "text": torch.randint(
+        inputs: dict[str, Tensor] = {}
+        if "text" in c.modalities:
+            inputs["text"] = torch.randint(
                 0, self.text_encoder.vocab_size, (batch_size, text_len), generator=generator
-            ),
-            "text_mask": example_mask(batch_size, text_len),
-            "video": torch.randn(
+            )
+            inputs["text_mask"] = example_mask(batch_size, text_len)
+        if "video" in c.modalities:
+            inputs["video"] = torch.randn(
                 batch_size, faces, 3, c.face_size, c.face_size, generator=generator
-            ),
-            "video_mask": example_mask(batch_size, faces),
-            "audio": torch.rand(
+            )
+            inputs["video_mask"] = example_mask(batch_size, faces)
+        if "audio" in c.modalities:
+            inputs["audio"] = torch.rand(
                 batch_size, chunks, 1, c.mel_bins, c.chunk_frames, generator=generator
-            ),
-            "audio_mask": example_mask(batch_size, chunks),
-        }
+            )
+            inputs["audio_mask"] = example_mask(batch_size, chunks)
+        return inputs
 
     def forward(  # type: ignore[override]  # named inputs, not the base class's **inputs
         self,
-        text: Tensor,
-        video: Tensor,
-        audio: Tensor,
+        text: Tensor | None = None,
+        video: Tensor | None = None,
+        audio: Tensor | None = None,
         text_mask: Tensor | None = None,
         video_mask: Tensor | None = None,
         audio_mask: Tensor | None = None,
     ) -> EmotionOutput:
-        """Inputs:
+        """Inputs (those of ``config.modalities``, each required):
             text: (B, L) token ids (CLS first, as the tokenizer writes it), text_mask (B, L);
             video: (B, N_i, 3, S, S) face crops at 1 fps, video_mask (B, N_i);
             audio: (B, N_a, 1, mel_bins, chunk_frames) mel chunks, audio_mask (B, N_a).
             Masks are bool, True = valid; None means all valid.
         Returns:
-            EmotionOutput: logits (B, C); embedding = mean of the C emotion vectors (B, d), or
-            the CLS state (B, d) / concatenated modalities (B, 3d) without emotion queries;
-            with ``return_attentions=True``, attentions (B, heads, T_query, T_key) of every
-            layer: ``video_encoder.encoder.layers.<i>.self_attn`` (N_i × N_i),
+            EmotionOutput: logits (B, C) (one sigmoid per emotion for ``task="multilabel"``,
+            one softmax over them for ``"multiclass"``); embedding = mean of the C emotion
+            vectors (B, d), or the CLS state (B, d) / concatenated modalities (B, M·d) without
+            emotion queries; with ``return_attentions=True``, attentions (B, heads, T_query,
+            T_key) of every layer: ``video_encoder.encoder.layers.<i>.self_attn`` (N_i × N_i),
             ``audio_encoder.encoder.layers.<i>.self_attn`` (N_a × N_a),
             ``fusion.encoder.layers.<i>.self_attn`` (n_s × n_s over ``[CLS; text; video;
-            audio]``), ``emotion_decoder.decoder.layers.<i>.self_attn`` (C × C) and
-            ``.cross_attn`` (C × n_s).
+            audio]``, the modalities used), ``emotion_decoder.decoder.layers.<i>.self_attn``
+            (C × C) and ``.cross_attn`` (C × n_s).
+        Raises:
+            ValueError: a missing input of ``config.modalities``, an input of another modality,
+                or inputs of the wrong layout.
         """
+        given = {
+            "text": (text, text_mask),
+            "video": (video, video_mask),
+            "audio": (audio, audio_mask),
+        }
+        for m, (x, mask) in given.items():
+            if m not in self.config.modalities and (x is not None or mask is not None):
+                raise ValueError(
+                    f"{m}: this model uses the modalities {self.config.modalities}; got {m}"
+                )
         self.check_inputs(
             text=text,
             video=video,
@@ -256,16 +313,22 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
             video_mask=video_mask,
             audio_mask=audio_mask,
         )
-        text_mask, video_mask, audio_mask = (
-            ensure_mask(m, x)
-            for m, x in ((text_mask, text), (video_mask, video), (audio_mask, audio))
-        )
-        words, word_mask = self.text_encoder(text, text_mask)
-        # zero the padded word states so nothing of the padding reaches later layers
-        t = self.text_projection(words).masked_fill(~word_mask[..., None], 0.0)
-        i = self.video_encoder(video, video_mask)
-        a = self.audio_encoder(audio, audio_mask)
-        fused, fused_mask = self.fusion([t, i, a], [word_mask, video_mask, audio_mask])
+        sequences, masks = [], []
+        for m in (m for m in MODALITIES if m in self.config.modalities):
+            x, mask = given[m]
+            assert x is not None  # required by input_specs
+            mask = ensure_mask(mask, x)
+            if m == "text":
+                words, word_mask = self.text_encoder(x, mask)
+                # zero the padded word states so nothing of the padding reaches later layers
+                t = self.text_projection(words).masked_fill(~word_mask[..., None], 0.0)
+                sequences.append(t)
+                masks.append(word_mask)
+            else:
+                encoder: nn.Module = getattr(self, f"{m}_encoder")
+                sequences.append(encoder(x, mask))
+                masks.append(mask)
+        fused, fused_mask = self.fusion(sequences, masks)
         if self.config.use_emotion_queries:
             emotions = self.emotion_decoder(fused, fused_mask)
             logits, embedding = self.head(emotions), emotions.mean(1)
@@ -277,17 +340,20 @@ class EmotionQueryTransformer(EmotionModel[EmotionQueryTransformerConfig]):
             logits = self.head(embedding)
         return EmotionOutput(logits=logits, embedding=embedding)
 
-    def param_groups(self, lr: float) -> list[dict[str, Any]]:
+    def param_groups(self, lr: float, *, layer_decay: float = 1.0) -> list[dict[str, Any]]:
         """Adam groups of sec. IV.B.2: ``"text_encoder"`` (ALBERT) at ``lr × 0.1`` (5e-5 when
         ``lr`` is the paper's 5e-4) and ``"others"`` (VGGs, projections, transformers, head) at
-        ``lr``."""
-        text = trainable(self.text_encoder)
-        text_ids = {id(p) for p in text}
-        others = [p for p in trainable(self) if id(p) not in text_ids]
-        return [
-            {"name": "text_encoder", "params": text, "lr": lr * self.text_lr_factor},
-            {"name": "others", "params": others, "lr": lr},
-        ]
+        ``lr``. ``layer_decay < 1`` splits the text encoder into one group per layer (see
+        :func:`~emofuse.models.base.text_encoder_groups`); a frozen text encoder has no group.
+        """
+        groups: list[dict[str, Any]] = []
+        if "text" in self.config.modalities:
+            groups = text_encoder_groups(
+                self.text_encoder, lr * self.text_lr_factor, layer_decay=layer_decay
+            )
+        taken = {id(p) for g in groups for p in g["params"]}
+        others = [p for p in trainable(self) if id(p) not in taken]
+        return [*groups, *([{"name": "others", "params": others, "lr": lr}] if others else [])]
 
 
 @register_model(EmotionQueryTransformer, citation=CITATION)

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
 import torch
 from torch import Tensor, nn
 
 from emofuse.blocks import AttentiveDecisionFusion, SemanticEnhancedBackbone, build_cross_modal
 from emofuse.blocks.audio_visual_exchange import CrossModalKind
-from emofuse.config import ModelConfig
+from emofuse.config import ModelConfig, Task
 from emofuse.encoders.checkpointing import set_gradient_checkpointing
 from emofuse.encoders.resnet2d import ResNetEncoder
 from emofuse.encoders.text import HFTextEncoder
@@ -30,7 +30,7 @@ from emofuse.encoders.vggish import EXAMPLE_FRAMES, MEL_BANDS, VGGish
 from emofuse.encoders.weights import load_backbones
 from emofuse.labels import IEMOCAP_6
 from emofuse.layers import MLP, masked_mean, run_on_valid_steps
-from emofuse.models.base import EmotionModel, example_mask, trainable
+from emofuse.models.base import EmotionModel, example_mask, text_encoder_groups, trainable
 from emofuse.outputs import EmotionOutput
 from emofuse.registry import Citation, register_model
 from emofuse.validation import TensorSpec, ensure_mask, modality
@@ -43,6 +43,9 @@ CITATION = Citation(
     doi="10.3389/fnins.2022.1086380",
 )
 
+Modality = Literal["text", "audio", "video"]
+MODALITIES: tuple[Modality, ...] = get_args(Modality)
+
 # Conv groups the paper freezes (sec. 4.3): VGGish conv1–2, ResNet-18 conv1 … conv3_x.
 FROZEN_AUDIO_GROUPS, FROZEN_VIDEO_GROUPS = 2, 3
 BACKBONE_LR_SCALE = 0.1  # backbones fine-tuned at 1e-5 while the rest trains at 1e-4
@@ -53,9 +56,21 @@ class MerSemMbtConfig(ModelConfig):
     """Configuration of :class:`MerSemMbt` (defaults: the paper's, sec. 4.3).
 
     Args:
+        task: ``"multilabel"`` (the paper: one sigmoid per emotion, BCE with ``pos_weight``)
+            or ``"multiclass"`` (one softmax over the emotions, e.g. MELD's 7 or IEMOCAP's 4
+            or 6 single-label classes; cross-entropy).
+        modalities: the modalities built, ``"text"`` and any of ``"audio"``, ``"video"`` (the
+            paper: all three). ``("text",)`` builds the text encoder and the text decision
+            S_t alone (no VGGish, ResNet-18, bottleneck transformer or fusion): the logits
+            are S_t.
         text_encoder: BERT name (built from a local config when ``pretrained=False``), hub id
             (fetched with ``pretrained=True``) or local folder of a Hugging Face encoder
-            (always loaded); its CLS state is I_t.
+            (always loaded, whatever ``pretrained`` is); its CLS state is I_t.
+        text_pooling: how the text vector I_t is read from the encoder's states: ``"cls"``
+            (the paper: the CLS state) or ``"mean"`` (the mean over the valid tokens, as
+            sentence encoders such as all-MiniLM-L6-v2 were trained to be read).
+        freeze_text_encoder: keep the text encoder as loaded (no gradient, no dropout); the
+            paper fine-tunes it.
         d_model: width of the cross-modal encoder (paper: 64).
         num_bottlenecks: N_b bottleneck tokens (paper: 4).
         num_heads: heads of the cross-modal encoder (paper: 8).
@@ -85,7 +100,11 @@ class MerSemMbtConfig(ModelConfig):
     """
 
     label_names: tuple[str, ...] | None = IEMOCAP_6
+    task: Task = "multilabel"
+    modalities: tuple[Modality, ...] = MODALITIES
     text_encoder: str = "bert-base-uncased"
+    text_pooling: Literal["cls", "mean"] = "cls"
+    freeze_text_encoder: bool = False
     d_model: int = 64
     num_bottlenecks: int = 4
     num_heads: int = 8
@@ -107,6 +126,22 @@ class MerSemMbtConfig(ModelConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.task not in ("multilabel", "multiclass"):
+            raise ValueError(f"task: expected 'multilabel' or 'multiclass', got {self.task!r}")
+        if (
+            "text" not in self.modalities
+            or len(set(self.modalities)) != len(self.modalities)
+            or not set(self.modalities) <= set(MODALITIES)
+        ):
+            raise ValueError(
+                f"modalities: expected 'text' (the SEMs condition on it) and any of 'audio', "
+                f"'video', without repeats, got {self.modalities}"
+            )
+        if self.modalities == ("text",) and not self.use_text_decision:
+            raise ValueError(
+                "use_text_decision: modalities=('text',) decides from the text alone; "
+                "got use_text_decision=False (no decision left)"
+            )
         for name, groups, count in (
             ("audio_sem_after", self.audio_sem_after, 4),
             ("video_sem_after", self.video_sem_after, 5),
@@ -157,79 +192,103 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
     def __init__(self, config: MerSemMbtConfig | None = None, *, pretrained: bool = False) -> None:
         super().__init__(config, pretrained=pretrained)
         c = self.config
-        self.text_encoder = HFTextEncoder(c.text_encoder, pretrained=pretrained, output="cls")
-        text_dim = self.text_encoder.hidden_size
-        self.audio_encoder = SemanticEnhancedBackbone(
-            VGGish(c.vggish_channels, fc_dims=c.vggish_fc_dims),
-            text_dim=text_dim,
-            sem_after=c.audio_sem_after if c.use_sem else (),
-        )
-        self.video_encoder = SemanticEnhancedBackbone(
-            ResNetEncoder(widths=[c.resnet_width * 2**i for i in range(4)]),
-            text_dim=text_dim,
-            sem_after=c.video_sem_after if c.use_sem else (),
-        )
-        load_backbones(
-            {
-                "audio_backbone_weights": (self.audio_encoder.backbone, c.audio_backbone_weights),
-                "video_backbone_weights": (self.video_encoder.backbone, c.video_backbone_weights),
-            },
+        self.text_encoder = HFTextEncoder(
+            c.text_encoder,
             pretrained=pretrained,
+            output="cls" if c.text_pooling == "cls" else "tokens",
+            frozen=c.freeze_text_encoder,
         )
-        if c.freeze_backbone_layers:
-            for group in self.audio_encoder.conv_groups()[:FROZEN_AUDIO_GROUPS]:
-                group.requires_grad_(False)
-            for group in self.video_encoder.conv_groups()[:FROZEN_VIDEO_GROUPS]:
-                group.requires_grad_(False)
-        self.audio_proj = nn.Linear(self.audio_encoder.out_dim, c.d_model)
-        self.video_proj = nn.Linear(self.video_encoder.out_dim, c.d_model)
-        self.cross_modal = build_cross_modal(
-            c.cross_modal,
-            d_model=c.d_model,
-            num_heads=c.num_heads,
-            num_layers=c.num_layers,
-            num_bottlenecks=c.num_bottlenecks,
-            dropout=c.dropout,
-        )
-        self.audio_head, self.video_head = (
-            MLP(c.d_model, hidden_dims=[c.d_model], out_dim=c.num_classes, dropout=c.dropout)
-            for _ in range(2)
+        text_dim = self.text_encoder.hidden_size
+        self.has_audio, self.has_video = "audio" in c.modalities, "video" in c.modalities
+        backbones: dict[str, tuple[nn.Module, str | None]] = {}
+        if self.has_audio:
+            self.audio_encoder = SemanticEnhancedBackbone(
+                VGGish(c.vggish_channels, fc_dims=c.vggish_fc_dims),
+                text_dim=text_dim,
+                sem_after=c.audio_sem_after if c.use_sem else (),
+            )
+            backbones["audio_backbone_weights"] = (
+                self.audio_encoder.backbone,
+                c.audio_backbone_weights,
+            )
+            if c.freeze_backbone_layers:
+                for group in self.audio_encoder.conv_groups()[:FROZEN_AUDIO_GROUPS]:
+                    group.requires_grad_(False)
+            self.audio_proj = nn.Linear(self.audio_encoder.out_dim, c.d_model)
+            self.audio_head = MLP(
+                c.d_model, hidden_dims=[c.d_model], out_dim=c.num_classes, dropout=c.dropout
+            )
+        if self.has_video:
+            self.video_encoder = SemanticEnhancedBackbone(
+                ResNetEncoder(widths=[c.resnet_width * 2**i for i in range(4)]),
+                text_dim=text_dim,
+                sem_after=c.video_sem_after if c.use_sem else (),
+            )
+            backbones["video_backbone_weights"] = (
+                self.video_encoder.backbone,
+                c.video_backbone_weights,
+            )
+            if c.freeze_backbone_layers:
+                for group in self.video_encoder.conv_groups()[:FROZEN_VIDEO_GROUPS]:
+                    group.requires_grad_(False)
+            self.video_proj = nn.Linear(self.video_encoder.out_dim, c.d_model)
+            self.video_head = MLP(
+                c.d_model, hidden_dims=[c.d_model], out_dim=c.num_classes, dropout=c.dropout
+            )
+        load_backbones(backbones, pretrained=pretrained)
+        self.cross_modal = (
+            build_cross_modal(
+                c.cross_modal,
+                d_model=c.d_model,
+                num_heads=c.num_heads,
+                num_layers=c.num_layers,
+                num_bottlenecks=c.num_bottlenecks,
+                dropout=c.dropout,
+            )
+            if self.has_audio and self.has_video
+            else None
         )
         self.text_head = (
             MLP(text_dim, hidden_dims=[c.text_head_dim], out_dim=c.num_classes, dropout=c.dropout)
             if c.use_text_decision
             else None
         )
-        self.fusion = AttentiveDecisionFusion(c.num_classes)
+        # one decision (the text alone) needs no fusion
+        decisions = self.has_audio + self.has_video + c.use_text_decision
+        self.fusion = AttentiveDecisionFusion(c.num_classes) if decisions > 1 else None
         if c.gradient_checkpointing:
             set_gradient_checkpointing(self)
 
     @classmethod
     def input_specs(cls, config: MerSemMbtConfig) -> list[TensorSpec]:
         s = config.face_size
-        return [
-            *modality(
+        specs: list[TensorSpec] = []
+        if "audio" in config.modalities:
+            specs += modality(
                 "audio", ("B", "T_a", 1, EXAMPLE_FRAMES, MEL_BANDS), meaning="log-mel examples"
-            ),
-            *modality("video", ("B", "T_v", 3, s, s), meaning="face crops, one per 0.96 s"),
-            *modality("text", ("B", "L"), kind="int", required=True, meaning="token ids"),
-        ]
+            )
+        if "video" in config.modalities:
+            specs += modality("video", ("B", "T_v", 3, s, s), meaning="face crops, one per 0.96 s")
+        specs += modality("text", ("B", "L"), kind="int", required=True, meaning="token ids")
+        return specs
 
     def example_inputs(
         self, batch_size: int = 2, *, generator: torch.Generator | None = None
     ) -> dict[str, Tensor]:
         steps, tokens, s = 4, 8, self.config.face_size
         vocab = self.text_encoder.vocab_size
-        return {
-            "audio": torch.randn(
+        inputs: dict[str, Tensor] = {}
+        if self.has_audio:
+            inputs["audio"] = torch.randn(
                 batch_size, steps, 1, EXAMPLE_FRAMES, MEL_BANDS, generator=generator
-            ),
-            "audio_mask": example_mask(batch_size, steps),
-            "video": torch.randn(batch_size, steps, 3, s, s, generator=generator),
-            "video_mask": example_mask(batch_size, steps),
-            "text": torch.randint(0, vocab, (batch_size, tokens), generator=generator),
-            "text_mask": example_mask(batch_size, tokens),
-        }
+            )
+            inputs["audio_mask"] = example_mask(batch_size, steps)
+        if self.has_video:
+            inputs["video"] = torch.randn(batch_size, steps, 3, s, s, generator=generator)
+            inputs["video_mask"] = example_mask(batch_size, steps)
+        inputs["text"] = torch.randint(0, vocab, (batch_size, tokens), generator=generator)
+        inputs["text_mask"] = example_mask(batch_size, tokens)
+        return inputs
 
     def forward(  # type: ignore[override]  # named inputs, not the base class's **inputs
         self,
@@ -243,14 +302,18 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
         """Inputs:
             text: (B, L) token ids; audio: (B, T_a, 1, 96, 64) log-mel examples; video:
             (B, T_v, 3, face_size, face_size) face crops; masks (B, L), (B, T_a), (B, T_v)
-            bool, True = valid. ``audio`` or ``video`` may be omitted, not both. Padding may
-            lie anywhere (I_t is the state of the first valid token). A modality whose row is
-            all padding is missing from that row: it takes no decision weight, gets no
-            cross-modal exchange and pools to zeros, so the row's logits and embedding equal
-            those computed without that modality.
+            bool, True = valid. Only the modalities of ``config.modalities`` are taken; with
+            audio and video built, one of them may be omitted, not both (with
+            ``modalities=("text",)`` the text alone is the input). Padding may lie anywhere
+            (I_t is the state of the first valid token, or the mean of the valid ones). A
+            modality whose row is all padding is missing from that row: it takes no decision
+            weight, gets no cross-modal exchange and pools to zeros, so the row's logits and
+            embedding equal those computed without that modality.
         Returns:
-            EmotionOutput: logits (B, M); embedding (B, 2·d_model + d_t) = [audio; video; I_t]
-            pooled (zeros for a missing modality); modality_logits S_a, S_v, S_t; with
+            EmotionOutput: logits (B, M) (one sigmoid per emotion for ``task="multilabel"``,
+            one softmax over them for ``"multiclass"``); embedding (B, 2·d_model + d_t) =
+            [audio; video; I_t] pooled (zeros for a missing modality), or I_t (B, d_t) with
+            ``modalities=("text",)``; modality_logits S_a, S_v, S_t (those built); with
             ``return_attentions=True``, attentions: ``fusion`` (B, K) the decision weights over
             the fused modalities in the order audio, video, text (those given; zero where a row
             misses one); the SEM maps
@@ -261,8 +324,14 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
             bi-cross attention ``cross_modal.audio_from_video.<i>.attention`` and
             ``cross_modal.video_from_audio.<i>.attention``.
         Raises:
-            ValueError: neither ``audio`` nor ``video``, or inputs of the wrong layout.
+            ValueError: neither ``audio`` nor ``video`` where they are built, an input of a
+                modality that is not built, or inputs of the wrong layout.
         """
+        for m, x, mask in (("audio", audio, audio_mask), ("video", video, video_mask)):
+            if m not in self.config.modalities and (x is not None or mask is not None):
+                raise ValueError(
+                    f"{m}: this model uses the modalities {self.config.modalities}; got {m}"
+                )
         self.check_inputs(
             text=text,
             audio=audio,
@@ -271,21 +340,21 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
             audio_mask=audio_mask,
             video_mask=video_mask,
         )
-        if audio is None and video is None:
+        assert text is not None  # required by input_specs
+        if (self.has_audio or self.has_video) and audio is None and video is None:
             raise ValueError(
                 "audio, video: expected at least one of audio (B, T_a, 1, 96, 64) and video "
-                "(B, T_v, 3, H, W); text alone is not a MER-SEM-MBT input, got neither"
+                "(B, T_v, 3, H, W) for modalities="
+                f"{self.config.modalities}; build with modalities=('text',) for text alone, "
+                "got neither"
             )
-        # I_t: the first valid token's state; zeros for a text row that is all padding
-        text_vec, text_present = self.text_encoder(text, text_mask)
+        text_vec, text_present = self._text_vector(text, text_mask)
         streams: dict[str, Tensor] = {}
         masks: dict[str, Tensor] = {}
-        for name, x, mask, encoder, proj in (
-            ("audio", audio, audio_mask, self.audio_encoder, self.audio_proj),
-            ("video", video, video_mask, self.video_encoder, self.video_proj),
-        ):
+        for name, x, mask in (("audio", audio, audio_mask), ("video", video, video_mask)):
             if x is None:
                 continue
+            encoder, proj = getattr(self, f"{name}_encoder"), getattr(self, f"{name}_proj")
             masks[name] = ensure_mask(mask, x)
             # the frame CNN on the valid steps only, the clip's text vector on each for the SEMs
             streams[name] = proj(run_on_valid_steps(encoder, x, masks[name], text_vec))
@@ -300,11 +369,13 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
             streams["audio"] = torch.where(both, audio_out, streams["audio"])
             streams["video"] = torch.where(both, video_out, streams["video"])
         pooled = {m: masked_mean(x, masks[m]) for m, x in streams.items()}
-        heads = {"audio": self.audio_head, "video": self.video_head}
-        decisions = {m: heads[m](p) for m, p in pooled.items()}
+        decisions = {m: getattr(self, f"{m}_head")(p) for m, p in pooled.items()}
         if self.text_head is not None:
             decisions["text"] = self.text_head(text_vec)
             present["text"] = text_present
+        if self.fusion is None:  # the text decision alone
+            logits = torch.where(present["text"][:, None], decisions["text"], 0.0)
+            return EmotionOutput(logits=logits, embedding=text_vec, modality_logits=decisions)
         logits = self.fusion(
             torch.stack(list(decisions.values()), dim=1),
             torch.stack([present[m] for m in decisions], dim=1),
@@ -315,19 +386,34 @@ class MerSemMbt(EmotionModel[MerSemMbtConfig]):
         )
         return EmotionOutput(logits=logits, embedding=embedding, modality_logits=decisions)
 
-    def param_groups(self, lr: float) -> list[dict[str, Any]]:
+    def _text_vector(self, text: Tensor, text_mask: Tensor | None) -> tuple[Tensor, Tensor]:
+        """I_t (B, d_t) and (B,) True where the text has a valid token (zeros where not)."""
+        if self.config.text_pooling == "cls":
+            return self.text_encoder(text, text_mask)
+        states, mask = self.text_encoder(text, text_mask)
+        return masked_mean(states, mask), mask.any(1)
+
+    def param_groups(self, lr: float, *, layer_decay: float = 1.0) -> list[dict[str, Any]]:
         """The paper's recipe (sec. 4.3): frozen backbone layers excluded (``requires_grad``
         False), the rest of VGGish and ResNet-18 at ``lr × 0.1``, everything else (SEMs, BERT,
-        cross-modal encoder, heads, fusion) at ``lr``."""
-        groups = []
-        taken: set[int] = set()
-        for name, encoder in (
-            ("audio_backbone", self.audio_encoder),
-            ("video_backbone", self.video_encoder),
-        ):
-            params = trainable(encoder.backbone)  # the SEMs train at the full rate
-            taken |= {id(p) for p in params}
-            groups.append({"name": name, "params": params, "lr": lr * BACKBONE_LR_SCALE})
+        cross-modal encoder, heads, fusion) at ``lr``. ``layer_decay < 1`` splits BERT into one
+        group per layer (see :func:`~emofuse.models.base.text_encoder_groups`). A group with
+        no trainable parameter (a frozen text encoder, a modality not built) is left out."""
+        groups: list[dict[str, Any]] = []
+        for name in ("audio", "video"):
+            if name in self.config.modalities:
+                backbone = getattr(self, f"{name}_encoder").backbone
+                # the SEMs train at the full rate
+                groups.append(
+                    {
+                        "name": f"{name}_backbone",
+                        "params": trainable(backbone),
+                        "lr": lr * BACKBONE_LR_SCALE,
+                    }
+                )
+        if layer_decay != 1.0:
+            groups += text_encoder_groups(self.text_encoder, lr, layer_decay=layer_decay)
+        taken = {id(p) for g in groups for p in g["params"]}
         rest = [p for p in trainable(self) if id(p) not in taken]
         groups.append({"name": "others", "params": rest, "lr": lr})
         return [g for g in groups if g["params"]]

@@ -46,7 +46,7 @@ from typing import Any, Literal, cast
 from torch import nn
 
 from emofuse.config import check_types, describe
-from emofuse.training.monitor import MONITORS, check_monitor
+from emofuse.training.monitor import MONITORS, check_monitor, monitors_for
 
 Loss = Literal["auto", "cross_entropy", "bce", "weighted_bce", "l1", "mse"]
 Optimizer = Literal["adam", "adamw", "radam", "sgd"]
@@ -58,6 +58,11 @@ ColearningMode = Literal["off", "sample", "sum", "conventional"]
 BACKBONE_GROUPS = ("audio_backbone", "video_backbone", "frame_backbone", "text_encoder")
 
 LOSS_FOR_TASK = {"multiclass": "cross_entropy", "multilabel": "bce", "regression": "l1"}
+LOSSES_FOR_TASK = {
+    "multiclass": ("cross_entropy",),
+    "multilabel": ("bce", "weighted_bce"),
+    "regression": ("l1", "mse"),
+}
 MONITOR_FOR_TASK = {"multiclass": "accuracy", "multilabel": "macro_f1", "regression": "MAE"}
 
 
@@ -84,6 +89,10 @@ class Recipe:
         lr_scales: ``{group name: factor}`` applied on top of ``param_groups`` (0 freezes the
             group); every name must be one of the model's groups.
         freeze_backbone: freeze the pre-trained groups (:data:`BACKBONE_GROUPS`) the model has.
+        layer_decay: layer-wise learning-rate decay of a pre-trained text encoder (Howard and
+            Ruder 2018; Clark et al. 2020): its top layer at the group's rate, each layer below
+            at ``layer_decay ×`` the one above (``model.param_groups(lr, layer_decay=...)``,
+            groups ``text_encoder.<depth>``); 1 = one rate for the whole encoder.
         weight_decay: decoupled for AdamW, L2 otherwise.
         betas: Adam's (β₁, β₂).
         schedule: ``"constant"``, ``"cosine"`` or ``"linear"`` decay per optimizer step to
@@ -133,6 +142,7 @@ class Recipe:
     lr: float = 1e-3
     lr_scales: dict[str, float] = field(default_factory=dict)
     freeze_backbone: bool = False
+    layer_decay: float = 1.0
     weight_decay: float = 0.0
     betas: tuple[float, float] = (0.9, 0.999)
     schedule: Schedule = "constant"
@@ -185,6 +195,8 @@ class Recipe:
             if not 0 <= getattr(self, name) < 1 + (name == "min_lr_ratio"):
                 bound = "[0, 1]" if name == "min_lr_ratio" else "[0, 1)"
                 raise ValueError(f"{name}: expected a value in {bound}, got {getattr(self, name)}")
+        if not 0 < self.layer_decay <= 1:
+            raise ValueError(f"layer_decay: expected a factor in (0, 1], got {self.layer_decay}")
         if not all(0 <= b < 1 for b in self.betas):
             raise ValueError(f"betas: expected two values in [0, 1), got {self.betas}")
         if not all(m >= 0 for m in self.triplet_margins):
@@ -227,11 +239,7 @@ class Recipe:
             ValueError: a loss, monitor or option that does not fit ``task``.
         """
         loss = LOSS_FOR_TASK[task] if self.loss == "auto" else self.loss
-        allowed = {
-            "multiclass": ("cross_entropy",),
-            "multilabel": ("bce", "weighted_bce"),
-            "regression": ("l1", "mse"),
-        }[task]
+        allowed = LOSSES_FOR_TASK[task]
         if loss not in allowed:
             raise ValueError(f"loss: a {task} model trains with one of {allowed}, got {loss!r}")
         monitor = MONITOR_FOR_TASK[task] if self.monitor == "auto" else self.monitor
@@ -300,7 +308,9 @@ def recipe_for(name_or_model: str | nn.Module, **overrides: Any) -> Recipe:
     """The paper recipe of a registered name or a built model, with ``overrides``.
 
     A model built from the registry is looked up by its registered name; a model of another
-    class gets the default :class:`Recipe`. ``overrides`` may be strings from a command line
+    class gets the default :class:`Recipe`. A model built for another task than its paper's
+    (e.g. ``task="multiclass"`` for a multilabel paper) gets its task's loss (and monitor,
+    when the paper's does not apply to it). ``overrides`` may be strings from a command line
     (see :func:`parse_overrides`) or typed values.
 
     Raises:
@@ -315,7 +325,13 @@ def recipe_for(name_or_model: str | nn.Module, **overrides: Any) -> Recipe:
         k: parse_value(k, v) if isinstance(v, str) and _hint(k) is not str else v
         for k, v in overrides.items()
     }
-    return paper_recipe(name).replace(**typed)
+    recipe = paper_recipe(name)
+    task = getattr(getattr(name_or_model, "config", None), "task", None)
+    if task in LOSSES_FOR_TASK and recipe.loss not in ("auto", *LOSSES_FOR_TASK[task]):
+        recipe = recipe.replace(loss="auto")
+    if task in MONITOR_FOR_TASK and recipe.monitor not in ("auto", *monitors_for(task)):
+        recipe = recipe.replace(monitor="auto", mode="auto")
+    return recipe.replace(**typed)
 
 
 # -- command-line overrides ---------------------------------------------------------------------

@@ -34,6 +34,7 @@ batch) and the model has no batch normalisation (statistics are per process).
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import statistics
@@ -396,19 +397,30 @@ def _fixed_lengths(model: nn.Module) -> dict[str, int]:
 
 def _param_groups(model: nn.Module, recipe: Recipe) -> list[dict[str, Any]]:
     make = getattr(model, "param_groups", None)
-    groups = (
-        make(recipe.lr)
-        if callable(make)
-        else [{"name": "all", "params": [p for p in model.parameters() if p.requires_grad]}]
-    )
-    names = [g.get("name", str(i)) for i, g in enumerate(groups)]
-    unknown = sorted(set(recipe.lr_scales) - set(names))
+    if recipe.layer_decay != 1 and (
+        not callable(make) or "layer_decay" not in inspect.signature(make).parameters
+    ):
+        raise ValueError(
+            f"layer_decay: {type(model).__name__}.param_groups has no layer-wise learning "
+            f"rates; expected 1, got {recipe.layer_decay}"
+        )
+    groups: list[dict[str, Any]]
+    if not callable(make):
+        groups = [{"name": "all", "params": [p for p in model.parameters() if p.requires_grad]}]
+    elif recipe.layer_decay != 1:
+        groups = make(recipe.lr, layer_decay=recipe.layer_decay)
+    else:
+        groups = make(recipe.lr)
+    names: list[str] = [str(g.get("name", i)) for i, g in enumerate(groups)]
+    unknown = sorted(set(recipe.lr_scales) - set(names) - {n.split(".")[0] for n in names})
     if unknown:
         raise ValueError(f"lr_scales: {unknown} are not groups of this model; its groups: {names}")
     kept = []
     for name, group in zip(names, groups, strict=True):
-        scale = recipe.lr_scales.get(name, 1.0)
-        frozen = scale == 0 or (recipe.freeze_backbone and name in BACKBONE_GROUPS)
+        # a layer's group (``text_encoder.3``) takes its encoder's scale and freezing
+        family = name.split(".")[0]
+        scale = recipe.lr_scales.get(name, recipe.lr_scales.get(family, 1.0))
+        frozen = scale == 0 or (recipe.freeze_backbone and family in BACKBONE_GROUPS)
         if frozen:
             for p in group["params"]:
                 p.requires_grad_(False)

@@ -680,13 +680,12 @@ def for_model(
 def _mer_sem_mbt(config: MerSemMbtConfig, options: PipelineOptions) -> PipelineSpec:
     """Xia et al. 2022, secs. 3.1.2 and 4.3: VGGish examples, one face per 0.96 s window."""
     tokenizer = options.load_tokenizer(config.text_encoder)
-    return PipelineSpec(
-        {
-            "audio": WaveformStep(VGGishFrontEnd(), num_features=64, feature_axis=-1, batched=True),
-            "video": FaceFramesStep(FaceCrops(config.face_size), frames_per_second=None),
-            "text": TokensStep(tokenizer, options.max_length(tokenizer)),
-        }
-    )
+    steps: dict[str, Step] = {
+        "audio": WaveformStep(VGGishFrontEnd(), num_features=64, feature_axis=-1, batched=True),
+        "video": FaceFramesStep(FaceCrops(config.face_size), frames_per_second=None),
+        "text": TokensStep(tokenizer, options.max_length(tokenizer)),
+    }
+    return PipelineSpec({m: s for m, s in steps.items() if m in config.modalities})
 
 
 @register_pipeline(AVAttentionFusionConfig)
@@ -740,13 +739,12 @@ def _emotion_query_transformer(
     tokenizer = options.load_tokenizer(config.text_encoder)
     front = MelSpectrogramChunks(n_mels=config.mel_bins, chunk_frames=config.chunk_frames)
     crops = FaceCrops(config.face_size, mean=DAI2021_FACE_MEAN, std=DAI2021_FACE_STD)
-    return PipelineSpec(
-        {
-            "audio": WaveformStep(front, num_features=config.mel_bins, feature_axis=-2),
-            "video": FaceFramesStep(crops, frames_per_second=1.0),
-            "text": TokensStep(tokenizer, options.max_length(tokenizer, config.text_max_len)),
-        }
-    )
+    steps: dict[str, Step] = {
+        "audio": WaveformStep(front, num_features=config.mel_bins, feature_axis=-2),
+        "video": FaceFramesStep(crops, frames_per_second=1.0),
+        "text": TokensStep(tokenizer, options.max_length(tokenizer, config.text_max_len)),
+    }
+    return PipelineSpec({m: s for m, s in steps.items() if m in config.modalities})
 
 
 _MCR_MEANING = {

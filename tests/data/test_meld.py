@@ -12,7 +12,7 @@ from corpus_media import MELD_ROWS as ROWS
 from corpus_media import write_meld_csv as _write_csv
 from corpus_media import write_mp4
 
-from emofuse.data import MELD, collate, read_meld_csv
+from emofuse.data import MELD, collate, join_context, read_meld_csv
 from emofuse.labels import MELD_7, MELD_SENTIMENT_3
 
 
@@ -117,3 +117,26 @@ def test_the_real_csvs() -> None:
     }  # fmt: skip
     assert train[0]["text"].startswith("also I was the point person on my company’s")
     assert train[1]["context"] == [train[0]["text"]]
+
+
+def test_join_context_puts_the_most_recent_turn_last(root: Path) -> None:
+    sample = MELD(root, "train", context=2)[2]
+    joined = join_context(sample["context"], sep=" [SEP] ")
+    assert joined == f"{ROWS[0][1]} [SEP] {ROWS[1][1]}"
+    with_speakers = join_context(sample["context"], sep=" | ", speakers=sample["context_speakers"])
+    assert with_speakers == f"Chandler: {ROWS[0][1]} | The Interviewer: {ROWS[1][1]}"
+    assert join_context([]) == ""
+    with pytest.raises(ValueError, match=r"speakers: expected one speaker per turn \(2\), got 1"):
+        join_context(sample["context"], speakers=["Chandler"])
+
+
+@pytest.mark.skipif(not DATA, reason="opt-in: set EMOFUSE_DATA to the shared data folder")
+def test_the_real_csvs_as_text_with_context() -> None:
+    test = MELD(Path(str(DATA)) / "meld", "test", context=3)
+    first_turns = [s for s in (test[i] for i in range(50)) if s["utterance_id"] == 0]
+    assert first_turns and all(s["context"] == [] for s in first_turns)
+    later = next(test[i] for i in range(50) if test[i]["utterance_id"] >= 3)
+    assert len(later["context"]) == 3
+    turns = test.dialogues[later["dialogue_id"]]
+    earlier = [t.text for t in turns if t.utterance_id < later["utterance_id"]][-3:]
+    assert join_context(later["context"]) == " [SEP] ".join(earlier)
