@@ -92,11 +92,11 @@ CONFIGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "schedule": "cosine",
             "warmup_steps": 100,
             "batch_size": 32,
-            "epochs": 40,
+            "epochs": 30,
             "label_smoothing": 0.1,
             "mixup_alpha": 0.4,
             "monitor": "UA",
-            "patience": 15,
+            "patience": 10,
         },
     ),
     "colearning_transformer": (
@@ -112,6 +112,7 @@ CONFIGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "dropout": 0.1,
         },
         {
+            "loss": "cross_entropy",  # the multiclass task
             "colearning": "off",  # one modality: nothing to co-learn
             "optimizer": "adamw",
             "lr": 2e-3,
@@ -230,9 +231,11 @@ def av_descriptors(clips: Clips, cache: Path) -> Tensor:
         model = build("av_attention_fusion", 0).eval()
         out = []
         with torch.no_grad():
-            for waveform in clips.waveforms():
+            for i, waveform in enumerate(clips.waveforms()):
                 segments = front(waveform, SAMPLE_RATE)[None]
                 out.append(model.snippet_descriptors(audio=segments)["audio"][0])
+                if i % 100 == 0:
+                    print(f"descriptors: {i} / {len(clips.ids)} clips", flush=True)
         return torch.stack(out)
 
     return cached(cache, "av_descriptors", key, compute)
@@ -402,10 +405,11 @@ def report(results: dict[str, Any], out: Path, figure: Path) -> str:
         "per-class recall; mean ± standard deviation over the folds "
         f"({', '.join(map(str, folds))}).",
         "",
-        "| configuration | WA % | UA % | beats linear (UA) | s / epoch | s / fold |",
-        "|---|---|---|---|---|---|",
+        "| configuration | folds | WA % | UA % | beats linear (UA) | s / epoch | s / fold |",
+        "|---|---|---|---|---|---|---|",
     ]
-    linear = results["models"].get("linear")
+    by_fold = {n: {r["fold"]: r for r in results["models"][n]} for n in names}
+    linear = by_fold.get("linear")
     for name in names:
         runs = results["models"][name]
         wa, ua = [r["WA"] for r in runs], [r["UA"] for r in runs]
@@ -414,12 +418,14 @@ def report(results: dict[str, Any], out: Path, figure: Path) -> str:
         per_fold = f"{np.mean([r['seconds'] for r in runs]):.0f}"
         beats = "–"
         if linear is not None and name != "linear":
-            wins = sum(r["UA"] > b["UA"] for r, b in zip(runs, linear, strict=True))
-            beats = f"{wins} / {len(runs)} folds"
-        cells = [LABELS[name], mean_std(wa), mean_std(ua), beats, per_epoch, per_fold]
+            pairs = [(r, linear[r["fold"]]) for r in runs if r["fold"] in linear]
+            wins = sum(r["UA"] > b["UA"] for r, b in pairs)
+            beats = f"{wins} / {len(pairs)} folds"
+        cells = [LABELS[name], str(len(runs)), mean_std(wa), mean_std(ua), beats, per_epoch]
+        cells.append(per_fold)
         lines.append("| " + " | ".join(cells) + " |")
     paper = f"{PAPER['row']} (ImageNet ResNet-18 fine-tuned, GPU)"
-    lines.append(f"| {paper} | {PAPER['accuracy']:.0f} | – | | | |")
+    lines.append(f"| {paper} | 10 | {PAPER['accuracy']:.0f} | – | | | |")
     if "av_attention_fusion" in results["models"]:
         lines += [
             "",
@@ -428,8 +434,10 @@ def report(results: dict[str, Any], out: Path, figure: Path) -> str:
         ]
     lines += ["", "## Per fold (UA %)", "", "| fold | " + " | ".join(names) + " |"]
     lines.append("|---" * (len(names) + 1) + "|")
-    for k, fold in enumerate(folds):
-        cells = [f"{results['models'][n][k]['UA'] * 100:.1f}" for n in names]
+    for fold in folds:
+        cells = [
+            f"{by_fold[n][fold]['UA'] * 100:.1f}" if fold in by_fold[n] else "–" for n in names
+        ]
         lines.append(f"| {fold} | " + " | ".join(cells) + " |")
     best = max(
         (n for n in names if n != "linear"),
@@ -523,7 +531,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--models", default=",".join(MODELS), help=f"of {','.join(MODELS)}")
     parser.add_argument("--folds", default="0-9", help="e.g. 0-9 or 0,3")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (1: no spinning threads on a busy machine)",
+    )
     parser.add_argument(
         "--cache",
         type=Path,
@@ -532,7 +545,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "docs/results/ravdess_audio.md")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="write --out from the runs in --json (e.g. merged from several runs), no training",
+    )
     args = parser.parse_args(argv)
+    if args.report_only:
+        if args.json is None or not args.json.is_file():
+            parser.error("--report-only: give --json with the runs")
+        saved = json.loads(args.json.read_text())
+        saved["models"] = {
+            name: [
+                {**r, "fold": r.get("fold", f)} for f, r in zip(saved["folds"], runs, strict=False)
+            ]
+            for name, runs in saved["runs"].items()
+        }
+        print(report(saved, args.out, args.out.with_name("ravdess_audio_confusion.png")))
+        return 0
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = sorted(set(models) - set(MODELS))
     if unknown:
@@ -555,15 +585,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         data["av_attention_fusion"] = av_descriptors(clips, args.cache)
         results["descriptor_seconds"] = time.perf_counter() - start
         print(f"descriptors: {results['descriptor_seconds']:.0f} s", flush=True)
-    if "colearning_transformer" in models:
-        data["colearning_transformer"] = fbank_features(clips, args.cache)
-    if "linear" in models:
-        data["linear"] = linear_features(clips, args.cache)
+    features = {"colearning_transformer": fbank_features, "linear": linear_features}
     workdir = args.cache / "runs"
+    done: dict[str, dict[int, Any]] = {}
+    if args.json is not None and args.json.is_file():  # continue an interrupted run
+        previous = json.loads(args.json.read_text())
+        done = {
+            n: dict(zip(previous["folds"], r, strict=False)) for n, r in previous["runs"].items()
+        }
+        # the descriptors were computed by the first run: keep its time
+        if "descriptor_seconds" in previous:
+            results["descriptor_seconds"] = previous["descriptor_seconds"]
+    results["runs"] = {}
     for name in models:
+        if name not in data:
+            data[name] = features[name](clips, args.cache)
         runs = []
         for fold in folds:
-            if name == "linear":
+            if fold in done.get(name, {}):
+                run = done[name][fold]
+            elif name == "linear":
                 run = run_linear(data[name], clips, fold)
             else:
                 run = run_model(name, data[name], clips, fold, args.seed, workdir)
@@ -572,10 +613,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"({run['seconds']:.0f} s, {run['epochs']} epochs)",
                 flush=True,
             )
-            runs.append(run)
+            runs.append({**run, "fold": fold})
+            results["runs"][name] = runs
+            if args.json is not None:
+                args.json.write_text(json.dumps(results, indent=1) + "\n")
         results["models"][name] = runs
-    if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=1) + "\n")
     print(report(results, args.out, args.out.with_name("ravdess_audio_confusion.png")))
     return 0
 
