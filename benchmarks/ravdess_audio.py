@@ -535,7 +535,7 @@ WHAT_STANDS_BETWEEN = [
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, required=True, help="folder of Actor_XX folders")
+    parser.add_argument("--data", type=Path, help="folder of Actor_XX folders (required to train)")
     parser.add_argument("--models", default=",".join(MODELS), help=f"of {','.join(MODELS)}")
     parser.add_argument("--folds", default="0-9", help="e.g. 0-9 or 0,3")
     parser.add_argument("--seed", type=int, default=0)
@@ -571,6 +571,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         print(report(saved, args.out, args.out.with_name("ravdess_audio_confusion.png")))
         return 0
+    if args.data is None:
+        parser.error("--data: required (the folder of Actor_XX folders) unless --report-only")
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = sorted(set(models) - set(MODELS))
     if unknown:
@@ -581,7 +583,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, Any] = {
         "command": "python benchmarks/ravdess_audio.py "
         + shlex.join(sys.argv[1:] if argv is None else list(argv)),
-        "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} torch threads",
+        "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} torch thread(s)",
         "date": datetime.date.today().isoformat(),
         "folds": folds,
         "ids": clips.ids,
