@@ -168,7 +168,7 @@ def test_audio_only_paper_model_carries_no_frame_cnn() -> None:
     video_parts = _numel(full.frame_encoder) + _numel(full.video_encoder)
     one_segment_row = full.config.d_model  # the visual segment embedding
     assert _numel(audio) == _numel(full) - video_parts - one_segment_row
-    assert _numel(audio) < 2.5e6 < 6e6 < _numel(full)  # the frame CNN is most of the model
+    assert _numel(audio) < 2e6 < 6e6 < _numel(full)  # 1.7 M of 6.5 M: the frame CNN is most
     assert [g["name"] for g in audio.param_groups(1e-4)] == [
         "audio_encoder",
         "cross_modal_classifier",
