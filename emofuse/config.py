@@ -419,11 +419,31 @@ def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
         raise ValueError(f"{name}: expected one of {list(choices)}, got {value!r}")
 
 
+def check_modalities(modalities: tuple[str, ...], choices: tuple[str, ...]) -> None:
+    """Check a config's ``modalities`` field: a non-empty subset of ``choices`` (the
+    modalities the model can build), each named once. The same field, with this meaning, in
+    every model that can be built for some of its modalities.
+
+    Raises:
+        ValueError: an empty tuple, a repeated name or a name outside ``choices``.
+    """
+    if (
+        not modalities
+        or len(set(modalities)) != len(modalities)
+        or not set(modalities) <= set(choices)
+    ):
+        raise ValueError(
+            f"modalities: expected a non-empty subset of {choices}, each named once, "
+            f"got {modalities}"
+        )
+
+
 __all__ = [
     "RENAMED_FIELDS",
     "ModelConfig",
     "Task",
     "check_choice",
+    "check_modalities",
     "check_types",
     "dataclass",
     "describe",

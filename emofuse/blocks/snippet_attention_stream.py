@@ -66,7 +66,7 @@ class SnippetAttentionStream(nn.Module):
                 "of the backbone's map; got None (pass use_spatial=False, use_channel=False "
                 "for a pooled backbone)"
             )
-        self.backbone = backbone
+        self.backbone, self.backbone_dim = backbone, backbone_dim
         self.pooled_backbone = num_positions is None
         if use_spatial:
             self.spatial_attention = SpatialAttention(
@@ -103,14 +103,21 @@ class SnippetAttentionStream(nn.Module):
             x = self.channel_attention(x)
         return x.mean(1)  # spatial average pooling (sec. 3.1, temporal attention)
 
-    def forward(self, snippets: Tensor, mask: Tensor | None = None) -> Tensor:
+    def descriptors(self, snippets: Tensor, mask: Tensor | None = None) -> Tensor:
+        """The first stage: (B, N, ...) snippets → (B, N, backbone_dim) descriptors, zeros at
+        padded snippets (which never run through the backbone)."""
         # one valid snippet in a training batch: the backbone's BatchNorm uses running stats
-        descriptors = run_on_valid_steps(
-            self.snippet_descriptor, snippets, mask, module=self.backbone
-        )
+        return run_on_valid_steps(self.snippet_descriptor, snippets, mask, module=self.backbone)
+
+    def aggregate(self, descriptors: Tensor, mask: Tensor | None = None) -> Tensor:
+        """The second stage: (B, N, backbone_dim) descriptors → D_T (B, N, out_dim), the
+        temporal attention over the valid snippets (or the ablation's linear map)."""
         if not self.use_temporal:
             return self.temporal(descriptors)  # the ablation's linear map to m'
         return self.temporal(descriptors, mask)
+
+    def forward(self, snippets: Tensor, mask: Tensor | None = None) -> Tensor:
+        return self.aggregate(self.descriptors(snippets, mask), mask)
 
 
 __all__ = ["SnippetAttentionStream"]

@@ -3,6 +3,7 @@ module that loads their weights (:mod:`emofuse.encoders.weights`)."""
 
 from emofuse.encoders.checkpointing import set_gradient_checkpointing
 from emofuse.encoders.frame_sequence import FrameSequenceEncoder
+from emofuse.encoders.mobilenet2d import MobileNetV2Encoder
 from emofuse.encoders.resnet2d import ResNetEncoder
 from emofuse.encoders.resnet3d import DEFAULT_WIDTHS, DEPTHS, ResNet3D, hara_to_torchvision
 from emofuse.encoders.subsampling import ConvolutionPooling
@@ -30,6 +31,7 @@ __all__ = [
     "ConvolutionPooling",
     "FrameSequenceEncoder",
     "HFTextEncoder",
+    "MobileNetV2Encoder",
     "ResNet3D",
     "ResNetEncoder",
     "TimmFrameEncoder",

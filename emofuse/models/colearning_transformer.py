@@ -9,16 +9,16 @@ so that all three work.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from emofuse.blocks.modality_subset_transformer import (
     AttentiveSwishClassifier,
     CrossModalTransformer,
 )
-from emofuse.config import ModelConfig
+from emofuse.config import ModelConfig, Task, check_modalities
 from emofuse.encoders.checkpointing import set_gradient_checkpointing
 from emofuse.encoders.subsampling import ConvolutionPooling
 from emofuse.encoders.timm_frames import TimmFrameEncoder
@@ -39,7 +39,8 @@ CITATION = Citation(
     doi="10.21437/Interspeech.2022-11307",
 )
 
-MODALITIES = ("audio", "video")
+Modality = Literal["audio", "video"]
+MODALITIES: tuple[Modality, ...] = get_args(Modality)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +48,13 @@ class ColearningTransformerConfig(ModelConfig):
     """Configuration of :class:`ColearningTransformer` (defaults: the paper's, sec. 4.2).
 
     Args:
+        task: ``"multilabel"`` (the paper's: one sigmoid per emotion, BCE, eqs. 16–19) or
+            ``"multiclass"`` (one softmax over the emotions, cross-entropy; e.g. RAVDESS-8 with
+            ``label_names=emofuse.labels.RAVDESS_8``). The head is the same; the task says how
+            its logits are read and trained.
+        modalities: the modalities the model is built for: ``("audio", "video")`` (paper), or
+            one alone. Only their encoders are built (an audio-only model carries no frame
+            CNN); ``forward`` takes any non-empty subset of them.
         label_names: the six CMU-MOSEI emotions in the order of Takashima et al.'s tables 1–2,
             the CMU-MultimodalSDK's (:data:`emofuse.labels.CMU_MOSEI_SDK_6`): happiness,
             sadness, anger, surprise, disgust, fear.
@@ -72,6 +80,8 @@ class ColearningTransformerConfig(ModelConfig):
     """
 
     label_names: tuple[str, ...] | None = CMU_MOSEI_SDK_6
+    task: Task = "multilabel"
+    modalities: tuple[Modality, ...] = MODALITIES
     audio_dim: int = 240
     d_model: int = 128
     ffn_dim: int = 512
@@ -88,6 +98,7 @@ class ColearningTransformerConfig(ModelConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_modalities(self.modalities, MODALITIES)
         # num_conv_layers >= 1: the subsampler's convolutions map audio_dim to d_model
         for name in (
             "audio_dim",
@@ -119,14 +130,15 @@ class ColearningTransformerConfig(ModelConfig):
 
 
 class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
-    """Audio encoder, visual encoder, cross-modal encoder and multi-label classifier
-    (Takashima et al. 2022, sec. 3.1, Fig. 1).
+    """Audio encoder, visual encoder, cross-modal encoder and classifier (Takashima et al.
+    2022, sec. 3.1, Fig. 1); the encoders of ``config.modalities`` only.
 
     - Audio (eqs. 4–7): ``ConvolutionPooling`` (T/4) → sinusoidal positions → transformer.
     - Video (eqs. 8–11): MobileNetV3 per valid frame → d → sinusoidal positions → transformer.
     - Cross-modal (eqs. 12–13): segment embeddings, concatenation of the given modalities
       along time, transformer.
-    - Classifier (eqs. 14–16): attentive pooling → Linear + Swish → Linear (logits).
+    - Classifier (eqs. 14–16): attentive pooling → Linear + Swish → Linear (logits, read as
+      sigmoids for ``task="multilabel"``, a softmax for ``"multiclass"``).
 
     All transformer blocks are pre-norm with Swish feed-forward networks.
     """
@@ -149,20 +161,28 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
                 activation="swish",
             )
 
+        # the paper's order (audio, then video) whatever order the config lists them in
+        self.modalities = tuple(m for m in MODALITIES if m in c.modalities)
+        self.has_audio, self.has_video = "audio" in c.modalities, "video" in c.modalities
         self.position = SinusoidalPositionalEncoding(c.d_model)
-        self.subsampler = ConvolutionPooling(
-            c.audio_dim, out_dim=c.d_model, num_layers=c.num_conv_layers, kernel_size=c.conv_kernel
-        )
-        self.audio_encoder = encoder(c.num_audio_layers)
-        self.frame_encoder = TimmFrameEncoder(
-            c.frame_backbone,
-            out_dim=c.d_model,
-            pretrained=pretrained,
-            weights=c.frame_backbone_weights,
-        )
-        self.video_encoder = encoder(c.num_video_layers)
+        if self.has_audio:
+            self.subsampler = ConvolutionPooling(
+                c.audio_dim,
+                out_dim=c.d_model,
+                num_layers=c.num_conv_layers,
+                kernel_size=c.conv_kernel,
+            )
+            self.audio_encoder = encoder(c.num_audio_layers)
+        if self.has_video:
+            self.frame_encoder = TimmFrameEncoder(
+                c.frame_backbone,
+                out_dim=c.d_model,
+                pretrained=pretrained,
+                weights=c.frame_backbone_weights,
+            )
+            self.video_encoder = encoder(c.num_video_layers)
         self.cross_modal = CrossModalTransformer(
-            MODALITIES,
+            self.modalities,
             d_model=c.d_model,
             num_heads=c.num_heads,
             ffn_dim=c.ffn_dim,
@@ -177,21 +197,28 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
     @classmethod
     def input_specs(cls, config: ColearningTransformerConfig) -> list[TensorSpec]:
         s = config.face_size
-        return [
-            *modality("audio", ("B", "T_a", config.audio_dim), meaning="log-mel+Δ+ΔΔ, 10 ms"),
-            *modality("video", ("B", "T_v", 3, s, s), meaning="face crops, 3 fps"),
-        ]
+        specs: list[TensorSpec] = []
+        if "audio" in config.modalities:
+            specs += modality(
+                "audio", ("B", "T_a", config.audio_dim), meaning="log-mel+Δ+ΔΔ, 10 ms"
+            )
+        if "video" in config.modalities:
+            specs += modality("video", ("B", "T_v", 3, s, s), meaning="face crops, 3 fps")
+        return specs
 
     def example_inputs(
         self, batch_size: int = 2, *, generator: torch.Generator | None = None
     ) -> dict[str, Tensor]:
         c, t_a, t_v = self.config, 22, 4
-        return {
-            "audio": torch.randn(batch_size, t_a, c.audio_dim, generator=generator),
-            "audio_mask": example_mask(batch_size, t_a),
-            "video": torch.randn(batch_size, t_v, 3, c.face_size, c.face_size, generator=generator),
-            "video_mask": example_mask(batch_size, t_v),
-        }
+        inputs = {}
+        if self.has_audio:
+            inputs["audio"] = torch.randn(batch_size, t_a, c.audio_dim, generator=generator)
+            inputs["audio_mask"] = example_mask(batch_size, t_a)
+        if self.has_video:
+            frames = (batch_size, t_v, 3, c.face_size, c.face_size)
+            inputs["video"] = torch.randn(frames, generator=generator)
+            inputs["video_mask"] = example_mask(batch_size, t_v)
+        return inputs
 
     def encode_audio(self, audio: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         """Eqs. 4–6: (B, T_a, audio_dim) → (B, T_a', d) with its (B, T_a') mask."""
@@ -210,13 +237,13 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
         audio_mask: Tensor | None = None,
         video_mask: Tensor | None = None,
     ) -> EmotionOutput:
-        """Emotion logits from audio, video or both.
+        """Emotion logits from audio, video or both (of ``config.modalities``).
 
         Inputs:
             audio: (B, T_a, audio_dim) filter-bank features at 10 ms per step, or None.
             video: (B, T_v, 3, face_size, face_size) face crops, or None.
             audio_mask: (B, T_a) bool, True = valid; video_mask: (B, T_v) bool.
-            At least one of ``audio`` and ``video`` must be given.
+            At least one of ``config.modalities`` must be given, and no other.
         Returns:
             EmotionOutput with logits (B, num_classes), embedding (B, d_model) = the pooled
             vector o of eq. 14, and, with ``return_attentions=True``, attentions: every
@@ -224,13 +251,15 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
             ``video_encoder.layers.<i>.self_attn`` and ``cross_modal.encoder.layers.<i>.self_attn``
             (B, heads, T, T), and the pooling weights ``classifier.pool`` (B, T_z).
         Raises:
-            ValueError: neither ``audio`` nor ``video``, or inputs of the wrong layout.
+            ValueError: no input of ``config.modalities``, an input of a modality the model
+                was not built for, or inputs of the wrong layout.
         """
         self.check_inputs(audio=audio, video=video, audio_mask=audio_mask, video_mask=video_mask)
         if audio is None and video is None:
+            layouts = {"audio": "audio (B, T_a, audio_dim)", "video": "video (B, T_v, 3, H, W)"}
             raise ValueError(
-                "audio, video: expected at least one of audio (B, T_a, audio_dim) and "
-                "video (B, T_v, 3, H, W), got neither"
+                f"{', '.join(self.modalities)}: expected at least one of "
+                f"{' and '.join(layouts[m] for m in self.modalities)}, got neither"
             )
         streams: dict[str, tuple[Tensor, Tensor]] = {}
         if audio is not None:
@@ -246,12 +275,14 @@ class ColearningTransformer(EmotionModel[ColearningTransformerConfig]):
         groups are named so a user can scale the pre-trained ones. The paper's optimizer is
         ``torch.optim.RAdam(model.param_groups(lr))`` with mini-batches of 16 and early
         stopping on the validation set (sec. 4.2; the learning rate is not given)."""
-        parts = {
-            "frame_backbone": [self.frame_encoder.backbone],
-            "audio_encoder": [self.subsampler, self.audio_encoder],
-            "video_encoder": [self.frame_encoder.proj, self.video_encoder],
-            "cross_modal_classifier": [self.cross_modal, self.classifier],
-        }
+        parts: dict[str, list[nn.Module]] = {}
+        if self.has_video:
+            parts["frame_backbone"] = [self.frame_encoder.backbone]
+        if self.has_audio:
+            parts["audio_encoder"] = [self.subsampler, self.audio_encoder]
+        if self.has_video:
+            parts["video_encoder"] = [self.frame_encoder.proj, self.video_encoder]
+        parts["cross_modal_classifier"] = [self.cross_modal, self.classifier]
         groups = []
         for name, modules in parts.items():
             params = [p for m in modules for p in trainable(m)]

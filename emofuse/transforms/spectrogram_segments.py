@@ -19,7 +19,9 @@ class SpectrogramSegments(nn.Module):
 
     Hamming window of 32 ms, hop of 10 ms, an FFT giving ``num_bins`` = 256 frequency bins (a
     512-point FFT at 16 kHz gives 257; the Nyquist bin is dropped), log magnitude, mean/variance
-    normalisation over the clip. ``num_segments`` one-second windows are spread uniformly over
+    normalisation over the clip. With ``num_mels``, the rows are instead that many log mel
+    bands of the same FFT (power, HTK mel scale over 0 Hz to the Nyquist frequency): smaller
+    images for a CNN on a CPU. ``num_segments`` one-second windows are spread uniformly over
     the whole clip (they overlap when the clip is shorter than ``num_segments`` seconds, as
     RAVDESS's ~3.8 s clips are for N = 6; a clip under one second is padded with the clip
     mean), and each is resized to ``size`` (bilinear, antialiased).
@@ -35,8 +37,10 @@ class SpectrogramSegments(nn.Module):
         hop_ms: hop in ms (paper: 10).
         num_bins: frequency bins kept (paper: 256).
         segment_seconds: length of each segment (paper: 1 s).
+        num_mels: log mel bands instead of the ``num_bins`` linear bins (not in the paper);
+            ``None``: the paper's linear bins.
         size: (height, width) of the output images (the CNN's input, paper: 224 × 224), or
-            ``None`` to keep (num_bins, frames per segment).
+            ``None`` to keep (num_bins or num_mels, frames per segment).
 
     Inputs:
         waveform: one clip, a :class:`~emofuse.transforms.Waveform` or (N,) / (C, N) samples;
@@ -59,10 +63,13 @@ class SpectrogramSegments(nn.Module):
         hop_ms: float = 10.0,
         num_bins: int = 256,
         segment_seconds: float = 1.0,
+        num_mels: int | None = None,
         size: tuple[int, int] | None = (224, 224),
     ) -> None:
         super().__init__()
         sample_rate = check_sample_rate(sample_rate)
+        if num_mels is not None and num_mels < 1:
+            raise ValueError(f"num_mels: expected a positive int or None, got {num_mels}")
         win_length = round(sample_rate * window_ms / 1000)
         n_fft = 2 * num_bins
         if win_length > n_fft:
@@ -70,12 +77,9 @@ class SpectrogramSegments(nn.Module):
                 f"sample_rate: a {window_ms} ms window at {sample_rate} Hz has {win_length} "
                 f"samples, more than the {n_fft}-point FFT giving {num_bins} bins; use 16000 Hz"
             )
-        self.num_segments, self.sample_rate, self.num_bins, self.size = (
-            num_segments,
-            sample_rate,
-            num_bins,
-            size,
-        )
+        self.num_segments, self.sample_rate, self.size = num_segments, sample_rate, size
+        self.num_mels = num_mels
+        self.num_bins = num_bins if num_mels is None else num_mels  # rows of each image
         self.win_length = win_length
         self.segment_frames = round(segment_seconds * 1000 / hop_ms)
         self.spectrogram = torchaudio.transforms.Spectrogram(
@@ -83,16 +87,23 @@ class SpectrogramSegments(nn.Module):
             win_length=win_length,
             hop_length=round(sample_rate * hop_ms / 1000),
             window_fn=torch.hamming_window,
-            power=1.0,  # magnitude
+            power=1.0 if num_mels is None else 2.0,  # magnitude, or power for mel bands
+        )
+        self.mel_scale = (
+            None
+            if num_mels is None
+            else torchaudio.transforms.MelScale(num_mels, sample_rate, n_stft=num_bins + 1)
         )
 
     def log_spectrogram(self, waveform: AudioInput, sample_rate: int | None = None) -> Tensor:
-        """The clip's normalised log-magnitude spectrogram, (num_bins, frames); (num_bins, 0)
-        for a clip shorter than one window."""
+        """The clip's normalised log-magnitude spectrogram (log mel power with ``num_mels``),
+        (num_bins or num_mels, frames); (rows, 0) for a clip shorter than one window."""
         mono = mono_clip(waveform, sample_rate, self.sample_rate)
         if mono.shape[0] < self.win_length:
             return mono.new_zeros(self.num_bins, 0)
-        spec = torch.log(self.spectrogram(mono)[: self.num_bins] + 1e-6)
+        spec = self.spectrogram(mono)
+        spec = spec[: self.num_bins] if self.mel_scale is None else self.mel_scale(spec)
+        spec = torch.log(spec + 1e-6)
         return (spec - spec.mean()) / spec.std().clamp(min=1e-5)
 
     def forward(self, waveform: AudioInput, sample_rate: int | None = None) -> Tensor:

@@ -9,7 +9,7 @@ from torch import nn
 
 import emofuse
 from emofuse.blocks import CrossCorrelationFusion, TemporalAttention
-from emofuse.encoders import ResNet3D
+from emofuse.encoders import MobileNetV2Encoder, ResNet3D
 from emofuse.encoders.weights import WeightsUnavailableError
 from emofuse.labels import RAVDESS_8
 from emofuse.models.av_attention_fusion import AVAttentionFusion
@@ -201,3 +201,113 @@ def test_fused_halves_are_averaged_over_their_own_modality_mask() -> None:
         dim=-1,
     )
     torch.testing.assert_close(seen["pooled"], want)
+
+
+# -- audio alone on an ImageNet MobileNetV2, frozen; two-stage forward (issue 19.5) ------------
+MOBILENET_AUDIO = {
+    "modalities": ("audio",),
+    "audio_backbone": "mobilenet_v2",
+    "audio_output_stride": 16,
+    "audio_widths": (64, 128, 256, 512),  # the tiny config's are a narrow ResNet's
+    "audio_size": 32,
+}
+
+
+def test_mobilenet_v2_audio_backbone() -> None:
+    model = emofuse.build(TINY, **MOBILENET_AUDIO).eval()
+    assert isinstance(model.audio_backbone, MobileNetV2Encoder)
+    assert model.audio_backbone.out_dim == 96 and len(model.audio_backbone.features) == 14
+    assert model.audio_stream.temporal.attention.q_proj.in_features == 96
+    out = model(**model.example_inputs(batch_size=2))
+    assert out.logits.shape == (2, 8) and out.logits.isfinite().all()
+    with torch.device("meta"):
+        whole = emofuse.build(
+            "av_attention_fusion", modalities=("audio",), audio_backbone="mobilenet_v2"
+        )
+    assert whole.audio_backbone.out_dim == 1280 and len(whole.audio_backbone.features) == 19
+
+
+def test_frozen_audio_backbone_keeps_its_weights_and_statistics() -> None:
+    model = emofuse.build(TINY, **MOBILENET_AUDIO, freeze_audio_backbone=True).train()
+    backbone = model.audio_backbone
+    assert not backbone.training and model.audio_stream.temporal.training
+    assert not any(p.requires_grad for p in backbone.parameters())
+    (group,) = model.param_groups(1e-3)
+    frozen = {id(p) for p in backbone.parameters()}
+    assert group["params"] and not frozen & {id(p) for p in group["params"]}
+    before = {k: v.clone() for k, v in backbone.state_dict().items()}
+    inputs = model.example_inputs(batch_size=2)
+    model(**inputs).logits.sum().backward()
+    for key, value in backbone.state_dict().items():
+        assert torch.equal(value, before[key]), key  # running statistics included
+    assert model.audio_stream.temporal.attention.q_proj.weight.grad is not None
+
+
+@pytest.mark.parametrize("overrides", [{}, MOBILENET_AUDIO])
+def test_forward_is_descriptors_then_the_rest(overrides) -> None:
+    model = emofuse.build(TINY, **overrides).eval()
+    inputs = model.example_inputs(batch_size=2)
+    masks = {k: v for k, v in inputs.items() if k.endswith("_mask")}
+    with torch.no_grad():
+        descriptors = model.snippet_descriptors(**inputs)
+        assert set(descriptors) == set(model.config.modalities)
+        staged = model.forward_descriptors(descriptors, **masks)
+        direct = model(**inputs)
+    torch.testing.assert_close(staged.logits, direct.logits)
+    torch.testing.assert_close(staged.embedding, direct.embedding)
+    padded = ~inputs[f"{model.config.modalities[0]}_mask"]
+    assert (descriptors[model.config.modalities[0]][padded] == 0).all()
+
+
+def test_forward_descriptors_checks_its_inputs() -> None:
+    model = emofuse.build(TINY, **MOBILENET_AUDIO).eval()
+    with pytest.raises(ValueError, match="descriptors: expected the modalities"):
+        model.forward_descriptors({"video": torch.randn(2, 3, 96)})
+    with pytest.raises(ValueError, match="audio: expected shape .*96"):
+        model.forward_descriptors({"audio": torch.randn(2, 3, 95)})
+    with pytest.raises(ValueError, match="audio_mask"):
+        model.forward_descriptors(
+            {"audio": torch.randn(2, 3, 96)}, audio_mask=torch.ones(2, 4, dtype=torch.bool)
+        )
+
+
+def test_audio_only_model_refuses_video() -> None:
+    model = emofuse.build(TINY, modalities=("audio",)).eval()
+    inputs = model.example_inputs(batch_size=2)
+    video = torch.randn(2, 3, 3, 4, 40, 40)
+    with pytest.raises(ValueError, match=r"video: not an input .*modalities=\('audio',\)"):
+        model(**inputs, video=video)
+
+
+def test_mobilenet_options_validated() -> None:
+    with pytest.raises(ValueError, match="audio_output_stride"):
+        emofuse.build(TINY, audio_output_stride=16)  # a ResNet audio backbone
+    with pytest.raises(ValueError, match="audio_widths"):
+        emofuse.build(TINY, audio_backbone="mobilenet_v2")  # the tiny config's narrow widths
+    with pytest.raises(ValueError, match="audio_output_stride"):
+        emofuse.build(TINY, **{**MOBILENET_AUDIO, "audio_output_stride": 8})
+    with pytest.raises(ValueError, match="modalities"):
+        emofuse.build(TINY, modalities=("audio", "audio"))
+
+
+def test_pretrained_mobilenet_from_a_local_torchvision_file(tmp_path: Path) -> None:
+    from torchvision.models import mobilenet_v2
+
+    torch.manual_seed(0)
+    source = mobilenet_v2()
+    path = tmp_path / "mobilenet_v2.pth"
+    torch.save(source.state_dict(), path)
+    model = emofuse.build(
+        TINY, pretrained=True, audio_backbone_weights=str(path), **MOBILENET_AUDIO
+    )
+    own = model.audio_backbone.state_dict()
+    stem = source.features[0][0].weight
+    torch.testing.assert_close(own["features.0.0.weight"], stem.sum(1, keepdim=True))
+    for key, value in source.state_dict().items():
+        if (
+            key.startswith("features.")
+            and int(key.split(".")[1]) < 14
+            and key != "features.0.0.weight"
+        ):
+            assert torch.equal(own[key], value), key
+    assert len(own) < len(source.state_dict())  # classifier and stride-32 blocks dropped

@@ -153,3 +153,77 @@ def test_outputs_follow_the_papers_emotion_order(name: str) -> None:
     assert emofuse.default_config(name).label_names == paper
     protocol = emofuse.metrics.protocol("takashima2022")
     assert tuple(dict.fromkeys(k.split("/")[0] for k in protocol.keys))[:6] == paper
+
+
+# -- modalities and the multiclass task (issue 19.4) -------------------------------------------
+def _numel(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_audio_only_paper_model_carries_no_frame_cnn() -> None:
+    with torch.device("meta"):
+        full = emofuse.build("colearning_transformer")
+        audio = emofuse.build("colearning_transformer", modalities=("audio",))
+    assert not hasattr(audio, "frame_encoder") and not hasattr(audio, "video_encoder")
+    video_parts = _numel(full.frame_encoder) + _numel(full.video_encoder)
+    one_segment_row = full.config.d_model  # the visual segment embedding
+    assert _numel(audio) == _numel(full) - video_parts - one_segment_row
+    assert _numel(audio) < 2e6 < 6e6 < _numel(full)  # 1.7 M of 6.5 M: the frame CNN is most
+    assert [g["name"] for g in audio.param_groups(1e-4)] == [
+        "audio_encoder",
+        "cross_modal_classifier",
+    ]
+
+
+def test_video_only_model_has_no_audio_encoder() -> None:
+    model = emofuse.build("colearning_transformer_tiny", modalities=("video",)).eval()
+    assert not hasattr(model, "subsampler") and not hasattr(model, "audio_encoder")
+    inputs = model.example_inputs(batch_size=2)
+    assert set(inputs) == {"video", "video_mask"}
+    assert [s.name for s in model.input_specs(model.config)] == ["video", "video_mask"]
+    assert model(**inputs).logits.shape == (2, 6)
+
+
+def test_single_modality_model_refuses_the_other_modality() -> None:
+    model = emofuse.build("colearning_transformer_tiny", modalities=("audio",)).eval()
+    video = torch.randn(2, 4, 3, 32, 32)
+    with pytest.raises(ValueError, match=r"video: not an input .*modalities=\('audio',\)"):
+        model(audio=torch.randn(2, 8, 240), video=video)
+    with pytest.raises(ValueError, match="video_mask: not an input"):
+        model(audio=torch.randn(2, 8, 240), video_mask=torch.ones(2, 4, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"^audio: expected at least one of audio \(B"):
+        model()
+
+
+@pytest.mark.parametrize("modalities", [(), ("audio", "audio"), ("text",), ("audio", "text")])
+def test_modalities_validated(modalities) -> None:
+    with pytest.raises(ValueError, match="modalities"):
+        emofuse.build("colearning_transformer_tiny", modalities=modalities)
+
+
+def test_modalities_order_does_not_change_the_model() -> None:
+    """The paper's concatenation order (audio, then video) whatever the config lists."""
+    torch.manual_seed(0)
+    a = emofuse.build("colearning_transformer_tiny").eval()
+    torch.manual_seed(0)
+    b = emofuse.build("colearning_transformer_tiny", modalities=("video", "audio")).eval()
+    b.load_state_dict(a.state_dict())
+    inputs = a.example_inputs(batch_size=2)
+    with torch.no_grad():
+        torch.testing.assert_close(a(**inputs).logits, b(**inputs).logits)
+
+
+def test_audio_only_multiclass_model_saves_and_loads(tmp_path: Path) -> None:
+    model = emofuse.build(
+        "colearning_transformer_tiny",
+        modalities=("audio",),
+        task="multiclass",
+        label_names=emofuse.labels.RAVDESS_8,
+    ).eval()
+    model.save_pretrained(tmp_path)
+    loaded = emofuse.load(tmp_path).eval()
+    assert loaded.config.modalities == ("audio",) and loaded.config.task == "multiclass"
+    inputs = model.example_inputs(batch_size=2)
+    with torch.no_grad():
+        torch.testing.assert_close(model(**inputs).logits, loaded(**inputs).logits)
+    assert emofuse.model_info("colearning_transformer")["task"] == "multilabel"

@@ -301,3 +301,28 @@ def test_an_all_padding_row_keeps_every_subset_loss_finite() -> None:
     loss.backward()
     assert all(v.isfinite() for v in losses.values())
     assert all(p.grad.isfinite().all() for p in model.parameters() if p.grad is not None)
+
+
+def test_colearning_helper_trains_an_audio_only_multiclass_model() -> None:
+    """CoLearning with one modality: the only subset is that modality; cross-entropy on the
+    multiclass logits learns a fixed batch."""
+    torch.manual_seed(0)
+    model = emofuse.build(
+        "colearning_transformer_tiny", modalities=("audio",), task="multiclass", num_classes=4
+    )
+    colearning = CoLearning(("audio",), loss_fn=torch.nn.functional.cross_entropy, seed=0)
+    assert colearning.subsets == [("audio",)]
+    inputs = model.example_inputs(batch_size=4)
+    labels = torch.tensor([0, 1, 2, 3])
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(25):
+        loss, parts = colearning(model, inputs, labels)
+        assert set(parts) == {"audio"}
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss))
+    assert losses[-1] < 0.5 * losses[0]
+    with pytest.raises(ValueError, match="modalities"):  # video is not an input of this model
+        CoLearning(("audio", "video"))(model, inputs, labels)

