@@ -123,7 +123,12 @@ def test_the_messages_say_what_was_expected_and_what_came_in() -> None:
         ("mer_sem_mbt_tiny", "cross_modal", "bottleneck", CROSS_MODAL_ENCODERS),
         ("av_attention_fusion_tiny", "video_depth", 100, (18, 34, 50, 101, 152)),
         ("av_attention_fusion_tiny", "video_stem", "r2plus1d", ("hara", "r3d")),
-        ("av_attention_fusion_tiny", "audio_backbone", "resnet50", ("resnet18", "resnet34")),
+        (
+            "av_attention_fusion_tiny",
+            "audio_backbone",
+            "resnet50",
+            ("resnet18", "resnet34", "mobilenet_v2"),
+        ),
         ("emotion_query_transformer_tiny", "fusion", "late", ("transformer", "early")),
         ("mcr_tiny", "source_update", "gru", ("sum", "sum_no_gate", "low_level", "ffn_only")),
         ("mcr_tiny", "structure", "zigzag", ("parallel", "serial")),
@@ -146,7 +151,7 @@ def test_an_item_choice_not_offered_names_the_field_and_item() -> None:
 def test_the_choices_are_what_the_components_build() -> None:
     hints = typing.get_type_hints(AVAttentionFusionConfig)
     assert set(get_args(VideoDepth)) == set(DEPTHS)
-    assert set(get_args(hints["audio_backbone"])) == set(AUDIO_BACKBONES)
+    assert set(get_args(hints["audio_backbone"])) == {*AUDIO_BACKBONES, "mobilenet_v2"}
     for kind in CROSS_MODAL_ENCODERS:
         build_cross_modal(kind, d_model=8, num_heads=2)
 

@@ -18,7 +18,7 @@ from einops import rearrange
 from torch import Tensor, nn
 
 from emofuse.blocks import EarlyFusion, EmotionQueryDecoder, GroupWiseLinear, TokenFusionEncoder
-from emofuse.config import ModelConfig, Task
+from emofuse.config import ModelConfig, Task, check_modalities
 from emofuse.encoders import (
     FrameSequenceEncoder,
     HFTextEncoder,
@@ -118,15 +118,7 @@ class EmotionQueryTransformerConfig(ModelConfig):
         super().__post_init__()
         if self.task not in ("multilabel", "multiclass"):
             raise ValueError(f"task: expected 'multilabel' or 'multiclass', got {self.task!r}")
-        if (
-            not self.modalities
-            or len(set(self.modalities)) != len(self.modalities)
-            or not set(self.modalities) <= set(MODALITIES)
-        ):
-            raise ValueError(
-                f"modalities: expected a non-empty subset of {MODALITIES} without repeats, "
-                f"got {self.modalities}"
-            )
+        check_modalities(self.modalities, MODALITIES)
         if len(self.vgg_widths) != 5:
             raise ValueError(f"vgg_widths: expected 5 stage widths, got {self.vgg_widths}")
         side = 2 ** len(self.vgg_widths)  # five 2×2 pools

@@ -22,7 +22,7 @@ from emofuse.blocks.modality_reinforcement import (
     SourceUpdateMode,
     Structure,
 )
-from emofuse.config import ModelConfig
+from emofuse.config import ModelConfig, check_modalities
 from emofuse.encoders.weights import loading_weights
 from emofuse.labels import IEMOCAP_4
 from emofuse.layers import MLP, SinusoidalPositionalEncoding, TransformerEncoder, masked_mean
@@ -126,15 +126,7 @@ class MCRConfig(ModelConfig):
             object.__setattr__(self, "task", "multilabel")
         if self.task == "regression" and self.num_classes != 1:
             raise ValueError(f"num_classes: regression has one output, got {self.num_classes}")
-        if (
-            not self.modalities
-            or len(set(self.modalities)) != len(self.modalities)
-            or not set(self.modalities) <= set(MODALITIES)
-        ):
-            raise ValueError(
-                f"modalities: expected a non-empty subset of {MODALITIES} without repeats, "
-                f"got {self.modalities}"
-            )
+        check_modalities(self.modalities, MODALITIES)
         if not (self.use_cmu or self.use_scu):
             raise ValueError("use_cmu, use_scu: at least one target unit must be used")
 
