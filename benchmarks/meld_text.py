@@ -14,7 +14,9 @@ Each run is repeated over ``--seeds``; one JSON per run is kept under ``--cache`
 skips the runs done) and ``--out`` gets the table: weighted F1, accuracy and UA (mean ± std over
 the seeds) and the training time. Run from the repository root::
 
-    python benchmarks/meld_text.py --data ../shared/data/meld
+    python benchmarks/meld_text.py --data MELD_DIR
+
+where ``MELD_DIR`` holds MELD's released ``{train,dev,test}_sent_emo.csv``.
 """
 
 from __future__ import annotations
@@ -453,7 +455,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"  test {result['test']}", flush=True)
             path.write_text(json.dumps(result, indent=1))
             results[name].append(result)
-    command = f"python benchmarks/meld_text.py --data ../shared/data/meld --max-len {args.max_len}"
+    command = (
+        f"python benchmarks/meld_text.py --data MELD_DIR --max-len {args.max_len}"
+        "  # MELD_DIR: MELD's CSVs"
+    )
     write_page(results, args.out, command, args.seeds, args.note)
     print(args.out.read_text())
 
