@@ -172,6 +172,7 @@ def test_config_ablation_switches_are_use_star(cls: type[ModelConfig]) -> None:
         "gradient_checkpointing",
         "freeze_backbone_layers",
         "freeze_text_encoder",
+        "freeze_audio_backbone",
         "vgg_batch_norm",
     }
     flags = {f.name for f in dataclasses.fields(cls) if f.type in ("bool", bool)}

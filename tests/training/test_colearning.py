@@ -322,7 +322,7 @@ def test_colearning_helper_trains_an_audio_only_multiclass_model() -> None:
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
     with pytest.raises(ValueError, match="modalities"):  # video is not an input of this model
         CoLearning(("audio", "video"))(model, inputs, labels)
