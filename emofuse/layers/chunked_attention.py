@@ -66,7 +66,7 @@ class ChunkedDropoutAttention(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(  # type: ignore[override]  # named tensors, not Function.forward(*args)
+    def forward(
         ctx: Any,
         q_t: Tensor,
         k_t: Tensor,

@@ -374,8 +374,10 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
     ) -> dict[str, Tensor]:
         descriptors = {}
         if self.has_video:
+            assert video is not None  # check_inputs requires every built modality
             descriptors["video"] = self.video_stream.descriptors(video, video_mask)
         if self.has_audio:
+            assert audio is not None
             descriptors["audio"] = self.audio_stream.descriptors(audio, audio_mask)
         return descriptors
 
