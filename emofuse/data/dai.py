@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -31,7 +32,7 @@ MOSEI_FRAME_RATE = 2.0
 Split = Literal["train", "valid", "validation", "test"]
 
 
-class _DaiRelease(Dataset[dict[str, Any]]):
+class _DaiRelease(Dataset[dict[str, Any]], ABC):
     """The parts both corpora share; see :class:`DaiIEMOCAP` and :class:`DaiMOSEI`."""
 
     corpus: ClassVar[Literal["iemocap", "mosei"]]
@@ -90,19 +91,21 @@ class _DaiRelease(Dataset[dict[str, Any]]):
                 f"{[str(self.utterance_folder(u)) for u in absent[:3]]}; {self.layout}"
             )
 
-    def _label(self, meta_path: Path, uid: str, entry: dict[str, Any]) -> Tensor:
-        raise NotImplementedError
+    @abstractmethod
+    def _label(self, meta_path: Path, uid: str, entry: dict[str, Any]) -> Tensor: ...
 
+    @abstractmethod
     def utterance_folder(self, uid: str) -> Path:
         """The folder of one utterance's wav(s) and frames."""
-        raise NotImplementedError
+        ...
 
-    def audio_file(self, uid: str) -> Path:
-        raise NotImplementedError
+    @abstractmethod
+    def audio_file(self, uid: str) -> Path: ...
 
+    @abstractmethod
     def frame_files(self, uid: str) -> tuple[list[Path], float]:
         """(the utterance's frame files in time order, their rate in frames per second)."""
-        raise NotImplementedError
+        ...
 
     def __len__(self) -> int:
         return len(self.ids)
