@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -191,7 +192,9 @@ def _module_of(fn: Callable[..., Any]) -> nn.Module | None:
     """The module behind ``fn``: itself, a bound method's owner, or either inside a partial."""
     while isinstance(fn, functools.partial):
         fn = fn.func
-    owner = getattr(fn, "__self__", fn)
+    # inspect.ismethod, not getattr(fn, "__self__"): torch.compile traces the former to the
+    # method's module and the latter to a stand-in, which would hide its BatchNorm layers
+    owner = fn.__self__ if inspect.ismethod(fn) else fn
     return owner if isinstance(owner, nn.Module) else None
 
 

@@ -39,19 +39,7 @@ def _step(model: nn.Module, inputs: dict[str, Tensor]) -> tuple[list[Tensor], li
     return [t.detach() for t in outputs], [g if g is not None else torch.zeros(()) for g in grads]
 
 
-# Known fault, open: the compiled graph (dynamo alone, backend="eager", too) of colearning's
-# packed timm frame path in training mode differs from eager (up to 0.3 at the encoder's
-# output); the backbone compiled alone through run_on_valid_steps matches, evaluation matches.
-KNOWN = {
-    "colearning_transformer_tiny": pytest.mark.xfail(
-        strict=True, reason="compiled packed timm frames in training differ from eager (open)"
-    )
-}
-
-
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=KNOWN[n]) if n in KNOWN else n for n in TINY]
-)
+@pytest.mark.parametrize("name", TINY)
 def test_training_step_compiles_fullgraph_with_eager_outputs_and_grads(name: str) -> None:
     torch.manual_seed(0)
     model = _without_dropout(emofuse.build(name, dropout=0.0).train())
