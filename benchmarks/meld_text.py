@@ -43,6 +43,7 @@ from emofuse.data.meld import join_context
 from emofuse.encoders.tokenizer import load_tokenizer
 from emofuse.labels import MELD_7
 from emofuse.metrics import multiclass_accuracy, multiclass_f1, unweighted_accuracy
+from emofuse.training import Recipe, recipe_for
 
 
 def default_encoder() -> str:
@@ -209,38 +210,27 @@ def minilm_lr(data: dict[str, Split], seed: int, cache: Path, encoder: str) -> d
 # -- emofuse models -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TextRun:
-    """One emofuse text configuration and its recipe."""
+    """One emofuse text configuration: the model's config overrides; its training settings are
+    the library's recipe for the model built so (:func:`emofuse.training.recipe_for`: for text
+    alone, :data:`emofuse.training.recipes.TEXT_ALONE`)."""
 
     model: str
     overrides: dict[str, Any] = field(default_factory=dict)
-    lr: float = 1e-4
-    layer_decay: float = 1.0
-    epochs: int = 6
-    warmup: float = 0.1  # fraction of the steps
-    patience: int = 2
-    batch_size: int = 32
-    weight_decay: float = 0.01
     context: bool = False
 
 
 RUNS: dict[str, TextRun] = {
     # BERT's place in Xia et al. taken by MiniLM, read as it was trained (mean of the token
-    # states), fine-tuned: lr 1e-4 at the top layer and the heads, 0.8× per layer below
-    "mer_sem_mbt_finetuned": TextRun(
-        "mer_sem_mbt", {"text_pooling": "mean"}, lr=1e-4, layer_decay=0.8, epochs=2
-    ),
-    "mer_sem_mbt_finetuned_context": TextRun(
-        "mer_sem_mbt", {"text_pooling": "mean"}, lr=1e-4, layer_decay=0.8, epochs=2, context=True
-    ),
+    # states), fine-tuned
+    "mer_sem_mbt_finetuned": TextRun("mer_sem_mbt", {"text_pooling": "mean"}),
+    "mer_sem_mbt_finetuned_context": TextRun("mer_sem_mbt", {"text_pooling": "mean"}, context=True),
     "mer_sem_mbt_frozen": TextRun(
-        "mer_sem_mbt", {"text_pooling": "mean", "freeze_text_encoder": True}, lr=1e-3, epochs=3
+        "mer_sem_mbt", {"text_pooling": "mean", "freeze_text_encoder": True}
     ),
-    # ALBERT's place in Le et al.: the encoder at lr × 0.1 (the paper's ratio)
-    "emotion_query_transformer_finetuned": TextRun(
-        "emotion_query_transformer", {}, lr=5e-4, layer_decay=0.8, epochs=2
-    ),
+    # ALBERT's place in Le et al. (the encoder at lr × 0.1, the paper's ratio)
+    "emotion_query_transformer_finetuned": TextRun("emotion_query_transformer"),
     "emotion_query_transformer_frozen": TextRun(
-        "emotion_query_transformer", {"freeze_text_encoder": True}, lr=1e-4, epochs=3
+        "emotion_query_transformer", {"freeze_text_encoder": True}
     ),
 }
 
@@ -254,6 +244,17 @@ def build_text_model(run: TextRun, encoder: str) -> emofuse.models.EmotionModel[
         text_encoder=encoder,
         **run.overrides,
     )
+
+
+def recipe_of(run: TextRun) -> Recipe:
+    """The library's recipe for the model ``run`` builds (built on the meta device: no
+    weights are read)."""
+    with torch.device("meta"):
+        model = emofuse.build(
+            run.model, modalities=("text",), task="multiclass", label_names=MELD_7,
+            **run.overrides,
+        )  # fmt: skip
+    return recipe_for(model)
 
 
 @torch.inference_mode()
@@ -276,29 +277,33 @@ def train_text_model(
     seed: int,
     log: Callable[[str], None],
 ) -> dict[str, Any]:
+    recipe = recipe_of(run)
+    if (recipe.optimizer, recipe.schedule, recipe.grad_accumulation) != ("adamw", "linear", 1):
+        raise ValueError(f"recipe: this loop runs AdamW, linear decay, no accumulation: {recipe}")
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     model = build_text_model(run, encoder)
-    groups = model.param_groups(run.lr, layer_decay=run.layer_decay)  # type: ignore[call-arg]
-    optimizer = torch.optim.AdamW(groups, weight_decay=run.weight_decay)
-    steps_per_epoch = math.ceil(len(tokens["train"].ids) / run.batch_size)
-    total = run.epochs * steps_per_epoch
-    warmup = max(1, int(run.warmup * total))
+    groups = model.param_groups(recipe.lr, layer_decay=recipe.layer_decay)  # type: ignore[call-arg]
+    optimizer = torch.optim.AdamW(groups, weight_decay=recipe.weight_decay, betas=recipe.betas)
+    steps_per_epoch = math.ceil(len(tokens["train"].ids) / recipe.batch_size)
+    total = recipe.epochs * steps_per_epoch
+    warmup = max(1, recipe.warmup_steps)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / (total - warmup)))
     )
     start = time.perf_counter()
     best: tuple[float, dict[str, Tensor], int] | None = None
     history = []
-    for epoch in range(run.epochs):
+    for epoch in range(recipe.epochs):
         model.train()
-        for index in length_batches(tokens["train"], run.batch_size, generator):
+        for index in length_batches(tokens["train"], recipe.batch_size, generator):
             ids, mask = tokens["train"].batch(index)
             logits = model(text=ids, text_mask=mask).logits
             loss = torch.nn.functional.cross_entropy(logits, labels["train"][index])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            if recipe.clip_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.clip_grad_norm)
             optimizer.step()
             schedule.step()
         dev = scores_of(predict(model, tokens["dev"]), labels["dev"])
@@ -308,7 +313,7 @@ def train_text_model(
         if best is None or dev["weighted_f1"] > best[0]:
             state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             best = (dev["weighted_f1"], state, epoch)
-        elif epoch - best[2] >= run.patience:
+        elif recipe.patience is not None and epoch - best[2] >= recipe.patience:
             break
     train_s = time.perf_counter() - start
     assert best is not None
@@ -333,11 +338,13 @@ def recipe_line(name: str) -> str:
     if name == "minilm_lr":
         return "frozen all-MiniLM-L6-v2, mean of the token states, logistic regression, C on dev"
     run = RUNS[name]
+    r = recipe_of(run)
     return (
         f'`{run.model}`, `modalities=("text",)`, `task="multiclass"`, {run.overrides}; '
-        f"AdamW lr {run.lr:g} (weight decay {run.weight_decay:g}), layer decay "
-        f"{run.layer_decay:g}, linear warm-up over {run.warmup:.0%} of the steps then linear "
-        f"decay, batch {run.batch_size}, at most {run.epochs} epochs, best dev weighted F1 kept"
+        f"`recipe_for(model)`: AdamW lr {r.lr:g} (weight decay {r.weight_decay:g}), layer "
+        f"decay {r.layer_decay:g}, {r.warmup_steps} warm-up steps then linear decay, batch "
+        f"{r.batch_size}, at most {r.epochs} epochs, gradient norm clipped at "
+        f"{r.clip_grad_norm}, best dev weighted F1 kept (patience {r.patience})"
         + ("; the previous utterances as context" if run.context else "")
     )
 

@@ -298,6 +298,28 @@ PAPER_RECIPES["emotion_query_transformer_tiny"] = PAPER_RECIPES[
 ].replace(**_TINY, schedule="constant", lr_scales={"text_encoder": 10.0})
 
 
+# -- text alone ---------------------------------------------------------------------------------
+#: Settings for a model built for text alone (``modalities=("text",)``) around its pre-trained
+#: encoder, on top of its paper's recipe (loss kept). The papers fine-tune their text encoders
+#: only inside the fusion models, where the backbones' rates do not carry over: with its paper's
+#: Adam 5e-4 and a frozen encoder, Le et al.'s model learned nothing from MELD's transcripts in
+#: its first epoch. These are the settings measured on MELD by ``benchmarks/meld_text.py``
+#: (docs/results/meld_text.md): AdamW with weight decay 0.01, layer-wise decay 0.8 from the
+#: top encoder layer down, linear warm-up then linear decay, batch 32, 3 epochs, gradient norm
+#: clipped at 1, early stopping on validation weighted F1 (multiclass) after 2 epochs without
+#: gain. The base rate is the paper's (1e-4 for Xia et al.'s BERT; 5e-4 for Le et al., whose
+#: ``param_groups`` put ALBERT at × 0.1), also with a frozen encoder (``freeze_text_encoder``).
+TEXT_ALONE = {
+    "optimizer": "adamw", "weight_decay": 0.01, "layer_decay": 0.8, "schedule": "linear",
+    "warmup_steps": 100, "batch_size": 32, "epochs": 3, "clip_grad_norm": 1.0, "patience": 2,
+}  # fmt: skip
+TEXT_ALONE_FAMILIES = (
+    "mer_sem_mbt",
+    "emotion_query_transformer",
+    "emotion_query_transformer_mosei",
+)
+
+
 def paper_recipe(name: str) -> Recipe:
     """The recipe registered for model ``name``, or the default :class:`Recipe` for a model
     without one (a user's model): Adam 1e-3, the task's loss and monitor."""
@@ -310,8 +332,11 @@ def recipe_for(name_or_model: str | nn.Module, **overrides: Any) -> Recipe:
     A model built from the registry is looked up by its registered name; a model of another
     class gets the default :class:`Recipe`. A model built for another task than its paper's
     (e.g. ``task="multiclass"`` for a multilabel paper) gets its task's loss (and monitor,
-    when the paper's does not apply to it). ``overrides`` may be strings from a command line
-    (see :func:`parse_overrides`) or typed values.
+    when the paper's does not apply to it). A paper-size text model built for text alone
+    (``modalities=("text",)``) gets the text-alone settings (:data:`TEXT_ALONE`: AdamW,
+    layer-wise decay, warm-up, early stopping on weighted F1), measured on MELD's transcripts.
+    ``overrides`` may be strings from a command
+    line (see :func:`parse_overrides`) or typed values; they apply last.
 
     Raises:
         ValueError: an unknown field or a bad value (naming the field).
@@ -326,7 +351,12 @@ def recipe_for(name_or_model: str | nn.Module, **overrides: Any) -> Recipe:
         for k, v in overrides.items()
     }
     recipe = paper_recipe(name)
-    task = getattr(getattr(name_or_model, "config", None), "task", None)
+    config = getattr(name_or_model, "config", None)
+    task = getattr(config, "task", None)
+    if name in TEXT_ALONE_FAMILIES and tuple(getattr(config, "modalities", ())) == ("text",):
+        recipe = recipe.replace(**TEXT_ALONE)
+        if task == "multiclass":
+            recipe = recipe.replace(monitor="weighted_f1", mode="auto")
     if task in LOSSES_FOR_TASK and recipe.loss not in ("auto", *LOSSES_FOR_TASK[task]):
         recipe = recipe.replace(loss="auto")
     if task in MONITOR_FOR_TASK and recipe.monitor not in ("auto", *monitors_for(task)):
@@ -448,6 +478,7 @@ def split_overrides(
 __all__ = [
     "BACKBONE_GROUPS",
     "PAPER_RECIPES",
+    "TEXT_ALONE",
     "Recipe",
     "field_names",
     "paper_recipe",

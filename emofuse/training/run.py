@@ -82,10 +82,10 @@ def train(
         dict(overrides or {}), default_config(name).field_names()
     )
     config = config_overrides(name, config_keys)
-    recipe = recipe_for(name, **recipe_keys)
-    seeds = list(seeds) if seeds else [recipe.seed]
+    seeds = list(seeds) if seeds else [recipe_for(name, **recipe_keys).seed]
     torch.manual_seed(seeds[0])
     model = build(name, pretrained=pretrained, **config)
+    recipe = recipe_for(model, **recipe_keys)  # as built: its task and modalities
     splits = resolve_data(data, model, fold=fold)
     kwargs: dict[str, Any] = dict(
         devices=devices, accelerator=accelerator, progress=progress, pipeline=splits.pipeline,

