@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Literal
 
@@ -57,6 +58,8 @@ class HFTextEncoder(nn.Module):
         self.output = output
         self.max_len = self.check_max_len(max_len, "max_len")
         self.frozen = frozen
+        # absolute position tables (BERT, ALBERT, RoBERTa ...) take position ids from us
+        self.takes_position_ids = "position_ids" in inspect.signature(self.model.forward).parameters
         if frozen:
             self.requires_grad_(False)
             self.eval()
@@ -115,8 +118,10 @@ class HFTextEncoder(nn.Module):
     def forward(self, input_ids: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Returns (states, mask): states (B, H) for ``"cls"`` (mask then (B,), True where the
         text has any token), else (B, L', H) with its (B, L') mask. Padding may come before,
-        between or after the tokens: padded ids never change a returned valid state, and an
-        empty batch (B = 0) gives empty states."""
+        between or after the tokens: padded ids never change a returned valid state, the
+        valid tokens are numbered 0, 1, ... in the position table wherever the padding is (so
+        a left-padded text gives the states of the same text unpadded), and an empty batch
+        (B = 0) gives empty states."""
         if mask is None:
             mask = torch.ones_like(input_ids, dtype=torch.bool)
         limit = self.max_len if self.max_len is not None else self.max_positions
@@ -127,9 +132,14 @@ class HFTextEncoder(nn.Module):
             weight = next(self.model.parameters())
             states = weight.new_zeros(*input_ids.shape, self.hidden_size)
         else:
+            # positions count the valid tokens only, so a text reads the same wherever its
+            # padding is (before, between or after its tokens)
+            positions = {"position_ids": (mask.long().cumsum(1) - 1).clamp(min=0)}
             with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
                 states = self.model(
-                    input_ids=input_ids, attention_mask=mask.long()
+                    input_ids=input_ids,
+                    attention_mask=mask.long(),
+                    **(positions if self.takes_position_ids else {}),
                 ).last_hidden_state
         # the first valid token is the CLS, wherever the padding is (left-padded: not at 0)
         first = mask.int().argmax(1)

@@ -135,3 +135,19 @@ def test_an_empty_batch_gives_empty_states(output: str) -> None:
     states, mask = encoder(torch.zeros(0, 7, dtype=torch.long), torch.zeros(0, 7, dtype=torch.bool))
     length = {"cls": (), "tokens": (7,), "tokens_without_cls": (6,)}[output]
     assert states.shape == (0, *length, 32) and mask.shape == (0, *length)
+
+
+@pytest.mark.parametrize("name", ["emofuse/bert-tiny", "emofuse/albert-tiny"])
+def test_a_left_padded_text_reads_as_the_same_text_unpadded(name: str) -> None:
+    """The valid tokens take positions 0, 1, ... wherever the padding is: before, between or
+    after them, a text's valid states equal its states alone (without position ids from the
+    mask, a left-padded text would be read at shifted positions)."""
+    encoder = HFTextEncoder(name, output="tokens").eval()
+    ids = torch.randint(0, 1000, (1, 4))
+    with torch.no_grad():
+        alone, _ = encoder(ids, torch.ones(1, 4, dtype=torch.bool))
+        for layout in ([0, 0, 1, 1, 1, 1], [1, 0, 1, 1, 0, 1], [1, 1, 1, 1, 0, 0]):
+            mask = torch.tensor([layout], dtype=torch.bool)
+            padded = torch.randint(0, 1000, (1, 6)).masked_scatter(mask, ids)
+            states, out_mask = encoder(padded, mask)
+            torch.testing.assert_close(states[out_mask], alone[0], atol=1e-5, rtol=1e-5)
