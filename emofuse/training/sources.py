@@ -151,10 +151,34 @@ def protocol_for(model: nn.Module, dataset: str) -> str | None:
 def _mmsa(path: Path, model: nn.Module) -> DataSplits:
     label = "regression" if _task(model) == "regression" else "classification"
     train, val, test = (MMSA(path, s, label=label) for s in ("train", "valid", "test"))  # type: ignore[arg-type]  # literal splits
+    _check_feature_sizes(model, train, path)
     name = path.as_posix().lower()
     dataset = "mosei" if "mosei" in name else "mosi" if "mosi" in name else None
     protocol = protocol_for(model, dataset) if dataset else None
     return DataSplits(train, val, test, protocol, None, f"MMSA {path} ({label})")
+
+
+def _check_feature_sizes(model: nn.Module, data: MMSA, path: Path) -> None:
+    """A model with fixed feature widths and lengths (``input_dims``, ``seq_lens``: mcr) must
+    match the file's, or the first batch would fail far from the cause."""
+    config = getattr(model, "config", None)
+    dims, lens = getattr(config, "input_dims", None), getattr(config, "seq_lens", None)
+    order = ("text", "video", "audio")  # the fields' order
+    found_dims = tuple(int(getattr(data, m).shape[-1]) for m in order)
+    found_lens = tuple(int(getattr(data, m).shape[1]) for m in order)
+    fix = f"--set input_dims={','.join(map(str, found_dims))} " + (
+        f"--set seq_lens={','.join(map(str, found_lens))}"
+    )
+    if dims is not None and tuple(dims) != found_dims:
+        raise ValueError(
+            f"input_dims: the model takes feature widths {tuple(dims)} (text, video, audio); "
+            f"{path} holds {found_dims}: build it for the file ({fix})"
+        )
+    if lens is not None and any(f > n for f, n in zip(found_lens, lens, strict=True)):
+        raise ValueError(
+            f"seq_lens: the model takes at most {tuple(lens)} steps (text, video, audio); "
+            f"{path} holds {found_lens}: build it for the file ({fix})"
+        )
 
 
 def _pipeline(model: nn.Module) -> Any:

@@ -117,6 +117,23 @@ def test_data_layouts_resolve_to_their_adapters(tmp_path: Path) -> None:
         resolve_data(str(tmp_path / "dai"), emofuse.build("mer_sem_mbt_tiny"))
 
 
+def test_mmsa_features_of_other_sizes_than_the_model_name_the_fields_to_set(
+    tmp_path: Path,
+) -> None:
+    """mcr's fixed widths and lengths against an MMSA file: a mismatch names ``input_dims`` or
+    ``seq_lens``, the file's sizes and the ``--set`` that builds the model for it."""
+    path = write_mmsa(tmp_path / "unaligned_50.pkl", n=4)  # widths (12, 5, 6), lengths (6, 9, 7)
+    resolve_data(str(path), emofuse.build("mcr_tiny"))  # the tiny model's own sizes
+    wide = emofuse.build("mcr_tiny", input_dims=(12, 5, 8))
+    with pytest.raises(ValueError, match=r"input_dims: .* \(12, 5, 8\) .* holds \(12, 5, 6\).*"
+                       r"--set input_dims=12,5,6 --set seq_lens=6,9,7"):  # fmt: skip
+        resolve_data(str(path), wide)
+    short = emofuse.build("mcr_tiny", seq_lens=(6, 4, 7))
+    with pytest.raises(ValueError, match=r"seq_lens: .* at most \(6, 4, 7\) .* \(6, 9, 7\)"):
+        resolve_data(str(path), short)
+    resolve_data(str(path), emofuse.build("mcr_tiny", seq_lens=(8, 12, 7)))  # longer: padded
+
+
 def test_mcr_trains_on_mmsa_features_and_reports_yang_protocol(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
