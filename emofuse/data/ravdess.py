@@ -188,9 +188,21 @@ class RAVDESS(Dataset[dict[str, Any]]):
             and (wanted_actors is None or c.actor in wanted_actors)
         ]
         if not self.clips:
+            asked = {
+                "recordings": list(recordings), "vocal_channel": vocal_channel,
+                "emotions": emotions, "intensity": intensity, "statement": statement,
+                "actors": None if wanted_actors is None else sorted(wanted_actors),
+            }  # fmt: skip
+            where = f" (fold {fold}, {split})" if fold is not None else ""
+            filters = ", ".join(f"{k}={v!r}" for k, v in asked.items() if v is not None)
+            found = (
+                f"the {len(clips)} files found hold actors {sorted({c.actor for c in clips})} "
+                f"and recordings {sorted({c.recording for c in clips})}"
+                if clips
+                else f"no media file was found; expected {_LAYOUT}"
+            )
             raise FileNotFoundError(
-                f"{self.root}: no RAVDESS file matches recordings={list(recordings)} and the "
-                f"filters among the {len(clips)} found; expected {_LAYOUT}"
+                f"{self.root}: no RAVDESS file matches {filters}{where}; {found}"
             )
 
     @staticmethod

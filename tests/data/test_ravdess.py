@@ -43,8 +43,13 @@ def test_filters(tmp_path: Path) -> None:
         RAVDESS(tmp_path, emotions=["happiness"])
     with pytest.raises(ValueError, match="intensity: expected"):
         RAVDESS(tmp_path, intensity="high")  # type: ignore[arg-type]
-    with pytest.raises(FileNotFoundError, match="no RAVDESS file matches"):
+    # an empty selection names the filters and what the folder holds, not the layout
+    with pytest.raises(FileNotFoundError, match=r"no RAVDESS file matches .*actors=\[3\]; the "
+                       r"31 files found hold actors \[1, 2\]") as error:  # fmt: skip
         RAVDESS(tmp_path, actors=[3])
+    assert "layout" not in str(error.value)
+    with pytest.raises(FileNotFoundError, match=r"actors=\[4, 5, 6\] \(fold 1, test\); the"):
+        RAVDESS(tmp_path, fold=1, split="test")
 
 
 def test_48k_stereo_resampled_and_mixed(tmp_path: Path) -> None:
