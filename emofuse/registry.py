@@ -208,7 +208,16 @@ def load(directory: str | os.PathLike[str], **overrides: Any) -> EmotionModel:
 
 
 def model_info(name: str) -> dict[str, Any]:
-    """What a model is: citation, modalities, task, input layout and default config."""
+    """What a model is: citation, modalities, task, input layout and default config.
+
+    Returns:
+        a JSON-serialisable dict: ``name``, ``description``, ``model_class``, ``citation``,
+        ``modalities``, ``task``, ``inputs`` (``{keyword: "(named axes) meaning"}``, every
+        input ``forward`` takes), ``required_inputs`` (the keywords ``forward`` cannot do
+        without; the others, masks included, are optional) and ``default_config``.
+    Raises:
+        ValueError: an unregistered name.
+    """
     entry = _entry(name)
     config = entry.default_config()
     specs = entry.model_class.input_specs(config)
@@ -220,6 +229,7 @@ def model_info(name: str) -> dict[str, Any]:
         "modalities": [s.name for s in specs if s.needs is None],
         "task": config.task,
         "inputs": {s.name: s.layout for s in specs},
+        "required_inputs": [s.name for s in specs if s.required],
         "default_config": config.to_dict(),
     }
 

@@ -109,7 +109,17 @@ def test_model_info_describes_inputs() -> None:
     assert info["modalities"] == ["audio", "text"]
     assert info["inputs"]["audio"] == "(B, T_a, 8) features"
     assert info["inputs"]["text_mask"].startswith("(B, L)")
+    assert set(info["required_inputs"]) < set(info["inputs"])  # masks are optional
+    assert not any(k.endswith("_mask") for k in info["required_inputs"])
     json.dumps(info)  # serialisable
+
+
+def test_model_info_marks_the_required_inputs() -> None:
+    """What forward cannot do without: Xia et al.'s SEMs condition on the text (audio and video
+    may be missing), mcr takes all three, co-learning any subset."""
+    assert emofuse.model_info("mer_sem_mbt_tiny")["required_inputs"] == ["text"]
+    assert sorted(emofuse.model_info("mcr_tiny")["required_inputs"]) == ["audio", "text", "video"]
+    assert emofuse.model_info("colearning_transformer_tiny")["required_inputs"] == []
 
 
 def test_config_json_round_trip_restores_tuples() -> None:
