@@ -71,6 +71,9 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
         if forward is not None and "return_attentions" not in inspect.signature(forward).parameters:
             wrapped = _with_return_attentions(forward)
             cls.forward = wrapped  # type: ignore[method-assign]  # adds return_attentions
+        example = cls.__dict__.get("example_inputs")
+        if example is not None:
+            cls.example_inputs = _like_the_weights(example)  # type: ignore[method-assign]
 
     def __init__(self, config: ConfigT | None = None, *, pretrained: bool = False) -> None:
         super().__init__()
@@ -147,7 +150,9 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
     def example_inputs(
         self, batch_size: int = 2, *, generator: torch.Generator | None = None
     ) -> dict[str, Tensor]:
-        """Valid random inputs for this configuration, masks included and some steps padded."""
+        """Valid random inputs for this configuration, masks included and some steps padded,
+        on the model's device, float inputs in the dtype of its weights (the base class
+        moves and casts what a subclass returns)."""
 
     @property
     def device(self) -> torch.device:
@@ -289,6 +294,28 @@ def _with_return_attentions(forward: Callable[..., EmotionOutput]) -> Callable[.
     wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]  # inspect reads it
         parameters=[*params[:at], flag, *params[at:]]
     )
+    return wrapper
+
+
+def _like_the_weights(
+    example_inputs: Callable[..., dict[str, Tensor]],
+) -> Callable[..., dict[str, Tensor]]:
+    """``example_inputs`` returning its tensors on the model's device, float inputs in the
+    dtype of its weights (what ``check_inputs`` asks of them)."""
+
+    @functools.wraps(example_inputs)
+    def wrapper(self: EmotionModel[Any], *args: Any, **kwargs: Any) -> dict[str, Tensor]:
+        inputs = example_inputs(self, *args, **kwargs)
+        weight = next((p for p in self.parameters() if p.is_floating_point()), None)
+        if weight is None:
+            return inputs
+        return {
+            k: v.to(weight.device, weight.dtype if v.is_floating_point() else v.dtype)
+            if isinstance(v, Tensor)
+            else v
+            for k, v in inputs.items()
+        }
+
     return wrapper
 
 

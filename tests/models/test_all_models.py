@@ -95,6 +95,19 @@ def test_example_inputs_are_valid_and_padded(name: str) -> None:
     assert masks, "example_inputs must include masks"
     assert any((~m).any() for m in masks), "example_inputs must pad some steps"
     assert set(inputs) <= set(emofuse.model_info(name)["inputs"])
+    assert set(emofuse.model_info(name)["required_inputs"]) <= set(inputs)
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_example_inputs_follow_the_weights_dtype(name: str) -> None:
+    """A model in float64 gets float64 example inputs (token ids and masks keep theirs), which
+    its own input check accepts."""
+    model = _eval_model(name).double()
+    inputs = model.example_inputs(batch_size=2)
+    for key, value in inputs.items():
+        assert value.dtype == torch.float64 or not value.is_floating_point(), key
+    with torch.no_grad():
+        assert model(**inputs).logits.dtype == torch.float64
 
 
 @pytest.mark.parametrize("name", TINY)
