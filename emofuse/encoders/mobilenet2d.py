@@ -14,7 +14,7 @@ from emofuse.layers import checkpoint_module
 OutputStride = Literal[16, 32]
 # torchvision's ``features`` blocks kept for each output stride: up to the last 96-channel
 # block (stride 16) or the whole network with its final 1×1 convolution (stride 32)
-_BLOCKS: dict[int, int] = {16: 14, 32: 19}
+MOBILENET_BLOCKS: dict[int, int] = {16: 14, 32: 19}
 
 
 class MobileNetV2Encoder(nn.Module):
@@ -47,11 +47,11 @@ class MobileNetV2Encoder(nn.Module):
         super().__init__()
         if in_channels < 1:
             raise ValueError(f"in_channels: expected a positive int, got {in_channels}")
-        if output_stride not in _BLOCKS:
+        if output_stride not in MOBILENET_BLOCKS:
             raise ValueError(f"output_stride: expected 16 or 32, got {output_stride!r}")
         from torchvision.models import mobilenet_v2  # heavy: import on use
 
-        features = mobilenet_v2().features[: _BLOCKS[output_stride]]
+        features = mobilenet_v2().features[: MOBILENET_BLOCKS[output_stride]]
         stem = features[0][0]
         features[0][0] = nn.Conv2d(
             in_channels, stem.out_channels, kernel_size=3, stride=2, padding=1, bias=False
@@ -62,11 +62,20 @@ class MobileNetV2Encoder(nn.Module):
         self.out_dim = 96 if output_stride == 16 else 1280
         self.gradient_checkpointing = False
 
+    def conv_groups(self) -> list[nn.Module]:
+        """torchvision's ``features`` blocks in order (14 at stride 16, 19 at stride 32), for
+        freezing the first ones (``AVAttentionFusionConfig.audio_frozen_groups``)."""
+        return list(self.features)
+
+    def forward_head(self, x: Tensor) -> Tensor:
+        """The last block's map (N, out_dim, h, w) → pooled features (N, out_dim)."""
+        return torch.flatten(x.mean((2, 3)), 1)
+
     def forward(self, images: Tensor) -> Tensor:
         x, checkpointed = images, self.gradient_checkpointing and self.training
         for block in self.features:
             x = checkpoint_module(block, x, enabled=checkpointed)
-        return torch.flatten(x.mean((2, 3)), 1)
+        return self.forward_head(x)
 
 
-__all__ = ["MobileNetV2Encoder", "OutputStride"]
+__all__ = ["MOBILENET_BLOCKS", "MobileNetV2Encoder", "OutputStride"]

@@ -27,7 +27,7 @@ from emofuse.encoders import (
     ResNetEncoder,
     set_gradient_checkpointing,
 )
-from emofuse.encoders.mobilenet2d import OutputStride
+from emofuse.encoders.mobilenet2d import MOBILENET_BLOCKS, OutputStride
 from emofuse.encoders.resnet3d import DEFAULT_WIDTHS, Stem
 from emofuse.encoders.weights import WeightsUnavailableError, load_backbones, loading_weights
 from emofuse.layers import masked_mean
@@ -86,6 +86,11 @@ class AVAttentionFusionConfig(ModelConfig):
             norm on its stored statistics in training too): an ImageNet CNN as a fixed
             feature extractor, whose per-segment descriptors can be computed once
             (:meth:`AVAttentionFusion.snippet_descriptors`).
+        audio_frozen_groups: freeze only the audio backbone's first k conv groups in the same
+            way and fine-tune the rest (``audio_backbone.conv_groups()``: a ResNet's conv1,
+            conv2_x … conv5_x, 5 groups; MobileNetV2's ``features`` blocks, 14 at stride 16, 19
+            at 32); 0 = none. The frozen groups' maps are fixed, so a training loop may
+            compute them once (see ``benchmarks/ravdess_audio.py``).
         audio_size: side of the square spectrogram image per segment (paper: 224).
         num_heads: attention heads H (paper: 8).
         fused_dim: m', the temporal attention output and fusion width (paper: 512).
@@ -118,6 +123,7 @@ class AVAttentionFusionConfig(ModelConfig):
     audio_widths: tuple[int, ...] = DEFAULT_WIDTHS
     audio_output_stride: OutputStride = 32
     freeze_audio_backbone: bool = False
+    audio_frozen_groups: int = 0
     audio_size: int = 224
     num_heads: int = 8
     fused_dim: int = 512
@@ -140,6 +146,12 @@ class AVAttentionFusionConfig(ModelConfig):
             raise ValueError(
                 f"audio_output_stride: {self.audio_output_stride} is offered for "
                 f"audio_backbone='mobilenet_v2' only, got audio_backbone={self.audio_backbone!r}"
+            )
+        groups = audio_conv_groups(self)
+        if not 0 <= self.audio_frozen_groups <= groups:
+            raise ValueError(
+                f"audio_frozen_groups: expected 0-{groups} (the conv groups of "
+                f"audio_backbone={self.audio_backbone!r}), got {self.audio_frozen_groups}"
             )
         for name in ("video_widths", "audio_widths"):
             widths = getattr(self, name)
@@ -240,8 +252,9 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
         if self.has_audio:
             backbones["audio_backbone_weights"] = (self.audio_backbone, c.audio_backbone_weights)
         load_backbones(backbones, pretrained=pretrained)
-        if self.has_audio and c.freeze_audio_backbone:
-            self.audio_backbone.requires_grad_(False)
+        if self.has_audio:
+            for group in self.frozen_audio_groups():
+                group.requires_grad_(False)
         if c.gradient_checkpointing:
             set_gradient_checkpointing(self)
 
@@ -249,7 +262,22 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
         super().train(mode)
         if self.has_audio and self.config.freeze_audio_backbone:
             self.audio_backbone.eval()  # frozen: its batch norms keep their statistics
+        elif self.has_audio:
+            for group in self.frozen_audio_groups():
+                group.eval()
         return self
+
+    def frozen_audio_groups(self) -> list[nn.Module]:
+        """The audio backbone's frozen conv groups: all with ``freeze_audio_backbone``, else
+        the first ``audio_frozen_groups`` (empty without an audio stream)."""
+        if not self.has_audio:
+            return []
+        groups = self.audio_backbone.conv_groups()
+        return (
+            groups
+            if self.config.freeze_audio_backbone
+            else groups[: self.config.audio_frozen_groups]
+        )
 
     @property
     def video_backbone(self) -> ResNet3D:
@@ -417,6 +445,13 @@ class AVAttentionFusion(EmotionModel[AVAttentionFusionConfig]):
         """The paper's recipe (sec. 4.2): Adam (lr 1e-4, β₁ 0.9) on every parameter, end to
         end, backbones included."""
         return [{"name": "all", "params": trainable(self), "lr": lr}]
+
+
+def audio_conv_groups(config: AVAttentionFusionConfig) -> int:
+    """How many conv groups ``config``'s audio backbone has (see ``audio_frozen_groups``)."""
+    if config.audio_backbone == "mobilenet_v2":
+        return MOBILENET_BLOCKS[config.audio_output_stride]
+    return 5  # conv1, conv2_x ... conv5_x
 
 
 def _check_video_weights_available(c: AVAttentionFusionConfig) -> None:

@@ -243,6 +243,43 @@ def test_frozen_audio_backbone_keeps_its_weights_and_statistics() -> None:
     assert model.audio_stream.temporal.attention.q_proj.weight.grad is not None
 
 
+@pytest.mark.parametrize(("overrides", "k"), [({}, 2), (MOBILENET_AUDIO, 7)])
+def test_frozen_audio_groups_keep_their_weights_and_the_rest_trains(overrides, k) -> None:
+    """audio_frozen_groups=k: the first k conv groups keep weights and statistics (eval mode in
+    training), every later group trains; the frozen part's output is the same map whatever
+    the later groups learn."""
+    model = emofuse.build(TINY, **{"modalities": ("audio",), **overrides, "audio_frozen_groups": k})
+    model.train()
+    groups = model.audio_backbone.conv_groups()
+    frozen, tuned = groups[:k], groups[k:]
+    assert [list(g.parameters()) for g in model.frozen_audio_groups()] == [
+        list(g.parameters()) for g in frozen
+    ]
+    norms = [[m for g in part for m in g.modules() if isinstance(m, nn.BatchNorm2d)]
+             for part in (frozen, tuned)]  # fmt: skip
+    assert norms[0] and not any(m.training for m in norms[0])
+    assert all(m.training for m in norms[1])
+    assert not any(p.requires_grad for g in frozen for p in g.parameters())
+    assert all(p.requires_grad for g in tuned for p in g.parameters())
+    before = {n: v.clone() for g in frozen for n, v in g.state_dict().items()}
+    tuned_before = [p.clone() for g in tuned for p in g.parameters()]
+    optimizer = torch.optim.SGD([p for g in model.param_groups(0.1) for p in g["params"]], 0.1)
+    model(**model.example_inputs(batch_size=2)).logits.square().sum().backward()
+    optimizer.step()
+    after = {n: v for g in frozen for n, v in g.state_dict().items()}
+    assert all(torch.equal(after[n], before[n]) for n in before)  # statistics included
+    assert any(not torch.equal(p, q) for p, q in zip(
+        [p for g in tuned for p in g.parameters()], tuned_before, strict=True
+    ))  # fmt: skip
+
+
+def test_audio_frozen_groups_out_of_range_names_the_field() -> None:
+    with pytest.raises(ValueError, match=r"audio_frozen_groups: expected 0-5 .*'resnet18'.* 6"):
+        emofuse.build(TINY, audio_frozen_groups=6)
+    with pytest.raises(ValueError, match=r"audio_frozen_groups: expected 0-14 .* got -1"):
+        emofuse.build(TINY, **MOBILENET_AUDIO, audio_frozen_groups=-1)
+
+
 @pytest.mark.parametrize("overrides", [{}, MOBILENET_AUDIO])
 def test_forward_is_descriptors_then_the_rest(overrides) -> None:
     model = emofuse.build(TINY, **overrides).eval()
