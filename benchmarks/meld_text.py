@@ -212,11 +212,12 @@ def minilm_lr(data: dict[str, Split], seed: int, cache: Path, encoder: str) -> d
 class TextRun:
     """One emofuse text configuration: the model's config overrides; its training settings are
     the library's recipe for the model built so (:func:`emofuse.training.recipe_for`: for text
-    alone, :data:`emofuse.training.recipes.TEXT_ALONE`)."""
+    alone, :data:`emofuse.training.recipes.TEXT_ALONE`), with ``recipe``'s fields changed."""
 
     model: str
     overrides: dict[str, Any] = field(default_factory=dict)
     context: bool = False
+    recipe: dict[str, Any] = field(default_factory=dict)  # on top of recipe_for's
 
 
 RUNS: dict[str, TextRun] = {
@@ -254,7 +255,7 @@ def recipe_of(run: TextRun) -> Recipe:
             run.model, modalities=("text",), task="multiclass", label_names=MELD_7,
             **run.overrides,
         )  # fmt: skip
-    return recipe_for(model)
+    return recipe_for(model, **run.recipe)
 
 
 @torch.inference_mode()

@@ -23,13 +23,14 @@ def _rows(copies: int) -> list[list[str]]:
 def test_baseline_and_text_model_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for split in ("train", "dev", "test"):
         write_meld_csv(tmp_path / "meld" / f"{split}_sent_emo.csv", _rows(3))
+    loop = {"optimizer": "adamw", "schedule": "linear", "lr": 3e-3, "batch_size": 4}
     tiny = meld_text.TextRun(
-        "mer_sem_mbt_tiny", {"text_pooling": "mean"}, lr=3e-3, epochs=2, batch_size=4
+        "mer_sem_mbt_tiny", {"text_pooling": "mean"}, recipe={**loop, "epochs": 2}
     )
     monkeypatch.setitem(meld_text.RUNS, "tiny", tiny)
     monkeypatch.setitem(meld_text.RUNS, "tiny_context", meld_text.TextRun(
-        "emotion_query_transformer_tiny", {}, lr=3e-3, epochs=1, batch_size=4, context=True,
-        layer_decay=0.9,
+        "emotion_query_transformer_tiny", {}, context=True,
+        recipe={**loop, "epochs": 1, "layer_decay": 0.9},
     ))  # fmt: skip
     page = tmp_path / "meld_text.md"
     args = [
