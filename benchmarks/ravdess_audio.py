@@ -17,6 +17,9 @@ The configurations (see :data:`CONFIGS` and the results page):
   (:meth:`~emofuse.models.AVAttentionFusion.snippet_descriptors`) and the rest trains from them
   with :func:`emofuse.training.fit` (mixup, label smoothing, AdamW, cosine schedule, early
   stopping on validation UA).
+- ``av_attention_fusion_tuned``: the same with MobileNetV2's blocks 0-6 frozen
+  (``audio_frozen_groups=7``; their maps computed once for all folds) and blocks 7-13
+  fine-tuned with the rest (:class:`FromFrozenMaps`).
 - ``colearning_transformer`` with ``modalities=("audio",)``, multiclass: Kaldi filter banks with
   Δ and ΔΔ, a :class:`~emofuse.transforms.FeatureNormalizer` fitted on each fold's training
   actors, SpecAugment, mixup, label smoothing, AdamW, cosine schedule, early stopping on UA.
@@ -53,6 +56,7 @@ if __name__ == "__main__":
 import emofuse  # noqa: E402
 from emofuse.data import RAVDESS, ravdess_folds  # noqa: E402
 from emofuse.labels import RAVDESS_8  # noqa: E402
+from emofuse.layers import run_on_valid_steps  # noqa: E402
 from emofuse.metrics import (  # noqa: E402
     confusion_matrix,
     multiclass_accuracy,
@@ -88,6 +92,36 @@ CONFIGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "triplet_weight": 0.0,  # mixup and the polarity triplet term do not combine
             "optimizer": "adamw",
             "lr": 1e-3,
+            "weight_decay": 0.05,
+            "schedule": "cosine",
+            "warmup_steps": 100,
+            "batch_size": 32,
+            "epochs": 30,
+            "label_smoothing": 0.1,
+            "mixup_alpha": 0.4,
+            "monitor": "UA",
+            "patience": 10,
+        },
+    ),
+    # the same model with MobileNetV2's blocks 0-6 frozen (their stride-8 maps computed once)
+    # and blocks 7-13 fine-tuned at 0.3 x the rate of the layers above them
+    "av_attention_fusion_tuned": (
+        {
+            "modalities": ("audio",),
+            "audio_backbone": "mobilenet_v2",
+            "audio_output_stride": 16,
+            "audio_frozen_groups": 7,
+            "num_snippets": 10,
+            "num_heads": 4,
+            "fused_dim": 128,
+            "embedding_dim": 128,
+            "dropout": 0.3,
+        },
+        {
+            "triplet_weight": 0.0,
+            "optimizer": "adamw",
+            "lr": 1e-3,
+            "lr_scales": {"audio_backbone": 0.3},
             "weight_decay": 0.05,
             "schedule": "cosine",
             "warmup_steps": 100,
@@ -215,10 +249,67 @@ class FromDescriptors(nn.Module):
         return self.model.save_pretrained(directory)
 
 
+class FromFrozenMaps(nn.Module):
+    """An :class:`AVAttentionFusion` with ``audio_frozen_groups=k``, trained from the cached
+    maps of its k frozen conv groups: ``forward(audio=(B, N, C, h, w) maps)`` runs the
+    backbone's remaining groups on the valid snippets, pools, and continues as
+    ``forward_descriptors``, which is ``forward`` on the spectrograms the maps came from.
+    ``param_groups`` puts the fine-tuned backbone groups in ``"audio_backbone"`` (for
+    ``lr_scales``) and the rest in ``"others"``; ``save_pretrained`` writes the whole model."""
+
+    def __init__(self, model: AVAttentionFusion) -> None:
+        super().__init__()
+        self.model, self.config = model, model.config
+        self.registered_name = model.registered_name
+        frozen = model.config.audio_frozen_groups
+        self.tail = nn.Sequential(*model.audio_backbone.conv_groups()[frozen:])
+
+    def encode(self, maps: Tensor) -> Tensor:
+        return self.model.audio_backbone.forward_head(self.tail(maps))
+
+    def forward(self, audio: Tensor, audio_mask: Tensor | None = None) -> Any:
+        descriptors = run_on_valid_steps(self.encode, audio, audio_mask, module=self.tail)
+        return self.model.forward_descriptors({"audio": descriptors}, audio_mask=audio_mask)
+
+    def param_groups(self, lr: float) -> list[dict[str, Any]]:
+        tail = [p for p in self.tail.parameters() if p.requires_grad]
+        taken = {id(p) for p in self.model.audio_backbone.parameters()}
+        others = [p for p in self.model.parameters() if p.requires_grad and id(p) not in taken]
+        return [
+            {"name": "audio_backbone", "params": tail, "lr": lr},
+            {"name": "others", "params": others, "lr": lr},
+        ]
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        return self.model.save_pretrained(directory)
+
+
+def registered(name: str) -> str:
+    """The registered model of configuration ``name``."""
+    return "av_attention_fusion" if name.startswith("av_attention_fusion") else name
+
+
 def build(name: str, seed: int) -> nn.Module:
     torch.manual_seed(seed)
-    overrides = CONFIGS[name][0]
-    return emofuse.build(name, pretrained=name == "av_attention_fusion", **overrides)
+    model = registered(name)
+    return emofuse.build(model, pretrained=model == "av_attention_fusion", **CONFIGS[name][0])
+
+
+def frozen_maps(clips: Clips, cache: Path) -> Tensor:
+    """(clips, N, C, h, w) maps of the tuned configuration's frozen conv groups (computed once
+    for all folds, cached)."""
+    front = SpectrogramSegments(NUM_SEGMENTS, num_mels=NUM_MELS, size=None)
+    config = CONFIGS["av_attention_fusion_tuned"][0]
+    key = {"model": config, "front": [NUM_SEGMENTS, NUM_MELS], "clips": clips.ids}
+
+    def compute() -> Tensor:
+        model = build("av_attention_fusion_tuned", 0).eval()
+        groups = model.audio_backbone.conv_groups()[: config["audio_frozen_groups"]]
+        stem = nn.Sequential(*groups)
+        with torch.no_grad():
+            return torch.stack([stem(front(w, SAMPLE_RATE)) for w in clips.waveforms()])
+
+    return cached(cache, "frozen_maps", key, compute)
 
 
 def av_descriptors(clips: Clips, cache: Path) -> Tensor:
@@ -312,8 +403,12 @@ def run_model(
     if name == "colearning_transformer":  # train-split statistics, saved with the model
         normalizer = FeatureNormalizer(data[0].shape[-1]).fit(data[int(i)] for i in train)
         data = [normalizer(x) for x in data]
-    trainee = FromDescriptors(model) if name == "av_attention_fusion" else model
-    recipe = recipe_for(name, **recipe_overrides, seed=seed)
+    wrappers: dict[str, Callable[[Any], nn.Module]] = {
+        "av_attention_fusion": FromDescriptors, "av_attention_fusion_tuned": FromFrozenMaps,
+    }  # fmt: skip
+    wrap = wrappers.get(name, lambda m: m)
+    trainee = wrap(model)
+    recipe = recipe_for(model, **recipe_overrides, seed=seed)
     out = workdir / f"{name}-fold{fold}"
     start = time.perf_counter()
     result = fit(
@@ -326,14 +421,7 @@ def run_model(
         loggers=[],
     )
     seconds = time.perf_counter() - start
-    best = (
-        AVAttentionFusion.from_pretrained(result.best_dir)
-        if name == "av_attention_fusion"
-        else None
-    )
-    best_model: nn.Module = (
-        FromDescriptors(best) if best is not None else type(model).from_pretrained(result.best_dir)
-    )
+    best_model = wrap(type(model).from_pretrained(result.best_dir))
     if normalizer is not None:
         normalizer.save_pretrained(result.best_dir)
     best_model.eval()
@@ -472,8 +560,8 @@ def report(results: dict[str, Any], out: Path, figure: Path) -> str:
             continue
         config, recipe = CONFIGS[name]
         lines.append(
-            f"- **{name}**: `emofuse.build({name!r}, {_kwargs(config)})`; recipe "
-            f"`recipe_for({name!r}, {_kwargs(recipe)})`. {NOTES[name]}"
+            f"- **{name}**: `emofuse.build({registered(name)!r}, {_kwargs(config)})`; recipe "
+            f"`recipe_for(model, {_kwargs(recipe)})`. {NOTES[name]}"
         )
     lines += ["", *WHAT_STANDS_BETWEEN]
     text = "\n".join(lines) + "\n"
@@ -488,6 +576,9 @@ def _kwargs(values: dict[str, Any]) -> str:
 
 LABELS = {
     "av_attention_fusion": "`av_attention_fusion`, audio only, frozen ImageNet MobileNetV2",
+    "av_attention_fusion_tuned": (
+        "`av_attention_fusion`, audio only, ImageNet MobileNetV2 blocks 7-13 fine-tuned"
+    ),
     "colearning_transformer": "`colearning_transformer`, audio only, multiclass",
     "linear": "logistic regression on 288 log-mel + MFCC statistics",
 }
@@ -501,6 +592,13 @@ NOTES = {
         "computed once for every fold and `fit` trains the temporal attention, embedding and "
         "classifier from them (no SpecAugment: the inputs of a frozen, cached backbone do not "
         "change)."
+    ),
+    "av_attention_fusion_tuned": (
+        "Front-end and weights as `av_attention_fusion`. `audio_frozen_groups=7` keeps "
+        "MobileNetV2's blocks 0-6 (up to stride 8) as loaded, so their maps (32 × 8 × 13 per "
+        "segment) are computed once for every fold; `fit` fine-tunes blocks 7-13 (at 0.3 × the "
+        "rate, `lr_scales`) with the temporal attention, embedding and classifier from them. "
+        "Mixup mixes the cached maps, not the spectrograms."
     ),
     "colearning_transformer": (
         "Front-end: `KaldiFbankDeltas()` (80 log-mel + Δ + ΔΔ, 10 ms), a `FeatureNormalizer` "
@@ -595,7 +693,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         data["av_attention_fusion"] = av_descriptors(clips, args.cache)
         results["descriptor_seconds"] = time.perf_counter() - start
         print(f"descriptors: {results['descriptor_seconds']:.0f} s", flush=True)
-    features = {"colearning_transformer": fbank_features, "linear": linear_features}
+    features = {
+        "colearning_transformer": fbank_features, "linear": linear_features,
+        "av_attention_fusion_tuned": frozen_maps,
+    }  # fmt: skip
     workdir = args.cache / "runs"
     done: dict[str, dict[int, Any]] = {}
     if args.json is not None and args.json.is_file():  # continue an interrupted run
