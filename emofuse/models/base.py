@@ -73,7 +73,7 @@ class EmotionModel(nn.Module, ABC, Generic[ConfigT]):
             cls.forward = wrapped  # type: ignore[method-assign]  # adds return_attentions
         example = cls.__dict__.get("example_inputs")
         if example is not None:
-            cls.example_inputs = _like_the_weights(example)  # type: ignore[method-assign]
+            cls.example_inputs = _like_the_weights(example)  # type: ignore[method-assign]  # moves, casts
 
     def __init__(self, config: ConfigT | None = None, *, pretrained: bool = False) -> None:
         super().__init__()
