@@ -35,6 +35,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from emofuse.data import MELD, MMSA, RAVDESS, SyntheticEmotion
+from emofuse.labels import MELD_7, RAVDESS_8
 from emofuse.metrics import PROTOCOLS
 from emofuse.models.base import EmotionModel
 
@@ -220,7 +221,31 @@ def _raw_splits(
     return [_Through(r, pipeline) for r in raws], pipeline
 
 
+def _check_labels(model: nn.Module, names: tuple[str, ...], corpus: str) -> None:
+    """A single-label corpus needs a multiclass model over its emotions, in its order; else
+    the first batch would fail (or, worse, train) with the wrong classes."""
+    config = getattr(model, "config", None)
+    if config is None:
+        return
+    fix = f"--set task=multiclass --set label_names={','.join(names)}"
+    if config.task != "multiclass":
+        raise ValueError(
+            f"task: {corpus}'s emotions are single-label, the model was built for "
+            f"{config.task!r}; build it with {fix}"
+        )
+    label_names = getattr(config, "label_names", None)
+    if (tuple(label_names) if label_names else None) != names and not (
+        label_names is None and config.num_classes == len(names)
+    ):
+        raise ValueError(
+            f"label_names: {corpus}'s labels are {list(names)}, the model's "
+            f"{list(label_names) if label_names else f'{config.num_classes} unnamed classes'}; "
+            f"build it with {fix}"
+        )
+
+
 def _ravdess(path: Path, model: nn.Module, fold: int) -> DataSplits:
+    _check_labels(model, RAVDESS_8, "RAVDESS")
     modalities = getattr(getattr(model, "config", None), "modalities", ("audio", "video"))
     recordings = ("audio",) if "video" not in modalities else ("audio_video",)
     (train, val, test), pipeline = _raw_splits(
@@ -233,6 +258,7 @@ def _ravdess(path: Path, model: nn.Module, fold: int) -> DataSplits:
 
 
 def _meld(path: Path, model: nn.Module) -> DataSplits:
+    _check_labels(model, MELD_7, "MELD")
     (train, val, test), pipeline = _raw_splits(
         lambda s: MELD(path, s),  # type: ignore[arg-type]  # literal splits
         ("train", "dev", "test"),

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from corpus_media import write_mmsa
+from corpus_media import MELD_ROWS, write_meld_csv, write_mmsa, write_ravdess_speech
 from data.test_dai import write_dai_iemocap
 
 import emofuse
 from emofuse.cli import main
+from emofuse.labels import MELD_7
 from emofuse.training.sources import resolve_data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,6 +133,31 @@ def test_mmsa_features_of_other_sizes_than_the_model_name_the_fields_to_set(
     with pytest.raises(ValueError, match=r"seq_lens: .* at most \(6, 4, 7\) .* \(6, 9, 7\)"):
         resolve_data(str(path), short)
     resolve_data(str(path), emofuse.build("mcr_tiny", seq_lens=(8, 12, 7)))  # longer: padded
+
+
+def test_a_single_label_corpus_needs_a_multiclass_model_over_its_emotions(
+    tmp_path: Path,
+) -> None:
+    """MELD and RAVDESS against a model built for another label set: the error names the
+    field and gives the --set that fits, before any training."""
+    for split in ("train", "dev", "test"):
+        write_meld_csv(tmp_path / "meld" / f"{split}_sent_emo.csv", MELD_ROWS)
+    meld = str(tmp_path / "meld")
+    text = {"modalities": ("text",)}
+    with pytest.raises(ValueError, match=r"task: MELD's emotions are single-label.*"
+                       r"--set task=multiclass --set label_names=neutral,surprise"):  # fmt: skip
+        resolve_data(meld, emofuse.build("mer_sem_mbt_tiny", **text))
+    iemocap = emofuse.build("mer_sem_mbt_tiny", **text, task="multiclass")
+    with pytest.raises(ValueError, match=r"label_names: MELD's labels are \['neutral'.*"
+                       r"the model's \['anger', 'excited'"):  # fmt: skip
+        resolve_data(meld, iemocap)
+    splits = resolve_data(meld, emofuse.build(
+        "mer_sem_mbt_tiny", **text, task="multiclass", label_names=MELD_7
+    ))  # fmt: skip
+    assert len(splits.train) == len(MELD_ROWS)
+    write_ravdess_speech(tmp_path / "ravdess")
+    with pytest.raises(ValueError, match=r"task: RAVDESS's .* 'multilabel'"):
+        resolve_data(str(tmp_path / "ravdess"), emofuse.build("colearning_transformer_tiny"))
 
 
 def test_mcr_trains_on_mmsa_features_and_reports_yang_protocol(
