@@ -301,13 +301,13 @@ PAPER_RECIPES["emotion_query_transformer_tiny"] = PAPER_RECIPES[
 # -- text alone ---------------------------------------------------------------------------------
 #: Settings for a model built for text alone (``modalities=("text",)``) around its pre-trained
 #: encoder, on top of its paper's recipe (loss kept). The papers fine-tune their text encoders
-#: only inside the fusion models, where the backbones' rates do not carry over: with its paper's
-#: Adam 5e-4 and a frozen encoder, Le et al.'s model learned nothing from MELD's transcripts in
-#: its first epoch. These are the settings measured on MELD by ``benchmarks/meld_text.py``
-#: (docs/results/meld_text.md): AdamW with weight decay 0.01, layer-wise decay 0.8 from the
-#: top encoder layer down, linear warm-up then linear decay, batch 32, 3 epochs, gradient norm
-#: clipped at 1, early stopping on validation weighted F1 (multiclass) after 2 epochs without
-#: gain. The base rate is the paper's (1e-4 for Xia et al.'s BERT; 5e-4 for Le et al., whose
+#: only inside the fusion models, whose rates do not carry over: with its paper's Adam 5e-4, no
+#: warm-up and a frozen encoder, Le et al.'s model learned nothing from IEMOCAP's transcripts in
+#: its first epoch (issue #20). These are the settings measured on MELD by
+#: ``benchmarks/meld_text.py`` (docs/results/meld_text.md): AdamW with weight decay 0.01,
+#: layer-wise decay 0.8 from the top encoder layer down, 100 steps of linear warm-up then linear
+#: decay, batch 32, 3 epochs, gradient norm clipped at 1, early stopping on validation weighted
+#: F1 (multiclass) after 2 epochs without gain. The base rate is the paper's (1e-4 for Xia et al.'s BERT; 5e-4 for Le et al., whose
 #: ``param_groups`` put ALBERT at × 0.1), also with a frozen encoder (``freeze_text_encoder``).
 TEXT_ALONE = {
     "optimizer": "adamw", "weight_decay": 0.01, "layer_decay": 0.8, "schedule": "linear",
