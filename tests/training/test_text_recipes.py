@@ -15,7 +15,7 @@ import emofuse
 from emofuse.data import MELD
 from emofuse.labels import MELD_7
 from emofuse.training import fit, recipe_for
-from emofuse.training.recipes import TEXT_ALONE
+from emofuse.training.recipes import FROZEN_TEXT_ENCODER_LR, TEXT_ALONE
 from emofuse.training.trainer import _param_groups
 from emofuse.transforms import for_model
 
@@ -44,6 +44,13 @@ def test_a_text_alone_model_gets_the_text_recipe_and_its_tasks_loss(name: str) -
     recipe = recipe_for(text)
     assert {k: getattr(recipe, k) for k in TEXT_ALONE} == TEXT_ALONE
     assert recipe.lr == paper.lr  # the paper's base rate (Le et al.'s ALBERT at × 0.1)
+    with torch.device("meta"):
+        frozen = emofuse.build(
+            name, modalities=("text",), task="multiclass", label_names=MELD_7,
+            freeze_text_encoder=True,
+        )  # fmt: skip
+    assert recipe_for(frozen).lr == FROZEN_TEXT_ENCODER_LR[name]  # the head alone learns
+    assert recipe_for(frozen, lr=2e-3).lr == 2e-3
     resolved = recipe.resolved("multiclass")
     assert (resolved.loss, resolved.monitor, resolved.mode) == (
         "cross_entropy", "weighted_f1", "max",
