@@ -4,18 +4,11 @@ model's own forward on the spectrograms the cache came from."""
 from __future__ import annotations
 
 import torch
+from models.test_av_attention_fusion import MOBILENET_AUDIO
 from torch import nn
 
 import emofuse
 from benchmarks.ravdess_audio import FromDescriptors, FromFrozenMaps
-
-MOBILENET_AUDIO = {
-    "modalities": ("audio",),
-    "audio_backbone": "mobilenet_v2",
-    "audio_output_stride": 16,
-    "audio_widths": (64, 128, 256, 512),  # the tiny config's are a narrow ResNet's
-    "audio_size": 32,
-}
 
 
 def test_training_from_frozen_maps_is_the_models_forward() -> None:
