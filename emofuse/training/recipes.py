@@ -316,16 +316,12 @@ TEXT_ALONE = {
     "optimizer": "adamw", "weight_decay": 0.01, "layer_decay": 0.8, "schedule": "linear",
     "warmup_steps": 100, "batch_size": 32, "epochs": 3, "clip_grad_norm": 1.0, "patience": 2,
 }  # fmt: skip
-#: the base rate of a text-alone model whose encoder is frozen (only the layers above it learn)
+#: the registered models that take the text-alone settings, and the base rate of each when its
+#: encoder is frozen (only the layers above it learn)
 FROZEN_TEXT_ENCODER_LR = {
     "mer_sem_mbt": 1e-3, "emotion_query_transformer": 5e-4,
     "emotion_query_transformer_mosei": 5e-4,
 }  # fmt: skip
-TEXT_ALONE_FAMILIES = (
-    "mer_sem_mbt",
-    "emotion_query_transformer",
-    "emotion_query_transformer_mosei",
-)
 
 
 def paper_recipe(name: str) -> Recipe:
@@ -362,7 +358,7 @@ def recipe_for(name_or_model: str | nn.Module, **overrides: Any) -> Recipe:
     recipe = paper_recipe(name)
     config = getattr(name_or_model, "config", None)
     task = getattr(config, "task", None)
-    if name in TEXT_ALONE_FAMILIES and tuple(getattr(config, "modalities", ())) == ("text",):
+    if name in FROZEN_TEXT_ENCODER_LR and tuple(getattr(config, "modalities", ())) == ("text",):
         recipe = recipe.replace(**TEXT_ALONE)
         if getattr(config, "freeze_text_encoder", False):
             recipe = recipe.replace(lr=FROZEN_TEXT_ENCODER_LR[name])
