@@ -11,6 +11,7 @@
 - :class:`CSD`: CMU-MultimodalSDK computational sequences (``.csd``, HDF5) aligned to segments.
 - :func:`dai2021_split`, :func:`cmu_sdk_folds`, :func:`ravdess_folds`: shipped manifests.
 - :class:`SyntheticEmotion`: a learnable cross-modal task in any model's input layout.
+- :class:`RandomSnippets`: another random subset of each training clip's snippets per epoch.
 """
 
 from emofuse.data import safe_pickle
@@ -30,6 +31,7 @@ from emofuse.data.meld import MELD, MeldUtterance, join_context, read_meld_csv
 from emofuse.data.mmsa import MMSA
 from emofuse.data.ravdess import RAVDESS, RavdessClip, parse_name, read_audio, read_video
 from emofuse.data.safe_pickle import UnsafePickleError
+from emofuse.data.snippets import RandomSnippets
 from emofuse.data.synthetic import SyntheticEmotion
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "DaiMOSEI",
     "IemocapUtterance",
     "MeldUtterance",
+    "RandomSnippets",
     "RavdessClip",
     "SyntheticEmotion",
     "UnsafePickleError",
