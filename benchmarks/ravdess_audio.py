@@ -17,15 +17,19 @@ The configurations (see :data:`CONFIGS` and the results page):
   (:meth:`~emofuse.models.AVAttentionFusion.snippet_descriptors`) and the rest trains from them
   with :func:`emofuse.training.fit` (mixup, label smoothing, AdamW, cosine schedule, early
   stopping on validation UA).
-- ``av_attention_fusion_tuned``: the same with MobileNetV2's blocks 0-6 frozen
-  (``audio_frozen_groups=7``; their maps computed once for all folds) and blocks 7-13
-  fine-tuned with the rest (:class:`FromFrozenMaps`).
+- ``av_attention_fusion_tuned``: the same with MobileNetV2's blocks 0-10 frozen
+  (``audio_frozen_groups=11``; their maps computed once for all folds) and blocks 11-13
+  fine-tuned with the rest (:class:`FromFrozenMaps`), each training clip read with a random
+  half of its segments every epoch (:class:`~emofuse.data.RandomSnippets`).
 - ``colearning_transformer`` with ``modalities=("audio",)``, multiclass: Kaldi filter banks with
   Δ and ΔΔ, a :class:`~emofuse.transforms.FeatureNormalizer` fitted on each fold's training
   actors, SpecAugment, mixup, label smoothing, AdamW, cosine schedule, early stopping on UA.
 - ``linear``: scikit-learn's logistic regression on 288 statistics per clip (mean and standard
   deviation of 64 log-mel bands, 40 MFCCs and their Δ), standardised on the training actors,
   its ``C`` chosen on the validation actors.
+
+``--seeds 0,1`` trains each configuration once per seed on every fold and tests the mean of
+their class probabilities (each seed's own scores are kept and reported beside the ensemble).
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))  # `python benchmarks/ravdess_audio.py`: this checkout
 
 import emofuse  # noqa: E402
-from emofuse.data import RAVDESS, ravdess_folds  # noqa: E402
+from emofuse.data import RAVDESS, RandomSnippets, ravdess_folds  # noqa: E402
 from emofuse.labels import RAVDESS_8  # noqa: E402
 from emofuse.layers import run_on_valid_steps  # noqa: E402
 from emofuse.metrics import (  # noqa: E402
@@ -104,14 +108,15 @@ CONFIGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "patience": 10,
         },
     ),
-    # the same model with MobileNetV2's blocks 0-6 frozen (their stride-8 maps computed once)
-    # and blocks 7-13 fine-tuned at 0.3 x the rate of the layers above them
+    # the same model with MobileNetV2's blocks 0-10 frozen (their maps computed once) and
+    # blocks 11-13 fine-tuned at 0.3 x the rate of the layers above them, each training clip
+    # read with TRAIN_SNIPPETS of its segments drawn at random (RandomSnippets)
     "av_attention_fusion_tuned": (
         {
             "modalities": ("audio",),
             "audio_backbone": "mobilenet_v2",
             "audio_output_stride": 16,
-            "audio_frozen_groups": 7,
+            "audio_frozen_groups": 11,
             "num_snippets": 10,
             "num_heads": 4,
             "fused_dim": 128,
@@ -125,13 +130,13 @@ CONFIGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "lr_scales": {"audio_backbone": 0.3},
             "weight_decay": 0.05,
             "schedule": "cosine",
-            "warmup_steps": 100,
+            "warmup_steps": 50,
             "batch_size": 32,
-            "epochs": 30,
+            "epochs": 20,
             "label_smoothing": 0.1,
             "mixup_alpha": 0.4,
             "monitor": "UA",
-            "patience": 10,
+            "patience": 8,
         },
     ),
     "colearning_transformer": (
@@ -169,6 +174,8 @@ CONFIGS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 }
 MODELS = (*CONFIGS, "linear")
 NUM_SEGMENTS = 10
+#: segments of each training clip the fine-tuned configuration reads per epoch (RandomSnippets)
+TRAIN_SNIPPETS = 5
 NUM_MELS = 64
 LINEAR_C = (0.001, 0.01, 0.1, 1.0)
 
@@ -394,9 +401,36 @@ def run_linear(features: Tensor, clips: Clips, fold: int) -> dict[str, Any]:
 
 
 def run_model(
-    name: str, data: Sequence[Tensor], clips: Clips, fold: int, seed: int, workdir: Path
+    name: str,
+    data: Sequence[Tensor],
+    clips: Clips,
+    fold: int,
+    seeds: Sequence[int],
+    workdir: Path,
 ) -> dict[str, Any]:
-    """Train ``name`` on fold ``fold`` with :func:`fit`; test its best-on-validation weights."""
+    """Train ``name`` on fold ``fold`` with :func:`fit`, once per seed; test the mean of the
+    best-on-validation models' class probabilities (one seed: that model alone)."""
+    members, probabilities = [], []
+    for seed in seeds:
+        out = workdir / (f"{name}-fold{fold}" + (f"-seed{seed}" if len(seeds) > 1 else ""))
+        member, p = _train_and_test(name, data, clips, fold, seed, out)
+        members.append({**member, "seed": seed})
+        probabilities.append(p)
+    test = clips.split(fold, "test")
+    mean = torch.stack(probabilities).mean(0)
+    return {
+        **scores(mean.argmax(-1), clips.labels[test]),
+        "seconds": sum(m["seconds"] for m in members),
+        "epochs": sum(m["epochs"] for m in members),
+        "members": members,
+    }
+
+
+def _train_and_test(
+    name: str, data: Sequence[Tensor], clips: Clips, fold: int, seed: int, out: Path
+) -> tuple[dict[str, Any], Tensor]:
+    """One model: its scores on the fold's test actors and their (clips, classes)
+    probabilities."""
     recipe_overrides = CONFIGS[name][1]
     train, val, test = (clips.split(fold, s) for s in ("train", "validation", "test"))
     model = build(name, seed)
@@ -410,12 +444,14 @@ def run_model(
     wrap = wrappers.get(name, lambda m: m)
     trainee = wrap(model)
     recipe = recipe_for(model, **recipe_overrides, seed=seed)
-    out = workdir / f"{name}-fold{fold}"
+    train_set: Dataset[dict[str, Any]] = Features(data, clips, train)
+    if name == "av_attention_fusion_tuned":
+        train_set = RandomSnippets(train_set, TRAIN_SNIPPETS)
     start = time.perf_counter()
     result = fit(
         trainee,
         recipe,
-        Features(data, clips, train),
+        train_set,
         Features(data, clips, val),
         out_dir=out,
         progress=False,
@@ -426,18 +462,17 @@ def run_model(
     if normalizer is not None:
         normalizer.save_pretrained(result.best_dir)
     best_model.eval()
-    predictions = []
     with torch.no_grad():
-        for j in test.tolist():
-            predictions.append(best_model(audio=data[j][None]).logits.argmax(-1))
-    epochs = len(result.history)
-    return {
-        **scores(torch.cat(predictions), clips.labels[test]),
+        logits = [best_model(audio=data[j][None]).logits for j in test.tolist()]
+    probabilities = torch.cat(logits).softmax(-1)
+    member = {
+        **scores(probabilities.argmax(-1), clips.labels[test]),
         "seconds": seconds,
-        "epochs": epochs,
+        "epochs": len(result.history),
         "best_epoch": result.best_epoch,
         "val_UA": result.best_score,
     }
+    return member, probabilities
 
 
 # -- report -----------------------------------------------------------------------------------
@@ -511,16 +546,54 @@ def report(results: dict[str, Any], out: Path, figure: Path) -> str:
             pairs = [(r, linear[r["fold"]]) for r in runs if r["fold"] in linear]
             wins = sum(r["UA"] > b["UA"] for r, b in pairs)
             beats = f"{wins} / {len(pairs)} folds"
-        cells = [LABELS[name], str(len(runs)), mean_std(wa), mean_std(ua), beats, per_epoch]
+        label = LABELS[name]
+        seeds = _seeds(runs)
+        if len(seeds) > 1:
+            label += f", ensemble of {len(seeds)} seeds"
+        cells = [label, str(len(runs)), mean_std(wa), mean_std(ua), beats, per_epoch]
         cells.append(per_fold)
         lines.append("| " + " | ".join(cells) + " |")
     paper = f"{PAPER['row']} (ImageNet ResNet-18 fine-tuned, GPU)"
     lines.append(f"| {paper} | 10 | {PAPER['accuracy']:.0f} | – | | | |")
+    for name in names:
+        seeds = _seeds(results["models"][name])
+        if len(seeds) < 2:
+            continue
+        lines += [
+            "",
+            f"`{name}` is tested as the mean of the class probabilities of {len(seeds)} models "
+            "trained with the seeds below (s / fold counts them all); each seed alone:",
+            "",
+        ]
+        for seed in seeds:
+            alone = [
+                (m, r["fold"])
+                for r in results["models"][name]
+                for m in r["members"]
+                if m["seed"] == seed
+            ]
+            wins = ""
+            if linear is not None:
+                won = sum(m["UA"] > linear[f]["UA"] for m, f in alone if f in linear)
+                wins = f", beats linear in {won} / {len(alone)} folds"
+            lines.append(
+                f"- seed {seed}: WA {mean_std([m['WA'] for m, _ in alone])} %, UA "
+                f"{mean_std([m['UA'] for m, _ in alone])} %{wins}, "
+                f"{np.mean([m['seconds'] for m, _ in alone]):.0f} s per fold"
+            )
     if "av_attention_fusion" in results["models"]:
         lines += [
             "",
             f"The `av_attention_fusion` descriptors (frozen backbone, all {len(results['ids'])} "
             f"clips, once for every fold) took {results['descriptor_seconds']:.0f} s.",
+        ]
+    if "av_attention_fusion_tuned" in results["models"] and "maps_seconds" in results:
+        frozen = CONFIGS["av_attention_fusion_tuned"][0]["audio_frozen_groups"]
+        lines += [
+            "",
+            f"The `av_attention_fusion_tuned` maps of the frozen blocks 0-{frozen - 1} (all "
+            f"{len(results['ids'])} clips, once for every fold) took "
+            f"{results['maps_seconds']:.0f} s.",
         ]
     lines += ["", "## Per fold (UA %)", "", "| fold | " + " | ".join(names) + " |"]
     lines.append("|---" * (len(names) + 1) + "|")
@@ -575,6 +648,11 @@ def report(results: dict[str, Any], out: Path, figure: Path) -> str:
     return text
 
 
+def _seeds(runs: Sequence[dict[str, Any]]) -> list[int]:
+    """The seeds whose models a configuration's runs averaged (none recorded: one model)."""
+    return sorted({m["seed"] for r in runs for m in r.get("members", [])})
+
+
 def _kwargs(values: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in values.items())
 
@@ -582,7 +660,7 @@ def _kwargs(values: dict[str, Any]) -> str:
 LABELS = {
     "av_attention_fusion": "`av_attention_fusion`, audio only, frozen ImageNet MobileNetV2",
     "av_attention_fusion_tuned": (
-        "`av_attention_fusion`, audio only, ImageNet MobileNetV2 blocks 7-13 fine-tuned"
+        "`av_attention_fusion`, audio only, ImageNet MobileNetV2 blocks 11-13 fine-tuned"
     ),
     "colearning_transformer": "`colearning_transformer`, audio only, multiclass",
     "linear": "logistic regression on 288 log-mel + MFCC statistics",
@@ -599,11 +677,14 @@ NOTES = {
         "change)."
     ),
     "av_attention_fusion_tuned": (
-        "Front-end and weights as `av_attention_fusion`. `audio_frozen_groups=7` keeps "
-        "MobileNetV2's blocks 0-6 (up to stride 8) as loaded, so their maps (32 × 8 × 13 per "
-        "segment) are computed once for every fold; `fit` fine-tunes blocks 7-13 (at 0.3 × the "
+        "Front-end and weights as `av_attention_fusion`. `audio_frozen_groups=11` keeps "
+        "MobileNetV2's blocks 0-10 (up to stride 16) as loaded, so their maps (64 × 4 × 7 per "
+        "segment) are computed once for every fold; `fit` fine-tunes blocks 11-13 (at 0.3 × the "
         "rate, `lr_scales`) with the temporal attention, embedding and classifier from them. "
-        "Mixup mixes the cached maps, not the spectrograms."
+        f"Each training clip is read with {TRAIN_SNIPPETS} of its {NUM_SEGMENTS} segments drawn "
+        "at random every epoch, in time order (`RandomSnippets`: augmentation that also halves "
+        "a step's cost); validation and test read all of them. Mixup mixes the cached maps, not "
+        "the spectrograms."
     ),
     "colearning_transformer": (
         "Front-end: `KaldiFbankDeltas()` (80 log-mel + Δ + ΔΔ, 10 ms), a `FeatureNormalizer` "
@@ -648,7 +729,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, help="folder of Actor_XX folders (required to train)")
     parser.add_argument("--models", default=",".join(MODELS), help=f"of {','.join(MODELS)}")
     parser.add_argument("--folds", default="0-9", help="e.g. 0-9 or 0,3")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds",
+        default="0",
+        help="e.g. 0 or 0,1: each trained configuration trains once per seed and is tested as "
+        "the mean of their class probabilities (an ensemble; each seed's own scores are kept)",
+    )
     parser.add_argument(
         "--threads",
         type=int,
@@ -688,6 +774,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"--models: unknown {unknown}; expected some of {list(MODELS)}")
     folds = _folds(args.folds)
+    try:
+        seeds = [int(seed) for seed in args.seeds.split(",")]
+    except ValueError:
+        parser.error(f"--seeds: expected integers separated by commas, got {args.seeds!r}")
     torch.set_num_threads(args.threads)
     clips = Clips(args.data)
     results: dict[str, Any] = {
@@ -716,13 +806,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         done = {
             n: dict(zip(previous["folds"], r, strict=False)) for n, r in previous["runs"].items()
         }
-        # the descriptors were computed by the first run: keep its time
-        if "descriptor_seconds" in previous:
-            results["descriptor_seconds"] = previous["descriptor_seconds"]
+        # the cached stages were computed by the first run: keep its times
+        for key in ("descriptor_seconds", "maps_seconds"):
+            if key in previous:
+                results[key] = previous[key]
     results["runs"] = {}
     for name in models:
         if name not in data:
+            start = time.perf_counter()
             data[name] = features[name](clips, args.cache)
+            if name == "av_attention_fusion_tuned":  # once for every fold (0 s from the cache)
+                results["maps_seconds"] = time.perf_counter() - start
         runs = []
         for fold in folds:
             if fold in done.get(name, {}):
@@ -730,7 +824,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             elif name == "linear":
                 run = run_linear(data[name], clips, fold)
             else:
-                run = run_model(name, data[name], clips, fold, args.seed, workdir)
+                run = run_model(name, data[name], clips, fold, seeds, workdir)
             print(
                 f"{name} fold {fold}: WA {run['WA']:.3f} UA {run['UA']:.3f} "
                 f"({run['seconds']:.0f} s, {run['epochs']} epochs)",

@@ -1,14 +1,19 @@
-"""``benchmarks/ravdess_audio.py``'s wrappers train a model from cached stages: each equals the
-model's own forward on the spectrograms the cache came from."""
+"""``benchmarks/ravdess_audio.py``: its wrappers train a model from cached stages (each equals
+the model's own forward on the spectrograms the cache came from), and its report shows an
+ensemble of seeds with each seed alone."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import torch
 from models.test_av_attention_fusion import MOBILENET_AUDIO
 from torch import nn
 
 import emofuse
-from benchmarks.ravdess_audio import FromDescriptors, FromFrozenMaps
+from benchmarks.ravdess_audio import FromDescriptors, FromFrozenMaps, report
+from emofuse.labels import RAVDESS_8
 
 
 def test_training_from_frozen_maps_is_the_models_forward() -> None:
@@ -42,3 +47,37 @@ def test_training_from_descriptors_is_the_models_forward() -> None:
         descriptors = model.snippet_descriptors(**inputs)["audio"]
     got = FromDescriptors(model)(audio=descriptors, audio_mask=inputs["audio_mask"]).logits
     torch.testing.assert_close(got, model(**inputs).logits)
+
+
+def test_the_report_shows_an_ensemble_and_each_of_its_seeds(tmp_path: Path) -> None:
+    """A configuration tested as the mean of several seeds' probabilities is labelled so, and
+    each seed alone is reported with its own mean and wins against the linear baseline."""
+
+    def run(fold: int, ua: float, members: list[dict[str, float]] | None = None) -> dict:
+        confusion = np.eye(len(RAVDESS_8), dtype=int).tolist()
+        out = {"fold": fold, "WA": ua, "UA": ua, "recall": [ua] * 8, "confusion": confusion}
+        out.update(seconds=10.0, epochs=2)
+        return {**out, "members": members} if members is not None else out
+
+    def member(seed: int, ua: float) -> dict[str, float]:
+        return {"seed": seed, "WA": ua, "UA": ua, "seconds": 5.0, "epochs": 1}
+
+    results = {
+        "command": "python benchmarks/ravdess_audio.py --data /somewhere/ravdess --seeds 0,1",
+        "machine": "CPU",
+        "date": "2026-12-01",
+        "folds": [0, 1],
+        "ids": ["a", "b"],
+        "models": {
+            "av_attention_fusion_tuned": [
+                run(0, 0.6, [member(0, 0.55), member(1, 0.5)]),
+                run(1, 0.7, [member(0, 0.65), member(1, 0.75)]),
+            ],
+            "linear": [run(0, 0.52), run(1, 0.7)],
+        },
+    }
+    text = report(results, tmp_path / "page.md", tmp_path / "figure.png")
+    assert "fine-tuned, ensemble of 2 seeds | 2 | 65.0 ± 7.1 | 65.0 ± 7.1 | 1 / 2 folds" in text
+    assert "- seed 0: WA 60.0 ± 7.1 %, UA 60.0 ± 7.1 %, beats linear in 1 / 2 folds, 5 s" in text
+    assert "- seed 1: WA 62.5 ± 17.7 %, UA 62.5 ± 17.7 %, beats linear in 1 / 2 folds" in text
+    assert "--data RAVDESS_DIR --seeds 0,1" in text and (tmp_path / "figure.png").is_file()
