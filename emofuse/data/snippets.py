@@ -47,7 +47,7 @@ class RandomSnippets(Dataset[dict[str, Any]]):
         self.dataset, self.k, self.keys = dataset, k, tuple(keys)
 
     def __len__(self) -> int:
-        return len(self.dataset)  # type: ignore[arg-type]
+        return len(self.dataset)  # type: ignore[arg-type]  # map-style: has a length
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         sample = self.dataset[index]
