@@ -52,14 +52,14 @@ import numpy as np
 import torch
 import torchaudio
 from torch import Tensor, nn
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))  # `python benchmarks/ravdess_audio.py`: this checkout
 
 import emofuse  # noqa: E402
-from emofuse.data import RAVDESS, RandomSnippets, ravdess_folds  # noqa: E402
+from emofuse.data import RAVDESS, RandomSnippets, collate, ravdess_folds  # noqa: E402
 from emofuse.labels import RAVDESS_8  # noqa: E402
 from emofuse.layers import run_on_valid_steps  # noqa: E402
 from emofuse.metrics import (  # noqa: E402
@@ -462,8 +462,9 @@ def _train_and_test(
     if normalizer is not None:
         normalizer.save_pretrained(result.best_dir)
     best_model.eval()
+    batches = DataLoader(Features(data, clips, test), batch_size=64, collate_fn=collate)
     with torch.no_grad():
-        logits = [best_model(audio=data[j][None]).logits for j in test.tolist()]
+        logits = [best_model(audio=b["audio"], audio_mask=b["audio_mask"]).logits for b in batches]
     probabilities = torch.cat(logits).softmax(-1)
     member = {
         **scores(probabilities.argmax(-1), clips.labels[test]),
