@@ -123,6 +123,11 @@ class Recipe:
         time_mask_width: the most steps one time mask covers.
         freq_masks: that many frequency masks per sample; 0 = off.
         freq_mask_width: the most bins one frequency mask covers.
+        ema_decay: keep an exponential moving average of the weights and buffers, updated
+            after every optimizer step (w̄ ← d w̄ + (1 − d) w, the first step copies;
+            ``torch.optim.swa_utils.AveragedModel``; Polyak and Juditsky 1992): validation,
+            the best model and its early stopping use the average, and ``last.ckpt`` carries
+            it. ``None`` = off; typical 0.99-0.9999 (about ``1 / (1 − d)`` steps averaged).
         eval_every: validate every this many epochs.
         num_workers: ``DataLoader`` worker processes.
 
@@ -165,6 +170,7 @@ class Recipe:
     time_mask_width: int = 0
     freq_masks: int = 0
     freq_mask_width: int = 0
+    ema_decay: float | None = None
     eval_every: int = 1
     num_workers: int = 0
 
@@ -207,6 +213,8 @@ class Recipe:
             value = getattr(self, name)
             if value is not None and value < (1 if name == "max_steps" else 0):
                 raise ValueError(f"{name}: expected None or an int >= 1, got {value}")
+        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
+            raise ValueError(f"ema_decay: expected None or a decay in (0, 1), got {self.ema_decay}")
         if self.clip_grad_norm is not None and not self.clip_grad_norm > 0:
             raise ValueError(
                 f"clip_grad_norm: expected None or a norm > 0, got {self.clip_grad_norm}"

@@ -16,10 +16,11 @@ TensorBoard loggers need no tracker service; both run DDP with gloo on CPU.
 A run writes into ``out_dir``:
 
 - ``best/``: the best model by the recipe's monitored validation figure (``save_pretrained``;
-  the last model when there is no validation data), with ``best/metrics.json``;
-- ``last.ckpt``: model, optimizer, scheduler, loss scaler, data order and random states, and
-  the run's progress, written atomically after every epoch (and every ``checkpoint_every``
-  steps): ``resume=True`` continues from it;
+  the last model when there is no validation data; the weights' moving average with
+  ``ema_decay``), with ``best/metrics.json``;
+- ``last.ckpt``: model, optimizer, scheduler, loss scaler, data order and random states, the
+  weights' moving average (``ema_decay``) and the run's progress, written atomically after
+  every epoch (and every ``checkpoint_every`` steps): ``resume=True`` continues from it;
 - ``recipe.json``; ``logs/csv/version_N/metrics.csv`` (one version per start) and TensorBoard
   event files in ``logs/tensorboard/version_N`` when ``tensorboard`` or ``tensorboardX`` is
   installed (``pip install emofuse[tensorboard]``).
@@ -52,6 +53,7 @@ from lightning_fabric.plugins import MixedPrecision
 from lightning_fabric.strategies import DDPStrategy
 from lightning_utilities.core.imports import RequirementCache
 from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
@@ -77,7 +79,8 @@ class FitResult:
     """What :func:`fit` leaves.
 
     Attributes:
-        model: the trained model (its weights are the last step's; the best are in ``best_dir``).
+        model: the trained model (its weights are the last step's, not their average with
+            ``ema_decay``; the best are in ``best_dir``).
         best_dir: ``out_dir/best`` (``save_pretrained``'s folder).
         best_score: the monitored figure of the best model (``None`` without validation data).
         best_epoch: the epoch (0-based) of the best model.
@@ -201,6 +204,8 @@ def fit(
     colearning = _colearning(recipe, model, loss_fn)
 
     fabric_model, optimizer = fabric.setup(model, optimizer)
+    ema = _ema(model, recipe)
+    evaluated = model if ema is None else ema.module  # validated, selected and saved as best
     # not fabric.setup_dataloaders: its loader calls set_epoch(number of iterations so far)
     # on the sampler, which a resumed run must set itself (epoch and position in it)
     val_loader = None
@@ -222,6 +227,8 @@ def fit(
     }  # fmt: skip
     if colearning is not None:
         state["colearning"] = colearning
+    if ema is not None:
+        state["ema"] = ema
     if resume:
         fabric.load(out / LAST, state, weights_only=True)
         progress_state = state["progress"]
@@ -254,6 +261,8 @@ def fit(
                     break
                 loss = _step(fabric, fabric_model, optimizer, window, recipe, loss_fn, colearning)
                 scheduler.step()
+                if ema is not None:
+                    ema.update_parameters(model)
                 progress_state["batches_done"] += len(window)
                 progress_state["step"] += 1
                 running, seen = running + loss, seen + 1
@@ -277,15 +286,16 @@ def fit(
             progress_state["epoch"], progress_state["batches_done"] = epoch + 1, 0
             if (epoch + 1) % recipe.eval_every == 0 or progress_state["step"] >= total_steps:
                 record = _validate(
-                    fabric, model, val_loader, recipe, monitor.name, task, loss_fn, epoch
+                    fabric, evaluated, val_loader, recipe, monitor.name, task, loss_fn, epoch
                 )
                 record.update(step=progress_state["step"], train_loss=running / max(seen, 1))
                 figures = {k: v for k, v in record.items() if k.startswith("val/")}
                 if figures:
                     fabric.log_dict(figures, step=progress_state["step"])
                 _select(
-                    fabric, model, record, recipe, progress_state, out, val_loader is None, pipeline
-                )
+                    fabric, evaluated, record, recipe, progress_state, out, val_loader is None,
+                    pipeline,
+                )  # fmt: skip
             save_last()
             if paused:
                 break
@@ -294,7 +304,7 @@ def fit(
         for logger in fabric.loggers:
             logger.finalize("success")
     if val_loader is None and not paused and fabric.is_global_zero:
-        _save_best(model, out / BEST, pipeline)  # the last model
+        _save_best(evaluated, out / BEST, pipeline)  # the last model (or its average)
     fabric.barrier()
     return FitResult(
         model=model,
@@ -600,6 +610,15 @@ def _triplet(model: nn.Module, output: Any, labels: Tensor, recipe: Recipe) -> T
         label_polarities(names), alpha=alpha, beta=beta, mining=recipe.triplet_mining
     )
     return triplet(embedding.float(), labels)
+
+
+def _ema(model: nn.Module, recipe: Recipe) -> AveragedModel | None:
+    """The exponential moving average of ``model``'s weights and buffers (``recipe.ema_decay``),
+    on the model's device; ``None`` when off."""
+    if recipe.ema_decay is None:
+        return None
+    average = get_ema_multi_avg_fn(recipe.ema_decay)
+    return AveragedModel(model, multi_avg_fn=average, use_buffers=True)
 
 
 # -- validation and selection -------------------------------------------------------------------

@@ -75,7 +75,7 @@ RESUME_CASES = {
         dict(
             epochs=2, batch_size=16, grad_accumulation=2, schedule="cosine", warmup_steps=2,
             mixup_alpha=0.4, time_masks=1, time_mask_width=4, freq_masks=1, freq_mask_width=3,
-            clip_grad_norm=1.0,
+            clip_grad_norm=1.0, ema_decay=0.9,  # validated on the average: restored too
         ),
         80,
     ),
@@ -109,6 +109,50 @@ def test_a_paused_run_resumes_to_the_same_weights_bit_for_bit(name: str, tmp_pat
         assert torch.equal(a[key], b[key]), key
     assert [r["val/loss"] for r in rest.history] == [r["val/loss"] for r in whole.history]
     assert (tmp_path / "paused" / "logs" / "csv" / "version_1").is_dir()  # a version per start
+
+
+def test_the_weights_moving_average_is_validated_and_kept_as_the_best_model(
+    tmp_path: Path,
+) -> None:
+    """``ema_decay=d``: ``best/`` holds w̄_k = d w̄_(k-1) + (1 - d) w_k over the weights w_k after
+    each step (w̄_1 = w_1), the validation figures are that average's, and the run's own model
+    keeps the last step's weights."""
+    decay = 0.5
+
+    def run(out: Path, **kwargs: Any) -> Any:
+        torch.manual_seed(0)
+        model = emofuse.build("mcr_tiny", dropout=0.1)
+        train, val = SyntheticEmotion(model, 48, seed=1), SyntheticEmotion(model, 16, seed=2)
+        recipe = recipe_for(model, epochs=1, batch_size=16, **kwargs.pop("recipe", {}))
+        return fit(model, recipe, train, val, out_dir=out, accelerator="cpu", progress=False,
+                   **kwargs)  # fmt: skip
+
+    steps = [_weights(run(tmp_path / "plain", stop_after_steps=1).model)]
+    steps.append(_weights(run(tmp_path / "plain", stop_after_steps=2, resume=True).model))
+    steps.append(_weights(run(tmp_path / "plain", resume=True).model))
+    averaged = run(tmp_path / "ema", recipe={"ema_decay": decay})
+    assert averaged.steps == 3
+    expected = dict(steps[0])
+    for weights in steps[1:]:
+        for key, value in weights.items():
+            if value.is_floating_point():
+                expected[key] = decay * expected[key] + (1 - decay) * value
+    best = EmotionModel.from_pretrained(tmp_path / "ema" / "best")
+    got, last = _weights(best), _weights(averaged.model)
+    assert got.keys() == expected.keys()
+    moved = 0
+    for key, value in expected.items():
+        if value.is_floating_point():
+            torch.testing.assert_close(got[key], value)
+            moved += not torch.allclose(got[key], steps[-1][key])
+        torch.testing.assert_close(last[key], steps[-1][key], rtol=0, atol=0)
+    assert moved  # the average is not the last step's weights
+    val = SyntheticEmotion(best, 16, seed=2)
+    loader = [collate([val[i] for i in range(len(val))], lengths=val.fixed_lengths)]
+    preds = predict(best, loader)
+    scores, labels = preds.scores.float(), preds.labels.float().reshape(preds.scores.shape)
+    loss = torch.nn.functional.l1_loss(scores, labels)
+    assert averaged.history[0]["val/loss"] == pytest.approx(float(loss), rel=1e-5)
 
 
 class _InterruptError(Exception):

@@ -61,7 +61,7 @@ def test_overrides_from_strings_are_typed() -> None:
     items = [
         "lr=3e-4", "betas=0.9,0.98", "lr_scales=text_encoder:0.1,others:1",
         "patience=none", "freeze_backbone=true", "schedule=cosine", "epochs=3",
-        "colearning_modalities=audio,video", "clip_grad_norm=1",
+        "colearning_modalities=audio,video", "clip_grad_norm=1", "ema_decay=0.999",
     ]  # fmt: skip
     recipe = recipe_for("emotion_query_transformer_tiny", **parse_overrides(items))
     assert recipe.lr == 3e-4 and recipe.betas == (0.9, 0.98)
@@ -69,6 +69,7 @@ def test_overrides_from_strings_are_typed() -> None:
     assert recipe.patience is None and recipe.freeze_backbone is True
     assert (recipe.schedule, recipe.epochs) == ("cosine", 3)
     assert recipe.colearning_modalities == ("audio", "video") and recipe.clip_grad_norm == 1.0
+    assert recipe.ema_decay == 0.999 and parse_value("ema_decay", "none") is None
     assert parse_value("max_steps", "12") == 12 and parse_value("monitor", "UA") == "UA"
 
 
@@ -89,6 +90,8 @@ def test_overrides_from_strings_are_typed() -> None:
         ({"batch_size": 6, "grad_accumulation": 4}, "batch_size"),
         ({"precision": "64"}, "precision"),
         ({"colearning": "always"}, "colearning"),
+        ({"ema_decay": "1"}, "ema_decay"),
+        ({"ema_decay": 0.0}, "ema_decay"),
         ({"nonsense": "1"}, "nonsense"),
     ],
 )
