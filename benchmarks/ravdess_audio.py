@@ -38,12 +38,14 @@ import argparse
 import datetime
 import hashlib
 import json
+import multiprocessing
 import platform
 import re
 import shlex
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -176,6 +178,9 @@ MODELS = (*CONFIGS, "linear")
 NUM_SEGMENTS = 10
 #: segments of each training clip the fine-tuned configuration reads per epoch (RandomSnippets)
 TRAIN_SNIPPETS = 5
+#: speeds at which the fine-tuned configuration's training clips are also rendered (speed
+#: perturbation, ``torchaudio.functional.speed``); each read takes one of them at random
+TRAIN_SPEEDS = (0.9, 1.0, 1.1)
 NUM_MELS = 64
 LINEAR_C = (0.001, 0.01, 0.1, 1.0)
 
@@ -219,6 +224,23 @@ class Features(Dataset[dict[str, Any]]):
             "label": int(self.clips.labels[j]),
             "id": self.clips.ids[j],
         }
+
+
+class RandomView(Dataset[dict[str, Any]]):
+    """The same clips rendered several ways (e.g. at several speeds): each read returns sample
+    ``i`` of one of ``views``, drawn with the global generator (which :func:`fit` seeds and
+    checkpoints)."""
+
+    def __init__(self, views: Sequence[Features]) -> None:
+        if not views or len({len(v) for v in views}) != 1:
+            raise ValueError(f"views: expected datasets of one length, got {len(views)} views")
+        self.views, self.labels = list(views), views[0].labels
+
+    def __len__(self) -> int:
+        return len(self.views[0])
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return self.views[int(torch.randint(len(self.views), ()))][i]
 
 
 def cached(cache: Path, name: str, key: dict[str, Any], compute: Callable[[], Any]) -> Any:
@@ -303,19 +325,26 @@ def build(name: str, seed: int) -> nn.Module:
     return emofuse.build(model, pretrained=model == "av_attention_fusion", **CONFIGS[name][0])
 
 
-def frozen_maps(clips: Clips, cache: Path) -> Tensor:
+def frozen_maps(clips: Clips, cache: Path, speed: float = 1.0) -> Tensor:
     """(clips, N, C, h, w) maps of the tuned configuration's frozen conv groups (computed once
-    for all folds, cached)."""
+    for all folds, cached), of every clip played at ``speed`` (``torchaudio.functional.speed``:
+    0.9 is 10 % slower and lower)."""
     front = SpectrogramSegments(NUM_SEGMENTS, num_mels=NUM_MELS, size=None)
     config = CONFIGS["av_attention_fusion_tuned"][0]
     key = {"model": config, "front": [NUM_SEGMENTS, NUM_MELS], "clips": clips.ids}
+    if speed != 1.0:
+        key["speed"] = speed
 
     def compute() -> Tensor:
         model = build("av_attention_fusion_tuned", 0).eval()
         groups = model.audio_backbone.conv_groups()[: config["audio_frozen_groups"]]
         stem = nn.Sequential(*groups)
+
+        def played(w: Tensor) -> Tensor:
+            return w if speed == 1.0 else torchaudio.functional.speed(w, SAMPLE_RATE, speed)[0]
+
         with torch.no_grad():
-            return torch.stack([stem(front(w, SAMPLE_RATE)) for w in clips.waveforms()])
+            return torch.stack([stem(front(played(w), SAMPLE_RATE)) for w in clips.waveforms()])
 
     return cached(cache, "frozen_maps", key, compute)
 
@@ -407,27 +436,85 @@ def run_model(
     fold: int,
     seeds: Sequence[int],
     workdir: Path,
+    threads: int = 1,
+    train_views: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """Train ``name`` on fold ``fold`` with :func:`fit`, once per seed; test the mean of the
-    best-on-validation models' class probabilities (one seed: that model alone)."""
-    members, probabilities = [], []
-    for seed in seeds:
-        out = workdir / (f"{name}-fold{fold}" + (f"-seed{seed}" if len(seeds) > 1 else ""))
-        member, p = _train_and_test(name, data, clips, fold, seed, out)
-        members.append({**member, "seed": seed})
-        probabilities.append(p)
+    best-on-validation models' class probabilities (one seed: that model alone).
+
+    With at least as many ``threads`` as seeds (and ``fork``), the seeds' models train at once
+    in child processes that share ``data`` and split the threads; otherwise one after another.
+    ``train_views`` are other renderings of ``data`` (e.g. other speeds) that training reads
+    from at random (:class:`RandomView`). ``seconds`` is the fold's wall-clock time."""
+    jobs = [
+        (name, data, clips, fold, seed, workdir / f"{name}-fold{fold}-seed{seed}", train_views)
+        for seed in seeds
+    ]
+    start = time.perf_counter()
+    parallel = 1 < len(seeds) <= threads and "fork" in multiprocessing.get_all_start_methods()
+    if parallel:
+        outcomes = _in_child_processes(jobs, threads // len(seeds))
+    else:
+        outcomes = [_train_and_test(*job) for job in jobs]
+    seconds = time.perf_counter() - start
+    members = [{**m, "seed": seed} for (m, _), seed in zip(outcomes, seeds, strict=True)]
     test = clips.split(fold, "test")
-    mean = torch.stack(probabilities).mean(0)
+    mean = torch.stack([p for _, p in outcomes]).mean(0)
     return {
         **scores(mean.argmax(-1), clips.labels[test]),
-        "seconds": sum(m["seconds"] for m in members),
+        "seconds": seconds,
         "epochs": sum(m["epochs"] for m in members),
         "members": members,
+        "parallel": parallel,
     }
 
 
+def _in_child_processes(jobs: Sequence[tuple[Any, ...]], threads: int) -> list[Any]:
+    """``_train_and_test(*job)`` of every job at once, each in a forked child with ``threads``
+    torch threads (the children read the parent's tensors without copying them)."""
+    context = multiprocessing.get_context("fork")
+    pipes, children = [], []
+    for job in jobs:
+        receive, send = context.Pipe(duplex=False)
+        child = context.Process(target=_child, args=(send, threads, job))
+        child.start()
+        send.close()
+        pipes.append(receive)
+        children.append(child)
+    try:
+        outcomes = [pipe.recv() for pipe in pipes]
+    except EOFError as error:  # a child died without an answer (e.g. out of memory)
+        raise RuntimeError(
+            f"a training process died: exit codes {[c.exitcode for c in children]}"
+        ) from error
+    finally:
+        for child in children:
+            child.join()
+    failed = [o for o in outcomes if isinstance(o, str)]
+    if failed:
+        raise RuntimeError("training failed in a child process:\n" + "\n".join(failed))
+    return [(member, torch.from_numpy(p)) for member, p in outcomes]
+
+
+def _child(send: Any, threads: int, job: tuple[Any, ...]) -> None:
+    torch.set_num_threads(threads)
+    try:
+        member, probabilities = _train_and_test(*job)
+        send.send((member, probabilities.numpy()))
+    except BaseException:
+        send.send(traceback.format_exc())
+    finally:
+        send.close()
+
+
 def _train_and_test(
-    name: str, data: Sequence[Tensor], clips: Clips, fold: int, seed: int, out: Path
+    name: str,
+    data: Sequence[Tensor],
+    clips: Clips,
+    fold: int,
+    seed: int,
+    out: Path,
+    train_views: Sequence[Any] = (),
 ) -> tuple[dict[str, Any], Tensor]:
     """One model: its scores on the fold's test actors and their (clips, classes)
     probabilities."""
@@ -445,6 +532,8 @@ def _train_and_test(
     trainee = wrap(model)
     recipe = recipe_for(model, **recipe_overrides, seed=seed)
     train_set: Dataset[dict[str, Any]] = Features(data, clips, train)
+    if train_views:  # other renderings of the same clips: each read takes one at random
+        train_set = RandomView([Features(v, clips, train) for v in (data, *train_views)])
     if name == "av_attention_fusion_tuned":
         train_set = RandomSnippets(train_set, TRAIN_SNIPPETS)
     start = time.perf_counter()
@@ -848,11 +937,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results[key] = previous[key]
     results["runs"] = {}
     for name in models:
+        views: list[Tensor] = []
         if name not in data:
             start = time.perf_counter()
             data[name] = features[name](clips, args.cache)
             if name == "av_attention_fusion_tuned":  # once for every fold (0 s from the cache)
-                results["maps_seconds"] = time.perf_counter() - start
+                views = [frozen_maps(clips, args.cache, s) for s in TRAIN_SPEEDS if s != 1.0]
+                results.setdefault("maps_seconds", time.perf_counter() - start)
         runs = []
         for fold in folds:
             if fold in done.get(name, {}):
@@ -860,7 +951,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             elif name == "linear":
                 run = run_linear(data[name], clips, fold)
             else:
-                run = run_model(name, data[name], clips, fold, seeds, workdir)
+                run = run_model(name, data[name], clips, fold, seeds, workdir, args.threads, views)
             print(
                 f"{name} fold {fold}: WA {run['WA']:.3f} UA {run['UA']:.3f} "
                 f"({run['seconds']:.0f} s, {run['epochs']} epochs)",
